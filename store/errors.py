@@ -1,0 +1,72 @@
+"""Errors a user can meet, each carrying the documented exit code of the CLI.
+
+The message is one or two plain sentences meant for the person at the keyboard;
+it never contains a secret value.
+"""
+
+from __future__ import annotations
+
+
+class MailstageError(Exception):
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(MailstageError):
+    """Exit 3: the message names the field and the rule."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class NotPermitted(MailstageError):
+    """Exit 4: the message names the permission that is missing."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, permission: str) -> None:
+        super().__init__(message)
+        self.permission = permission
+
+
+class StoreUnreadable(MailstageError):
+    """Exit 5: wrong key, tampered, truncated, unknown version, or unsafe permissions."""
+
+    exit_code = 5
+
+
+class UnsafeFile(StoreUnreadable):
+    """Exit 5: a store or key file that other users could read, or a symlink."""
+
+
+class NotInitialized(StoreUnreadable):
+    """Exit 5: there is no store yet."""
+
+
+class Conflict(MailstageError):
+    """Exit 6: another admin saved first (or the lock could not be taken in time)."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, disk_generation: int | None = None) -> None:
+        super().__init__(message)
+        self.disk_generation = disk_generation
+
+
+class LockTimeout(Conflict):
+    pass
+
+
+class DeliveryFailed(MailstageError):
+    """Exit 7: names the step, the server's reply and a hint."""
+
+    exit_code = 7
