@@ -63,7 +63,7 @@ def _trusted(info: ValidationInfo) -> bool:
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class Role(Model):
@@ -80,7 +80,9 @@ class Role(Model):
 def builtin_roles() -> list[Role]:
     return [
         Role(name=ORG_ADMIN, permissions=list(Permission), builtin=True),
-        Role(name=EMAIL_MANAGER, permissions=[Permission.MANAGE_EMAIL_CONFIGURATIONS], builtin=True),
+        Role(
+            name=EMAIL_MANAGER, permissions=[Permission.MANAGE_EMAIL_CONFIGURATIONS], builtin=True
+        ),
         Role(name=APP_DEVELOPER, permissions=[Permission.MANAGE_TEST_LISTS], builtin=True),
         Role(name=VIEWER, permissions=[], builtin=True),
     ]
@@ -193,7 +195,9 @@ class EmailConfig(Model):
     def _default_security(cls, data: Any) -> Any:
         if isinstance(data, dict) and not data.get("security"):
             data = dict(data)
-            data["security"] = "implicit" if str(data.get("port", "")).strip() == "465" else "starttls"
+            data["security"] = (
+                "implicit" if str(data.get("port", "")).strip() == "465" else "starttls"
+            )
         return data
 
     @field_validator("server")
@@ -232,7 +236,7 @@ class EmailConfig(Model):
         return rules.is_loopback_host(self.server)
 
 
-def _addresses(v: list[str], info: ValidationInfo) -> list[str]:
+def _addresses(cls: type, v: list[str], info: ValidationInfo) -> list[str]:
     if _trusted(info):
         return v
     good, problems = rules.normalize_addresses(v)
@@ -301,7 +305,9 @@ def _unique(names: list[str], what: str) -> None:
     for name in names:
         key = name.casefold()
         if key in seen:
-            raise ValueError(f"{what} name {name!r} is used twice (names are unique, ignoring case)")
+            raise ValueError(
+                f"{what} name {name!r} is used twice (names are unique, ignoring case)"
+            )
         seen.add(key)
 
 

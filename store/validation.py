@@ -90,7 +90,9 @@ def check_token_url(value: str) -> str:
         raise ValueError("must not contain spaces or control characters")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError("must be an https:// URL such as https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token")
+        raise ValueError(
+            "must be an https:// URL such as https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token"
+        )
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValueError("must use https (plain http is allowed only to a loopback host)")
     if parts.username or parts.password:

@@ -1,0 +1,222 @@
+"""The encrypted store file: open, the locked atomic write path, conflict detection.
+
+Write path: lock -> re-read the generation on disk -> refuse if it moved (another
+admin saved first) -> encrypt -> temp file in the same folder -> fsync -> keep the
+previous file as .bak -> os.replace -> fsync the folder -> unlock. Any error leaves
+the previous file intact and no temp file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from filelock import Timeout as FileLockTimeout
+
+from store import envelope
+from store.errors import Conflict, LockTimeout, MailstageError, NotInitialized, StoreUnreadable
+from store.keys import KeyFile, KeySource, Passphrase, new_data_key, wrap_kinds
+from store.models import StoreData
+from store.paths import (
+    Locations,
+    check_private_file,
+    create_private_file,
+    ensure_private_dir,
+    fsync_dir,
+    read_private_file,
+)
+
+DEFAULT_LOCK_TIMEOUT = 10.0
+
+
+class StoreWriteFailed(MailstageError):
+    exit_code = 1
+
+
+def lock_timeout() -> float:
+    try:
+        return float(os.environ.get("MAILSTAGE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+    except ValueError:
+        return DEFAULT_LOCK_TIMEOUT
+
+
+def key_source(locations: Locations, passphrase: str | None) -> KeySource:
+    return Passphrase(passphrase) if passphrase is not None else KeyFile(locations.key_file)
+
+
+def read_header_kinds(locations: Locations) -> set[str]:
+    """Which key sources can open the store (read without decrypting anything)."""
+    raw = _read_store(locations)
+    return wrap_kinds(envelope.parse(raw, locations.store).wraps)
+
+
+def _read_store(locations: Locations) -> bytes:
+    try:
+        return read_private_file(locations.store, "store")
+    except FileNotFoundError:
+        raise NotInitialized(
+            f"There is no store at {locations.store} yet. Create one with: mailstage init"
+        ) from None
+    except OSError as exc:
+        raise StoreUnreadable(f"Cannot read the store {locations.store}: {exc.strerror}.") from None
+
+
+class StoreFile:
+    """An opened store: the data key in memory and the generation it was loaded at."""
+
+    def __init__(
+        self, locations: Locations, data_key: bytes, wraps: list[dict[str, Any]], generation: int
+    ) -> None:
+        self.locations = locations
+        self._data_key = data_key
+        self.wraps = wraps
+        self.generation = generation
+        self._lock = FileLock(str(locations.lock), mode=0o600, timeout=lock_timeout())
+
+    def __repr__(self) -> str:
+        return f"StoreFile({str(self.locations.store)!r}, generation={self.generation})"
+
+    # -- creating and opening -------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, locations: Locations, data: StoreData, passphrase: str | None = None
+    ) -> StoreFile:
+        ensure_private_dir(locations.store.parent)
+        if locations.store.exists() or locations.store.is_symlink():
+            raise MailstageError(
+                f"A store already exists at {locations.store}; nothing was changed."
+            )
+        source = key_source(locations, passphrase)
+        if isinstance(source, KeyFile):
+            if source.exists():
+                check_private_file(source.path, "key file")
+            else:
+                source.create()
+        data_key = new_data_key()
+        store = cls(locations, data_key, [source.wrap(data_key)], generation=0)
+        with store.locked():
+            if locations.store.exists():
+                raise Conflict(f"Another admin created a store at {locations.store} first.")
+            store._write(data)
+        return store
+
+    @classmethod
+    def open(
+        cls, locations: Locations, passphrase: str | None = None
+    ) -> tuple[StoreFile, StoreData]:
+        raw = _read_store(locations)
+        parsed = envelope.parse(raw, locations.store)
+        source = key_source(locations, passphrase)
+        if isinstance(source, KeyFile):
+            check_private_file(source.path, "key file")
+        data_key = source.unwrap(parsed.wraps)
+        if data_key is None:
+            raise envelope.unreadable(locations.store)
+        plaintext = envelope.open_payload(parsed, data_key, locations.store)
+        try:
+            data = StoreData.model_validate_json(plaintext, context={"trusted": True})
+        except ValueError:
+            raise envelope.unreadable(locations.store) from None
+        return cls(locations, data_key, parsed.wraps, parsed.generation), data
+
+    def reload(self) -> StoreData:
+        """Read the current file again with the key already unwrapped."""
+        raw = _read_store(self.locations)
+        parsed = envelope.parse(raw, self.locations.store)
+        plaintext = envelope.open_payload(parsed, self._data_key, self.locations.store)
+        try:
+            data = StoreData.model_validate_json(plaintext, context={"trusted": True})
+        except ValueError:
+            raise envelope.unreadable(self.locations.store) from None
+        self.wraps = parsed.wraps
+        self.generation = parsed.generation
+        return data
+
+    # -- saving -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        ensure_private_dir(self.locations.lock.parent)
+        try:
+            with self._lock:
+                yield
+        except FileLockTimeout:
+            raise LockTimeout(
+                f"Another mailstage is saving the store {self.locations.store} and did not "
+                f"finish within {self._lock.timeout:g} s; try again."
+            ) from None
+
+    def disk_generation(self) -> int | None:
+        try:
+            fd = os.open(self.locations.store, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            head = handle.read(4096)
+        generation = envelope.generation_on_disk(head)
+        if generation is None:
+            raise envelope.unreadable(self.locations.store)
+        return generation
+
+    def save(self, data: StoreData) -> int:
+        """Save; refuses (Conflict) if someone else saved since this was loaded."""
+        with self.locked():
+            on_disk = self.disk_generation()
+            if on_disk != self.generation:
+                raise Conflict(
+                    f"Another admin saved the store (version {on_disk}) after you opened it "
+                    f"(version {self.generation}); nothing was overwritten. Reload and "
+                    f"apply your change again.",
+                    disk_generation=on_disk,
+                )
+            self.generation += 1
+            try:
+                self._write(data)
+            except BaseException:
+                self.generation -= 1
+                raise
+        return self.generation
+
+    def _write(self, data: StoreData) -> None:
+        payload = data.model_dump_json(context={"reveal_secrets": True}).encode("utf-8")
+        blob = envelope.seal(self._data_key, self.generation, self.wraps, payload)
+        write_atomically(self.locations.store, self.locations.backup, blob)
+
+
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Temp files left by a writer that was killed; only called with the lock held."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def write_atomically(path: Path, backup: Path, blob: bytes) -> None:
+    remove_stale_temps(path)
+    temp = _temp_name(path)
+    backup_temp = _temp_name(backup)
+    try:
+        create_private_file(temp, blob)
+        if path.exists():
+            os.link(path, backup_temp)
+            os.replace(backup_temp, backup)
+        os.replace(temp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        raise StoreWriteFailed(
+            f"Could not save the store {path}: {exc.strerror or exc}. "
+            f"The previous file is unchanged."
+        ) from None
+    finally:
+        for leftover in (temp, backup_temp):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()

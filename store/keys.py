@@ -1,0 +1,134 @@
+"""Key sources that wrap the data key: a key file (default) or a passphrase (scrypt)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from store.envelope import SCRYPT_CAP, SCRYPT_DEFAULT, b64d, b64e
+from store.paths import create_private_file, ensure_private_dir, read_private_file
+
+KEY_BYTES = 32
+WRAP_AAD = b"mailstage-wrap-v1:"
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def _wrap(kek: bytes, kind: str, data_key: bytes, extra: dict[str, Any]) -> dict[str, Any]:
+    nonce = os.urandom(12)
+    wrapped = AESGCM(kek).encrypt(nonce, data_key, WRAP_AAD + kind.encode())
+    return {"kind": kind, **extra, "nonce": b64e(nonce), "wrapped": b64e(wrapped)}
+
+
+def _unwrap(kek: bytes, wrap: dict[str, Any]) -> bytes | None:
+    try:
+        key = AESGCM(kek).decrypt(
+            b64d(wrap["nonce"]), b64d(wrap["wrapped"]), WRAP_AAD + str(wrap["kind"]).encode()
+        )
+    except (InvalidTag, KeyError, ValueError, TypeError):
+        return None
+    return key if len(key) == KEY_BYTES else None
+
+
+class KeySource:
+    kind: str
+
+    def wrap(self, data_key: bytes) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def unwrap(self, wraps: list[dict[str, Any]]) -> bytes | None:
+        raise NotImplementedError
+
+
+@dataclass
+class KeyFile(KeySource):
+    path: Path
+    kind: str = "keyfile"
+
+    def _key(self) -> bytes | None:
+        try:
+            key = read_private_file(self.path, "key file")
+        except FileNotFoundError:
+            return None
+        return key if len(key) == KEY_BYTES else None
+
+    def exists(self) -> bool:
+        return self.path.exists() or self.path.is_symlink()
+
+    def create(self) -> None:
+        ensure_private_dir(self.path.parent)
+        create_private_file(self.path, os.urandom(KEY_BYTES))
+
+    def wrap(self, data_key: bytes) -> dict[str, Any]:
+        key = self._key()
+        if key is None:
+            raise FileNotFoundError(self.path)
+        return _wrap(key, self.kind, data_key, {})
+
+    def unwrap(self, wraps: list[dict[str, Any]]) -> bytes | None:
+        key = self._key()
+        if key is None:
+            return None
+        for wrap in wraps:
+            if wrap.get("kind") == self.kind and (data_key := _unwrap(key, wrap)):
+                return data_key
+        return None
+
+
+_derived: dict[tuple[bytes, bytes, int, int, int], bytes] = {}
+
+
+def _scrypt(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    # Deriving costs ~0.3 s: pay it once per process for the same passphrase and salt.
+    cache_key = (hashlib.sha256(passphrase.encode()).digest(), salt, n, r, p)
+    if cache_key not in _derived:
+        _derived[cache_key] = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(
+            passphrase.encode("utf-8")
+        )
+    return _derived[cache_key]
+
+
+@dataclass
+class Passphrase(KeySource):
+    secret: str = field(repr=False)
+    kind: str = "passphrase"
+
+    def wrap(self, data_key: bytes) -> dict[str, Any]:
+        salt = os.urandom(16)
+        params = dict(SCRYPT_DEFAULT)
+        kek = _scrypt(self.secret, salt, **params)
+        return _wrap(kek, self.kind, data_key, {"kdf": "scrypt", **params, "salt": b64e(salt)})
+
+    def unwrap(self, wraps: list[dict[str, Any]]) -> bytes | None:
+        for wrap in wraps:
+            if wrap.get("kind") != self.kind or wrap.get("kdf") != "scrypt":
+                continue
+            try:
+                n, r, p = (int(wrap[k]) for k in ("n", "r", "p"))
+                salt = b64d(wrap["salt"])
+            except (KeyError, ValueError, TypeError):
+                continue
+            if not (
+                2 <= n <= SCRYPT_CAP["n"]
+                and n & (n - 1) == 0
+                and 1 <= r <= SCRYPT_CAP["r"]
+                and 1 <= p <= SCRYPT_CAP["p"]
+                and 8 <= len(salt) <= 64
+            ):
+                continue
+            if data_key := _unwrap(_scrypt(self.secret, salt, n, r, p), wrap):
+                return data_key
+        return None
+
+
+def wrap_kinds(wraps: list[dict[str, Any]]) -> set[str]:
+    return {str(w.get("kind")) for w in wraps}

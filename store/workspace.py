@@ -1,0 +1,449 @@
+"""What a user does to the store: each change checks its permission, validates,
+applies, appends an audit event and saves. Used by the CLI and the TUI alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import SecretStr
+
+from store import validation as rules
+from store.errors import InvalidInput, MailstageError, NotPermitted
+from store.filestore import StoreFile
+from store.models import (
+    ORG_ADMIN,
+    App,
+    AuditEvent,
+    EmailConfig,
+    Organization,
+    Permission,
+    Stage,
+    StoreData,
+    TestList,
+    describe,
+    validate_model,
+)
+from store.paths import Locations
+
+AUTH_ALIASES = {
+    "basic": "basic",
+    "oauth2": "oauth2_client_credentials",
+    "oauth2_client_credentials": "oauth2_client_credentials",
+}
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def permission_sentence(org: Organization, user: str, permission: Permission) -> str:
+    role = org.role_of(user)
+    if role is None:
+        return (
+            f"You ({user}) are not a member of this organization, so you lack the "
+            f"permission {permission.label}. An Organization Administrator can add you "
+            f"with: mailstage member add {user} --role ROLE"
+        )
+    return (
+        f"You ({user}) lack the permission {permission.label}: your role "
+        f"{role.name} does not grant it."
+    )
+
+
+def _changed_fields(old: EmailConfig | None, new: EmailConfig) -> list[str]:
+    def flat(config: EmailConfig | None) -> dict[str, Any]:
+        if config is None:
+            return {}
+        out: dict[str, Any] = {}
+        for name, value in config:
+            if name in ("updated_at", "updated_by"):
+                continue
+            if name == "auth":
+                for sub, subvalue in value:
+                    out[f"auth.{sub}"] = subvalue
+            else:
+                out[name] = value
+        return out
+
+    def same(a: Any, b: Any) -> bool:
+        if isinstance(a, SecretStr) and isinstance(b, SecretStr):
+            return a.get_secret_value() == b.get_secret_value()
+        return a == b
+
+    before, after = flat(old), flat(new)
+    if old is None:  # a first configuration: name what was filled in
+        after = {k: v for k, v in after.items() if v not in (None, "", [])}
+    return sorted(
+        k
+        for k in before.keys() | after.keys()
+        if k not in before or k not in after or not same(before[k], after[k])
+    )
+
+
+class Workspace:
+    """The loaded store of one user: read freely, change through the methods below."""
+
+    def __init__(self, file: StoreFile, data: StoreData, user: str) -> None:
+        self.file = file
+        self.data = data
+        self.user = user
+
+    @classmethod
+    def open(
+        cls, locations: Locations, *, user: str | None = None, passphrase: str | None = None
+    ) -> Workspace:
+        file, data = StoreFile.open(locations, passphrase)
+        return cls(file, data, user or current_user())
+
+    @classmethod
+    def init(
+        cls, locations: Locations, *, user: str | None = None, passphrase: str | None = None
+    ) -> Workspace:
+        user = user or current_user()
+        data = StoreData()
+        data.organization.members[user] = ORG_ADMIN
+        data.audit.append(
+            AuditEvent(user=user, action="init", target="store", details={"role": ORG_ADMIN})
+        )
+        file = StoreFile.create(locations, data, passphrase)
+        return cls(file, data, user)
+
+    # -- permissions --------------------------------------------------------------
+
+    @property
+    def role_name(self) -> str | None:
+        role = self.data.organization.role_of(self.user)
+        return role.name if role else None
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.data.organization.permissions_of(self.user)
+
+    def why_not(self, permission: Permission) -> str | None:
+        if self.can(permission):
+            return None
+        return permission_sentence(self.data.organization, self.user, permission)
+
+    def require(self, permission: Permission) -> None:
+        if sentence := self.why_not(permission):
+            raise NotPermitted(sentence, permission.value)
+
+    # -- loading and saving ---------------------------------------------------------
+
+    def reload(self) -> None:
+        self.data = self.file.reload()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the lock around read-modify-write so a one-shot change never conflicts."""
+        with self.file.locked():
+            if self.file.disk_generation() != self.file.generation:
+                self.reload()
+            yield
+
+    def _commit(self, apply: Callable[[], Callable[[], None]], event: AuditEvent) -> None:
+        undo = apply()
+        self.data.audit.append(event)
+        try:
+            self.file.save(self.data)
+        except BaseException:
+            self.data.audit.pop()
+            undo()
+            raise
+
+    def _event(
+        self, action: str, target: str, fields: list[str] | None = None, **details: Any
+    ) -> AuditEvent:
+        return AuditEvent(
+            user=self.user, action=action, target=target, fields=fields or [], details=details
+        )
+
+    # -- lookups ---------------------------------------------------------------------
+
+    def stage(self, name: str) -> Stage:
+        stage = self.data.stage(name)
+        if stage is None:
+            known = ", ".join(s.name for s in self.data.ordered_stages())
+            raise InvalidInput(
+                describe("stage", f"{name!r} does not exist (stages: {known})"),
+                [("stage", "does not exist")],
+            )
+        return stage
+
+    def app(self, name: str) -> App:
+        app = self.data.app(name)
+        if app is None:
+            raise InvalidInput(
+                describe("app", f"{name!r} does not exist; add it with: mailstage app add NAME"),
+                [("app", "does not exist")],
+            )
+        return app
+
+    # -- stages and email configurations -------------------------------------------------
+
+    def add_stage(self, name: str, production: bool = False) -> Stage:
+        self.require(Permission.MANAGE_STAGES)
+        stage = validate_model(
+            Stage,
+            {
+                "name": name,
+                "production": production,
+                "order": max((s.order for s in self.data.stages), default=-1) + 1,
+            },
+        )
+        if self.data.stage(stage.name):
+            raise InvalidInput(
+                describe(
+                    "name", f"{stage.name!r} is already a stage (names are unique, ignoring case)"
+                ),
+                [("name", "unique")],
+            )
+
+        def apply() -> Callable[[], None]:
+            self.data.stages.append(stage)
+            return lambda: self.data.stages.remove(stage)
+
+        self._commit(apply, self._event("stage.add", stage.name, ["name", "production"]))
+        return stage
+
+    def email_from_options(self, stage_name: str, options: dict[str, Any]) -> EmailConfig:
+        """A full configuration from the stage's current one and the options given
+        (None = keep). Secrets are kept unless a new one is given."""
+        stage = self.stage(stage_name)
+        old = stage.email
+        data: dict[str, Any] = {}
+        auth: dict[str, Any] = {}
+        if old is not None:
+            data = {k: v for k, v in old if k not in ("auth", "updated_at", "updated_by")}
+            auth = dict(old.auth)
+        opts = {k: v for k, v in options.items() if v is not None}
+        auth_type = AUTH_ALIASES.get(opts.pop("auth", ""), None)
+        if auth_type is None and not auth:
+            auth_type = (
+                "oauth2_client_credentials"
+                if {"token_url", "client_id", "client_secret"} & opts.keys()
+                else "basic"
+                if {"username", "password"} & opts.keys()
+                else None
+            )
+        if auth_type and auth.get("type") != auth_type:
+            auth = {"type": auth_type}  # never carry the other type's fields over
+        if "port" in opts and "security" not in opts:
+            data.pop("security", None)  # let 465 imply implicit TLS again
+        if (
+            "token_url" in opts
+            and opts["token_url"] != auth.get("token_url")
+            and "scopes" not in opts
+        ):
+            auth.pop("scopes", None)
+        for key in ("username", "password", "token_url", "client_id", "client_secret", "scopes"):
+            if key in opts:
+                auth[key] = opts.pop(key)
+        data.update(opts)
+        data["auth"] = auth or None
+        if data["auth"] is None:
+            raise InvalidInput(
+                describe("auth", "is mandatory: choose basic or oauth2"), [("auth", "is mandatory")]
+            )
+        return validate_model(EmailConfig, data)
+
+    def set_email(self, stage_name: str, config: EmailConfig) -> list[str]:
+        self.require(Permission.MANAGE_EMAIL_CONFIGURATIONS)
+        stage = self.stage(stage_name)
+        old = stage.email
+        changed = _changed_fields(old, config)
+        if not changed:
+            return []
+        new = config.model_copy(update={"updated_at": datetime.now(UTC), "updated_by": self.user})
+
+        def apply() -> Callable[[], None]:
+            stage.email = new
+
+            def undo() -> None:
+                stage.email = old
+
+            return undo
+
+        self._commit(apply, self._event("email.set", stage.name, changed))
+        return changed
+
+    # -- apps and test lists ------------------------------------------------------------------
+
+    def add_app(self, name: str) -> App:
+        self.require(Permission.MANAGE_APPS)
+        app = validate_model(App, {"name": name})
+        if self.data.app(app.name):
+            raise InvalidInput(
+                describe(
+                    "name", f"{app.name!r} is already an app (names are unique, ignoring case)"
+                ),
+                [("name", "unique")],
+            )
+
+        def apply() -> Callable[[], None]:
+            self.data.apps.append(app)
+            return lambda: self.data.apps.remove(app)
+
+        self._commit(apply, self._event("app.add", app.name, ["name"]))
+        return app
+
+    def _valid_addresses(self, addresses: list[str], field: str = "addresses") -> list[str]:
+        good, problems = rules.normalize_addresses(addresses)
+        if problems:
+            raw, why = problems[0]
+            more = f" ({len(problems) - 1} more invalid)" if len(problems) > 1 else ""
+            raise InvalidInput(describe(field, f"{raw!r} {why}{more}"), [(field, why)])
+        return good
+
+    def save_test_list(
+        self, app_name: str, stage_name: str, addresses: list[str], active: bool
+    ) -> TestList:
+        """Replace an app's test list for a stage (the TUI editor's Save)."""
+        self.require(Permission.MANAGE_TEST_LISTS)
+        app, stage = self.app(app_name), self.stage(stage_name)
+        new = TestList.model_construct(addresses=self._valid_addresses(addresses), active=active)
+        old = app.test_lists.get(stage.name)
+        before = old or TestList()
+        old_keys = {a.casefold() for a in before.addresses}
+        new_keys = {a.casefold() for a in new.addresses}
+        added = [a for a in new.addresses if a.casefold() not in old_keys]
+        removed = [a for a in before.addresses if a.casefold() not in new_keys]
+        fields = ["addresses"] if added or removed or before.addresses != new.addresses else []
+        if before.active != new.active:
+            fields.append("active")
+        if not fields:
+            return before
+
+        def apply() -> Callable[[], None]:
+            app.test_lists[stage.name] = new
+
+            def undo() -> None:
+                if old is None:
+                    app.test_lists.pop(stage.name, None)
+                else:
+                    app.test_lists[stage.name] = old
+
+            return undo
+
+        details: dict[str, Any] = {"count": len(new.addresses), "active": new.active}
+        if added:
+            details["added"] = added
+        if removed:
+            details["removed"] = removed
+        self._commit(
+            apply, self._event("testlist.save", f"{app.name}/{stage.name}", fields, **details)
+        )
+        return new
+
+    def add_to_test_list(self, app_name: str, stage_name: str, addresses: list[str]) -> list[str]:
+        self.require(Permission.MANAGE_TEST_LISTS)
+        current = self.app(app_name).test_list(self.stage(stage_name).name)
+        new = self._valid_addresses(addresses)
+        known = {a.casefold() for a in current.addresses}
+        added = [a for a in new if a.casefold() not in known]
+        self.save_test_list(app_name, stage_name, current.addresses + added, current.active)
+        return added
+
+    def remove_from_test_list(
+        self, app_name: str, stage_name: str, addresses: list[str]
+    ) -> list[str]:
+        self.require(Permission.MANAGE_TEST_LISTS)
+        current = self.app(app_name).test_list(self.stage(stage_name).name)
+        wanted = {a.strip().casefold() for a in addresses}
+        present = {a.casefold() for a in current.addresses}
+        missing = [a for a in addresses if a.strip().casefold() not in present]
+        if missing:
+            raise InvalidInput(
+                describe("addresses", f"{missing[0]!r} is not in the test list"),
+                [("addresses", "not in the list")],
+            )
+        kept = [a for a in current.addresses if a.casefold() not in wanted]
+        self.save_test_list(app_name, stage_name, kept, current.active)
+        return [a for a in current.addresses if a.casefold() in wanted]
+
+    def set_test_list_active(self, app_name: str, stage_name: str, active: bool) -> TestList:
+        self.require(Permission.MANAGE_TEST_LISTS)
+        current = self.app(app_name).test_list(self.stage(stage_name).name)
+        return self.save_test_list(app_name, stage_name, list(current.addresses), active)
+
+    def set_studio_list(self, app_name: str, addresses: list[str]) -> None:
+        self.require(Permission.MANAGE_TEST_LISTS)
+        app = self.app(app_name)
+        new = self._valid_addresses(addresses, "studio_list")
+        old = app.studio_list
+        if new == old:
+            return
+
+        def apply() -> Callable[[], None]:
+            app.studio_list = new
+
+            def undo() -> None:
+                app.studio_list = old
+
+            return undo
+
+        self._commit(
+            apply, self._event("studio_list.set", app.name, ["studio_list"], count=len(new))
+        )
+
+    # -- members -------------------------------------------------------------------------------
+
+    def set_member(self, user: str, role_name: str) -> None:
+        self.require(Permission.MANAGE_MEMBERS)
+        user = (
+            rules.check_plain_text(user, mandatory=True, limit=rules.MAX_NAME)
+            if user.strip()
+            else ""
+        )
+        if not user or any(ch.isspace() for ch in user):
+            raise InvalidInput(
+                describe("user", "must be an OS login name without spaces"),
+                [("user", "login name")],
+            )
+        org = self.data.organization
+        role = org.role(role_name)
+        if role is None:
+            known = ", ".join(r.name for r in org.roles)
+            raise InvalidInput(
+                describe("role", f"{role_name!r} does not exist (roles: {known})"),
+                [("role", "does not exist")],
+            )
+        old = org.members.get(user)
+        if old == role.name:
+            return
+        admins = [u for u, r in org.members.items() if r == ORG_ADMIN]
+        if old == ORG_ADMIN and admins == [user]:
+            raise InvalidInput(
+                describe(
+                    "role",
+                    f"cannot change {user}, the last {ORG_ADMIN}; make someone else one first",
+                ),
+                [("role", "last administrator")],
+            )
+
+        def apply() -> Callable[[], None]:
+            org.members[user] = role.name
+
+            def undo() -> None:
+                if old is None:
+                    org.members.pop(user, None)
+                else:
+                    org.members[user] = old
+
+            return undo
+
+        self._commit(apply, self._event("member.set", user, ["role"], role=role.name, previous=old))
+
+
+def safe_error_text(exc: BaseException) -> str:
+    """The message of an error fit for a user: ours as is, anything else generic."""
+    if isinstance(exc, MailstageError):
+        return exc.message
+    return f"Unexpected error ({type(exc).__name__})."
