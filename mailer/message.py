@@ -1,0 +1,53 @@
+"""The test message: says which stage and app it came from and who sent it."""
+
+from __future__ import annotations
+
+import html
+import socket
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+
+from store.models import App, EmailConfig, Stage
+
+
+def build_test_message(
+    config: EmailConfig, *, stage: Stage, app: App | None, recipients: list[str], user: str
+) -> EmailMessage:
+    origin = f"stage {stage.name}" + (f", app {app.name}" if app is not None else "")
+    sender = user or "an unknown user"
+    host = _host_name()
+    now = datetime.now(UTC)
+
+    message = EmailMessage()
+    message["From"] = formataddr((config.sender_name, config.sender_email))
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = f"mailstage test from {origin}"
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid("mailstage", domain=config.sender_email.rpartition("@")[2])
+    message["X-Mailer"] = "mailstage"
+
+    lines = [
+        f"This is a test email sent by mailstage from {origin}.",
+        "",
+        f"Sent by: {sender} on {host}",
+        f"Server: {config.server}:{config.port} ({config.security}, {config.auth_label})",
+        f"Sender: {config.sender_email}",
+        f"Time: {now.isoformat(timespec='seconds')}",
+        "",
+        "If you received it, this stage's email configuration works.",
+    ]
+    message.set_content("\n".join(lines) + "\n")
+    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in lines if line)
+    message.add_alternative(
+        f"<!DOCTYPE html><html><body><h1>mailstage test</h1>{paragraphs}</body></html>\n",
+        subtype="html",
+    )
+    return message
+
+
+def _host_name() -> str:
+    try:
+        return socket.gethostname()
+    except OSError:
+        return "unknown host"
