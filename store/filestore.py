@@ -19,7 +19,14 @@ from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
 
 from store import envelope
-from store.errors import Conflict, LockTimeout, MailstageError, NotInitialized, StoreUnreadable
+from store.errors import (
+    Conflict,
+    InvalidInput,
+    LockTimeout,
+    MailstageError,
+    NotInitialized,
+    StoreUnreadable,
+)
 from store.keys import KeyFile, KeySource, Passphrase, new_data_key, wrap_kinds
 from store.models import StoreData
 from store.paths import (
@@ -89,8 +96,9 @@ class StoreFile:
     ) -> StoreFile:
         ensure_private_dir(locations.store.parent)
         if locations.store.exists() or locations.store.is_symlink():
-            raise MailstageError(
-                f"A store already exists at {locations.store}; nothing was changed."
+            raise InvalidInput(
+                f"Store (--store) {locations.store} already exists; nothing was changed.",
+                [("store", "already exists")],
             )
         source = key_source(locations, passphrase)
         if isinstance(source, KeyFile):

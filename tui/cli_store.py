@@ -107,7 +107,7 @@ def register(groups: dict[str, Any]) -> None:
     p.set_defaults(func=cmd_role_list)
 
 
-# -- init, locate, audit -----------------------------------------------------------------------
+# -- init, locate, audit --
 
 
 def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -156,7 +156,7 @@ def describe_details(details: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in details.items() if not isinstance(v, list))
 
 
-# -- stages and email ----------------------------------------------------------------------------
+# -- stages and email --
 
 
 def stage_state(stage: Any) -> dict[str, Any]:
@@ -304,7 +304,7 @@ def cmd_email_set(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-# -- apps and test lists ----------------------------------------------------------------------------
+# -- apps and test lists --
 
 
 def cmd_app_list(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -413,7 +413,7 @@ def cmd_testlist(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-# -- members and roles ----------------------------------------------------------------------------------
+# -- members and roles --
 
 
 def cmd_member_list(args: argparse.Namespace, ctx: CliContext) -> int:
