@@ -28,3 +28,22 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
     os.umask(0o022)
     return home
+
+
+@pytest.fixture
+def store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """MAILSTAGE_STORE / MAILSTAGE_KEY_FILE pointing under tmp_path (no store created)."""
+    paths = {"store": tmp_path / "data" / "store.json", "key": tmp_path / "conf" / "store.key"}
+    monkeypatch.setenv("MAILSTAGE_STORE", str(paths["store"]))
+    monkeypatch.setenv("MAILSTAGE_KEY_FILE", str(paths["key"]))
+    return paths
+
+
+@pytest.fixture
+def initialized(store_env: dict[str, Path]) -> dict[str, Path]:
+    """A real store created through the CLI by alice, its Organization Administrator."""
+    from tests.cli_runner import run_cli
+
+    result = run_cli("init")
+    assert result.returncode == 0, result.stderr
+    return store_env
