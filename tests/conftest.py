@@ -47,3 +47,7 @@ def initialized(store_env: dict[str, Path]) -> dict[str, Path]:
     result = run_cli("init")
     assert result.returncode == 0, result.stderr
     return store_env
+
+
+# --- delivery fixtures ---
+from tests.loopback import *  # noqa: E402, F403

@@ -47,7 +47,7 @@ class CliContext:
 
         if "MAILSTAGE_PASSPHRASE" in os.environ:
             return os.environ["MAILSTAGE_PASSPHRASE"]
-        if "keyfile" in read_header_kinds(self.locations):
+        if "passphrase" not in read_header_kinds(self.locations):
             return None
         return prompt_passphrase(confirm=False)
 

@@ -1,0 +1,224 @@
+"""The encrypted file on disk: round trip, fresh nonces, tamper and truncation, keys, modes."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from store import envelope
+from store.errors import Conflict, NotInitialized, StoreUnreadable, UnsafeFile
+from store.filestore import StoreFile
+from store.workspace import Workspace
+from tests.cli_runner import run_cli
+from tests.store_factory import CLIENT_SECRET, PASSWORD, full_workspace, locations
+
+UNREADABLE = "the key does not match, or the file is damaged or was changed outside mailstage"
+
+
+def test_round_trip_of_a_full_organization(tmp_path):
+    ws = full_workspace(tmp_path)
+    again = Workspace.open(locations(tmp_path), user="alice")
+    assert again.data == ws.data
+    assert again.data.stage("QA").email.auth.password.get_secret_value() == PASSWORD
+    prod = again.data.stage("Production").email.auth
+    assert prod.client_secret.get_secret_value() == CLIENT_SECRET
+    assert again.data.app("shop").test_list("QA").active is True
+    assert again.file.generation == ws.file.generation
+
+
+def test_every_save_uses_a_fresh_nonce_and_bumps_the_generation(tmp_path):
+    ws = full_workspace(tmp_path)
+    path = locations(tmp_path).store
+    seen = set()
+    for i in range(5):
+        ws.add_app(f"App{i}")
+        env = json.loads(path.read_bytes())
+        assert env["generation"] == ws.file.generation
+        seen.add(env["nonce"])
+    assert len(seen) == 5
+
+
+def test_no_secret_or_address_in_clear_on_disk(tmp_path):
+    full_workspace(tmp_path)
+    loc = locations(tmp_path)
+    for path in (loc.store, loc.backup):
+        raw = path.read_bytes()
+        for clear in (PASSWORD, CLIENT_SECRET, "tester1@example.com", "relay@example.com"):
+            assert clear.encode() not in raw
+
+
+def test_files_and_folders_are_private_whatever_the_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        full_workspace(tmp_path)
+    finally:
+        os.umask(old)
+    loc = locations(tmp_path)
+    for path in (loc.store, loc.backup, loc.key_file, loc.lock):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for folder in (loc.store.parent, loc.key_file.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+def _expect_unreadable(loc, raw):
+    with pytest.raises(StoreUnreadable) as info:
+        StoreFile.open(loc)
+    assert loc.store.read_bytes() == raw
+    return str(info.value)
+
+
+def test_flipping_any_byte_is_refused_with_the_same_message(tmp_path):
+    full_workspace(tmp_path)
+    loc = locations(tmp_path)
+    original = loc.store.read_bytes()
+    version_at = original.index(b'"version":1') + len(b'"version":')
+    messages = set()
+    for pos in range(len(original)):
+        for flip in (0x01, 0x80):
+            if pos == version_at and flip == 0x01:
+                continue  # '1' -> '0': reported by name, checked below
+            tampered = bytearray(original)
+            tampered[pos] ^= flip
+            loc.store.write_bytes(bytes(tampered))
+            messages.add(_expect_unreadable(loc, bytes(tampered)))
+    assert messages == {envelope.unreadable(loc.store).message}
+    assert UNREADABLE in messages.pop()
+
+
+def test_truncation_at_any_length_is_refused(tmp_path):
+    full_workspace(tmp_path)
+    loc = locations(tmp_path)
+    original = loc.store.read_bytes()
+    for length in range(len(original)):
+        loc.store.write_bytes(original[:length])
+        assert UNREADABLE in _expect_unreadable(loc, original[:length])
+
+
+def test_tamper_and_truncation_through_the_cli_exit_5_and_leave_the_file(tmp_path, monkeypatch):
+    full_workspace(tmp_path)
+    loc = locations(tmp_path)
+    monkeypatch.setenv("MAILSTAGE_STORE", str(loc.store))
+    monkeypatch.setenv("MAILSTAGE_KEY_FILE", str(loc.key_file))
+    original = loc.store.read_bytes()
+    header_end = original.index(b'"nonce"')
+    positions = [0, 5, 30, header_end - 3, header_end + 12, len(original) // 2, len(original) - 2]
+    cases = [bytes(b ^ 0x04 if i == p else b for i, b in enumerate(original)) for p in positions]
+    cases += [original[:n] for n in (0, 1, header_end, len(original) - 1)]
+    outputs = set()
+    for damaged in cases:
+        loc.store.write_bytes(damaged)
+        result = run_cli("stage", "list")
+        assert result.returncode == 5, result.stderr
+        assert "Traceback" not in result.stderr
+        outputs.add(result.stderr)
+        assert loc.store.read_bytes() == damaged
+    assert len(outputs) == 1 and UNREADABLE in outputs.pop()
+
+
+def test_unknown_version_is_refused_by_name(tmp_path):
+    full_workspace(tmp_path)
+    loc = locations(tmp_path)
+    raw = loc.store.read_bytes().replace(b'"version":1', b'"version":2', 1)
+    loc.store.write_bytes(raw)
+    message = _expect_unreadable(loc, raw)
+    assert "format version 2" in message and "reads only version 1" in message
+
+
+def test_wrong_key_file_is_refused_like_tampering(tmp_path):
+    full_workspace(tmp_path)
+    loc = locations(tmp_path)
+    loc.key_file.chmod(0o600)
+    loc.key_file.write_bytes(os.urandom(32))
+    raw = loc.store.read_bytes()
+    assert UNREADABLE in _expect_unreadable(loc, raw)
+
+
+def test_passphrase_store_right_and_wrong(tmp_path):
+    full_workspace(tmp_path, passphrase="correct horse battery staple")
+    loc = locations(tmp_path)
+    assert not loc.key_file.exists()
+    file, data = StoreFile.open(loc, passphrase="correct horse battery staple")
+    assert data.app("Shop") is not None
+    raw = loc.store.read_bytes()
+    with pytest.raises(StoreUnreadable, match="key does not match"):
+        StoreFile.open(loc, passphrase="wrong horse")
+    with pytest.raises(StoreUnreadable):
+        StoreFile.open(loc)  # no key file can open a passphrase-only store
+    assert loc.store.read_bytes() == raw
+
+
+def test_passphrase_through_the_cli(store_env, monkeypatch):
+    monkeypatch.setenv("MAILSTAGE_PASSPHRASE", "s3cure pass phrase")
+    assert run_cli("init", "--passphrase").returncode == 0
+    assert run_cli("app", "add", "Shop").returncode == 0
+    wrong = run_cli("app", "list", env={"MAILSTAGE_PASSPHRASE": "nope"})
+    assert wrong.returncode == 5 and UNREADABLE in wrong.stderr
+    monkeypatch.delenv("MAILSTAGE_PASSPHRASE")
+    no_tty = run_cli("app", "list")
+    assert no_tty.returncode == 5 and "MAILSTAGE_PASSPHRASE" in no_tty.stderr
+
+
+def test_kdf_parameters_above_the_cap_are_refused(tmp_path):
+    full_workspace(tmp_path, passphrase="pp")
+    loc = locations(tmp_path)
+    env = json.loads(loc.store.read_bytes())
+    env["wraps"][0]["n"] = 2**30
+    raw = envelope.seal_layout(env["generation"], env["wraps"], env["nonce"], env["ciphertext"])
+    loc.store.write_bytes(raw)
+    with pytest.raises(StoreUnreadable):
+        StoreFile.open(loc, passphrase="pp")
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660])
+def test_readable_key_file_is_refused_with_the_fix(tmp_path, mode):
+    full_workspace(tmp_path)
+    loc = locations(tmp_path)
+    loc.key_file.chmod(mode)
+    with pytest.raises(UnsafeFile) as info:
+        StoreFile.open(loc)
+    assert f"chmod 600 {loc.key_file}" in str(info.value)
+
+
+def test_readable_store_is_refused_through_the_cli(initialized):
+    initialized["store"].chmod(0o644)
+    result = run_cli("stage", "list")
+    assert result.returncode == 5
+    assert "chmod 600" in result.stderr and "other users" in result.stderr
+
+
+def test_symlinked_store_is_refused(tmp_path):
+    full_workspace(tmp_path)
+    loc = locations(tmp_path)
+    real = loc.store.with_name("real.json")
+    loc.store.rename(real)
+    loc.store.symlink_to(real)
+    with pytest.raises(UnsafeFile, match="symbolic link"):
+        StoreFile.open(loc)
+
+
+def test_missing_store_says_how_to_create_one(store_env):
+    result = run_cli("stage", "list")
+    assert result.returncode == 5
+    assert "mailstage init" in result.stderr
+    with pytest.raises(NotInitialized):
+        StoreFile.open(locations(store_env["store"].parent.parent))
+
+
+def test_stale_save_is_a_conflict_and_never_overwrites(tmp_path):
+    ws = full_workspace(tmp_path)
+    loc = locations(tmp_path)
+    other = Workspace.open(loc, user="alice")
+    other.add_app("FromOther")
+    saved = loc.store.read_bytes()
+    with pytest.raises(Conflict) as info:
+        ws.add_app("FromMe")
+    assert "Another admin saved" in str(info.value)
+    assert loc.store.read_bytes() == saved
+    assert ws.data.app("FromMe") is None  # the in-memory change was undone too
+    ws.reload()
+    ws.add_app("FromMe")
+    names = {a.name for a in Workspace.open(loc).data.apps}
+    assert {"FromOther", "FromMe"} <= names

@@ -1,0 +1,88 @@
+"""Shared helpers for the Apps / Members / Audit / Captured screen tests (no tests here).
+
+`HarnessApp` is a minimal App with what the screens expect of the real one:
+`workspace`, `capture_folder`, `open_send_test(...)` and `report_error(exc)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.screen import Screen
+
+from store.models import AuditEvent
+from store.paths import Locations
+from store.workspace import Workspace
+
+FIXED = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
+
+
+def locations(tmp_path: Path) -> Locations:
+    return Locations.resolve(tmp_path / "store.json", tmp_path / "key")
+
+
+def make_store(tmp_path: Path, *, apps: tuple[str, ...] = ("Billing", "Portal", "Shop")) -> Workspace:
+    """A store with three stages, a few apps and fixed audit times (deterministic screens)."""
+    ws = Workspace.init(locations(tmp_path), user="alice")
+    for name in apps:
+        ws.add_app(name)
+    ws.save_test_list("Billing", "Development", ["dev1@example.com", "dev2@example.com"], True)
+    ws.save_test_list("Portal", "Production", ["ops@example.com"], False)
+    ws.set_member("bob", "Viewer")
+    ws.set_member("carol", "App Developer")
+    fix_audit_times(ws)
+    return ws
+
+
+def fix_audit_times(ws: Workspace) -> None:
+    """Rewrite every audit time to a fixed one, a minute apart, and save."""
+    events = ws.data.audit
+    ws.data.audit = [
+        AuditEvent.model_validate({**e.model_dump(), "at": FIXED.replace(minute=i % 60)})
+        for i, e in enumerate(events)
+    ]
+    ws.file.save(ws.data)
+
+
+def reopen(tmp_path: Path, user: str = "alice") -> Workspace:
+    return Workspace.open(locations(tmp_path), user=user)
+
+
+class HarnessApp(App[None]):
+    """A stand-in for the real App: records send-test requests and reported errors."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        screen: Callable[[], Screen[Any]],
+        capture_folder: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.capture_folder = capture_folder
+        self._first = screen
+        self.errors: list[BaseException] = []
+        self.send_tests: list[tuple[str, str | None, list[str] | None]] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(self._first())
+
+    def report_error(self, exc: BaseException) -> None:
+        self.errors.append(exc)
+        self.notify(str(exc), severity="error", markup=False)
+
+    def open_send_test(
+        self, stage_name: str, app_name: str | None = None, recipients: list[str] | None = None
+    ) -> None:
+        self.send_tests.append((stage_name, app_name, recipients))
+
+
+def screen_text(app: App[Any]) -> str:
+    """The screen as plain text, one line a row (for assertions and debugging)."""
+    compositor = app.screen._compositor
+    chops = compositor._render_chops(compositor.size.region, lambda y: True)
+    return "\n".join("".join(strip.text for strip in chop.values()).rstrip() for chop in chops)
