@@ -1,0 +1,93 @@
+"""Configure > Emails: the stage picker, every stage with its state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.widgets import AppHeader
+
+
+def stage_state(stage: Any) -> str:
+    email = stage.email
+    if email is None:
+        return "not configured"
+    sender = email.sender_email
+    if email.sender_name:
+        sender = f"{email.sender_name} <{email.sender_email}>"
+    return f"{email.server}:{email.port} · {email.auth_label} · {sender}"
+
+
+class EmailsScreen(Screen[None]):
+    TITLE = "Configure > Emails"
+    HELP = (
+        "Every stage and the state of its email configuration. Choose a stage with the "
+        "arrows and press Enter to see it; e edits the highlighted stage, t sends a "
+        "test through it."
+    )
+    BINDINGS = [
+        Binding("enter", "open", "Open", show=False, id="emails.open", tooltip="Open the stage"),
+        Binding("e", "edit", "Edit", id="emails.edit", tooltip="Edit the highlighted stage"),
+        Binding(
+            "t",
+            "send_test",
+            "Send test",
+            id="emails.send_test",
+            tooltip="Send a test email through the highlighted stage",
+        ),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        yield Static("Stages", classes="section-title body-title")
+        yield OptionList(id="stages", classes="menu")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_from_workspace()
+        self.query_one("#stages", OptionList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_from_workspace()
+
+    def refresh_from_workspace(self) -> None:
+        ws = self.app.workspace  # type: ignore[attr-defined]
+        if ws is None:
+            return
+        stages = self.query_one("#stages", OptionList)
+        highlighted = stages.highlighted
+        stages.clear_options()
+        for stage in ws.data.ordered_stages():
+            name = stage.name + ("  [production]" if stage.production else "")
+            stages.add_option(Option(f"{name}\n  {stage_state(stage)}", id=stage.name))
+        if stages.option_count:
+            stages.highlighted = min(highlighted or 0, stages.option_count - 1)
+
+    def _current(self) -> str | None:
+        stages = self.query_one("#stages", OptionList)
+        if stages.highlighted is None:
+            return None
+        return stages.get_option_at_index(stages.highlighted).id
+
+    @on(OptionList.OptionSelected, "#stages")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.app.open_stage(event.option.id)  # type: ignore[attr-defined]
+
+    def action_open(self) -> None:
+        if name := self._current():
+            self.app.open_stage(name)  # type: ignore[attr-defined]
+
+    def action_edit(self) -> None:
+        if name := self._current():
+            self.app.open_email_form(name)  # type: ignore[attr-defined]
+
+    def action_send_test(self) -> None:
+        if name := self._current():
+            self.app.open_send_test(name)  # type: ignore[attr-defined]

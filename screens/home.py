@@ -1,0 +1,122 @@
+"""Home: Configure > Emails, Apps, Members, Audit, Captured mail."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.widgets import AppHeader
+
+# (option id, label, description, module, class name)
+DESTINATIONS = [
+    (
+        "emails",
+        "Configure > Emails",
+        "SMTP configuration of each stage, Send test",
+        "screens.emails",
+        "EmailsScreen",
+    ),
+    ("apps", "Apps", "Apps and their test lists per stage", "screens.apps", "AppsScreen"),
+    ("members", "Members", "Who may do what", "screens.members", "MembersScreen"),
+    ("audit", "Audit", "Every change, newest first", "screens.audit", "AuditScreen"),
+    (
+        "captured",
+        "Captured mail",
+        "Messages caught by the capture server",
+        "screens.captured",
+        "CapturedMailScreen",
+    ),
+]
+
+
+class HomeScreen(Screen[None]):
+    TITLE = "Home"
+    HELP = (
+        "Home: choose where to go with the arrows and Enter, or press the letter "
+        "shown next to each entry. Ctrl+P opens the command palette (jump to a stage or "
+        "an app, send a test, lock). Esc goes back from any screen, q quits."
+    )
+    BINDINGS = [
+        Binding(
+            "e",
+            "go('emails')",
+            "Emails",
+            id="home.emails",
+            tooltip="Stages and their email configuration",
+        ),
+        Binding("a", "go('apps')", "Apps", id="home.apps", tooltip="Apps and their test lists"),
+        Binding("m", "go('members')", "Members", id="home.members", tooltip="Members and roles"),
+        Binding("u", "go('audit')", "Audit", id="home.audit", tooltip="The audit trail"),
+        Binding("c", "go('captured')", "Captured", id="home.captured", tooltip="Captured mail"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        yield Static("Where to?", classes="section-title body-title")
+        yield OptionList(*self._options(), id="menu", classes="menu")
+        yield Static("", id="home-note", classes="muted body", markup=False)
+        yield Footer()
+
+    def _destinations(self) -> list[tuple[str, str, str, str, str]]:
+        has_capture = getattr(self.app, "capture_folder", None) is not None
+        return [d for d in DESTINATIONS if d[0] != "captured" or has_capture]
+
+    def _options(self) -> list[Option]:
+        keys = {"emails": "e", "apps": "a", "members": "m", "audit": "u", "captured": "c"}
+        return [
+            Option(f"{label}  ({keys[key]})\n  {text}", id=key)
+            for key, label, text, _module, _cls in self._destinations()
+        ]
+
+    def on_mount(self) -> None:
+        self.query_one("#menu", OptionList).focus()
+        self._update_note()
+
+    def _update_note(self) -> None:
+        ws = getattr(self.app, "workspace", None)
+        if ws is None:
+            return
+        stages = ws.data.ordered_stages()
+        configured = sum(1 for s in stages if s.email is not None)
+        self.query_one("#home-note", Static).update(
+            f"{configured} of {len(stages)} stages configured · {len(ws.data.apps)} apps"
+        )
+
+    def refresh_from_workspace(self) -> None:
+        self._update_note()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "go" and parameters and parameters[0] == "captured":
+            return getattr(self.app, "capture_folder", None) is not None
+        return True
+
+    @on(OptionList.OptionSelected, "#menu")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.action_go(event.option.id)
+
+    def action_go(self, key: str) -> None:
+        for dest_key, _label, _text, module_name, class_name in self._destinations():
+            if dest_key == key:
+                break
+        else:
+            return
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            self.notify("This screen is not available yet.", markup=False)
+            return
+        cls: Any = getattr(module, class_name)
+        if key == "captured":
+            self.app.push_screen(cls(self.app.capture_folder))  # type: ignore[attr-defined]
+        else:
+            self.app.push_screen(cls())

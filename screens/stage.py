@@ -1,0 +1,104 @@
+"""A stage: its email configuration read-only, Edit (e) and Send test (t)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from store.models import MASK
+from tui.widgets import AppHeader
+
+
+def config_lines(stage: Any) -> list[tuple[str, str]]:
+    email = stage.email
+    if email is None:
+        return [("State", "not configured: press e to configure it")]
+    rows = [
+        ("SMTP server", email.server),
+        ("SMTP port", str(email.port)),
+        ("Security", "STARTTLS" if email.security == "starttls" else "implicit TLS"),
+        ("Authentication type", email.auth_label),
+    ]
+    auth = email.auth
+    if auth.type == "basic":
+        rows += [("Username", auth.username), ("Password", MASK)]
+    else:
+        rows += [
+            ("Server Token URL", auth.token_url),
+            ("Client ID", auth.client_id),
+            ("Client Secret", MASK),
+            ("Scopes", " ".join(auth.scopes)),
+        ]
+    rows += [("Sender email", email.sender_email), ("Sender name", email.sender_name or "—")]
+    if email.ca_file:
+        rows.append(("CA file", email.ca_file))
+    if email.updated_by:
+        when = email.updated_at.strftime("%Y-%m-%d %H:%M UTC") if email.updated_at else ""
+        rows.append(("Last change", f"{email.updated_by} {when}".strip()))
+    return rows
+
+
+class StageScreen(Screen[None]):
+    HELP = (
+        "The stage's email configuration, read-only. e opens the form to edit it, t sends "
+        "a test email through it. Secrets always show as ********."
+    )
+    BINDINGS = [
+        Binding(
+            "e", "edit", "Edit", id="stage.edit", tooltip="Edit this stage's email configuration"
+        ),
+        Binding(
+            "t",
+            "send_test",
+            "Send test",
+            id="stage.send_test",
+            tooltip="Send a test email through this stage",
+        ),
+    ]
+
+    def __init__(self, stage_name: str) -> None:
+        super().__init__()
+        self.stage_name = stage_name
+        self.crumb = f"Emails › {stage_name}"
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        with VerticalScroll(classes="body"):
+            yield Static("", id="stage-title", classes="section-title", markup=False)
+            yield Static("", id="stage-config", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_from_workspace()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_from_workspace()
+
+    def refresh_from_workspace(self) -> None:
+        ws = self.app.workspace  # type: ignore[attr-defined]
+        stage = ws.data.stage(self.stage_name) if ws is not None else None
+        if stage is None:
+            self.query_one("#stage-config", Static).update("This stage no longer exists.")
+            return
+        title = stage.name + (" (production)" if stage.production else "")
+        self.query_one("#stage-title", Static).update(title)
+        rows = config_lines(stage)
+        width = max(len(label) for label, _ in rows)
+        text = "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+        self.query_one("#stage-config", Static).update(text)
+
+    def action_edit(self) -> None:
+        self.app.open_email_form(self.stage_name)  # type: ignore[attr-defined]
+
+    def action_send_test(self) -> None:
+        ws = self.app.workspace  # type: ignore[attr-defined]
+        stage = ws.data.stage(self.stage_name)
+        if stage is None or stage.email is None:
+            self.notify("Configure this stage first (press e).", markup=False)
+            return
+        self.app.open_send_test(self.stage_name)  # type: ignore[attr-defined]

@@ -1,0 +1,263 @@
+"""The mailstage App and the one factory (`build_app`) that the CLI and the tests share.
+
+Every screen reaches the data through ``self.app.workspace`` and turns errors into
+dialogs with ``self.app.report_error(exc)``. Screens that show store data may define
+``refresh_from_workspace()``: it is called on every open screen after a reload.
+Start-up stays light: no mailer/aiosmtplib/msal import here, screens imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
+from textual.binding import Binding
+
+from store.errors import Conflict, InvalidInput, LockTimeout, MailstageError, NotPermitted
+from store.models import FIELD_LABELS
+from store.paths import Locations
+from tui.widgets import AppHeader, MessageDialog, short_path
+
+if TYPE_CHECKING:
+    from store.workspace import Workspace
+
+
+def _palette_provider() -> Any:
+    from tui.palette import MailstageCommands
+
+    return MailstageCommands
+
+
+class MailstageApp(App[int]):
+    """Configure how apps send email, per stage."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "mailstage"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {_palette_provider}
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit mailstage"),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            show=False,
+            priority=True,
+            id="app.quit_ctrl",
+            tooltip="Quit mailstage",
+        ),
+        Binding("f1", "help", "Help", id="app.help", tooltip="Help for this screen"),
+        Binding("escape", "back", "Back", id="app.back", tooltip="Go back one screen"),
+        Binding(
+            "ctrl+l",
+            "lock",
+            "Lock",
+            show=False,
+            id="app.lock",
+            tooltip="Forget the store key and show the unlock screen",
+        ),
+    ]
+
+    def __init__(
+        self,
+        locations: Locations,
+        *,
+        workspace: Workspace | None = None,
+        needs_passphrase: bool = False,
+        capture_folder: Path | None = None,
+        user: str | None = None,
+        store_label: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.locations = locations
+        self.workspace: Workspace | None = workspace
+        self.needs_passphrase = needs_passphrase
+        self.capture_folder = capture_folder
+        self.user = user
+        self.store_label = store_label or short_path(locations.store)
+
+    # -- start, unlock, lock ---------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.workspace is None:
+            self.show_unlock()
+        else:
+            self.show_home()
+
+    def show_unlock(self) -> None:
+        from screens.unlock import UnlockScreen
+
+        self.push_screen(UnlockScreen(self.locations, needs_passphrase=self.needs_passphrase))
+
+    def unlocked(self, workspace: Workspace) -> None:
+        """Called by the unlock screen with the opened workspace."""
+        self.workspace = workspace
+        self.pop_screen()
+        self.show_home()
+
+    def show_home(self) -> None:
+        from screens.home import HomeScreen
+
+        self.push_screen(HomeScreen())
+
+    def action_lock(self) -> None:
+        if self.workspace is None:
+            return
+        self.workspace = None
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.show_unlock()
+
+    def who_line(self) -> str:
+        ws = self.workspace
+        if ws is None:
+            return f"Store {self.store_label} (locked)"
+        role = ws.role_name or "not a member"
+        return f"{ws.user} · {role} · {self.store_label}"
+
+    # -- navigation ------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        from screens.home import HomeScreen
+        from screens.unlock import UnlockScreen
+
+        if isinstance(self.screen, (HomeScreen, UnlockScreen)) or len(self.screen_stack) <= 2:
+            return
+        self.pop_screen()
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def open_stage_picker(self) -> None:
+        from screens.emails import EmailsScreen
+
+        self.push_screen(EmailsScreen())
+
+    def open_stage(self, stage_name: str) -> None:
+        from screens.stage import StageScreen
+
+        self.push_screen(StageScreen(stage_name))
+
+    def open_email_form(self, stage_name: str) -> None:
+        from screens.email_form import EmailFormScreen
+
+        self.push_screen(EmailFormScreen(stage_name))
+
+    def open_apps(self, app_name: str | None = None) -> None:
+        from screens.apps import AppsScreen
+
+        self.push_screen(AppsScreen())
+        if app_name is not None:
+            opener = getattr(self.screen, "open_app", None)
+            if callable(opener):
+                self.call_after_refresh(opener, app_name)
+
+    def open_send_test(
+        self,
+        stage_name: str,
+        app_name: str | None = None,
+        recipients: list[str] | None = None,
+    ) -> None:
+        """Push the Send test modal for a stage (and an app's test list, if given)."""
+        from screens.send_test import SendTestScreen
+
+        self.push_screen(SendTestScreen(stage_name, app_name=app_name, recipients=recipients))
+
+    # -- the store -------------------------------------------------------------------
+
+    def reload_workspace(self) -> None:
+        """Read the store again and refresh every open screen that shows its data."""
+        if self.workspace is None:
+            return
+        try:
+            self.workspace.reload()
+        except MailstageError as exc:
+            self.report_error(exc)
+            return
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "refresh_from_workspace", None)
+            if callable(refresh):
+                refresh()
+            for header in screen.query(AppHeader):
+                header.refresh_who()
+
+    def report_error(
+        self, exc: BaseException, *, on_reload: Callable[[], None] | None = None
+    ) -> None:
+        """The one place that turns an error into a dialog."""
+        title, message, reload = error_dialog_text(exc)
+
+        def closed(choice: str | None) -> None:
+            if choice == "reload":
+                self.reload_workspace()
+                if on_reload is not None:
+                    on_reload()
+
+        self.push_screen(MessageDialog(title, message, offer_reload=reload), closed)
+
+    # -- exit ------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+
+def error_dialog_text(exc: BaseException) -> tuple[str, str, bool]:
+    """(title, message, offer reload) for an error; never a traceback or a secret."""
+    if isinstance(exc, LockTimeout):
+        return "The store is busy", exc.message, False
+    if isinstance(exc, Conflict):
+        return (
+            "Another admin saved first",
+            exc.message + "\n\nReload to see their changes; your edits stay on screen "
+            "so you can apply them again.",
+            True,
+        )
+    if isinstance(exc, InvalidInput):
+        lines = [exc.message]
+        for field, rule in exc.problems[1:3]:
+            lines.append(f"{FIELD_LABELS.get(field, field)}: {rule}")
+        return "Invalid input", "\n".join(lines), False
+    if isinstance(exc, NotPermitted):
+        return "Not permitted", exc.message, False
+    if isinstance(exc, MailstageError):
+        return "Error", exc.message, False
+    return "Unexpected error", f"Unexpected error ({type(exc).__name__}).", False
+
+
+def build_app(
+    locations: Locations,
+    *,
+    workspace: Workspace | None = None,
+    passphrase: str | None = None,
+    capture_folder: Path | None = None,
+    user: str | None = None,
+    store_label: str | None = None,
+) -> MailstageApp:
+    """The App for a store. Opens it now when no passphrase is needed (or one is
+    given); a passphrase store without one opens on the unlock screen. Store errors
+    (missing, unreadable, unsafe) raise here so the CLI reports them with its codes."""
+    needs_passphrase = False
+    if workspace is None:
+        from store.filestore import read_header_kinds
+        from store.workspace import Workspace
+
+        kinds = read_header_kinds(locations)
+        if passphrase is not None or "keyfile" in kinds:
+            workspace = Workspace.open(locations, user=user, passphrase=passphrase)
+        else:
+            needs_passphrase = True
+    return MailstageApp(
+        locations,
+        workspace=workspace,
+        needs_passphrase=needs_passphrase,
+        capture_folder=capture_folder,
+        user=user,
+        store_label=store_label,
+    )

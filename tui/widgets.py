@@ -1,0 +1,207 @@
+"""Shared widgets: the header line, secret inputs, fields with inline errors, dialogs.
+
+Every screen of mailstage composes ``AppHeader()`` at the top and ``Footer()`` at the
+bottom; dialogs are pushed with ``push_screen(..., callback)`` and return plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static
+
+MASK = "********"
+
+
+def short_path(path: Path | str) -> str:
+    """A path for display: the home folder shown as ~."""
+    text = str(path)
+    home = str(Path.home())
+    if home not in ("", "/") and (text == home or text.startswith(home + "/")):
+        return "~" + text[len(home) :]
+    return text
+
+
+class AppHeader(Vertical):
+    """Two lines: where you are, and who you are in which store."""
+
+    DEFAULT_CSS = """
+    AppHeader { height: 2; dock: top; background: $panel; }
+    AppHeader > .crumb { text-style: bold; width: 1fr; height: 1; padding: 0 1; }
+    AppHeader > .who { width: 1fr; height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, crumb: str = "") -> None:
+        super().__init__()
+        self._crumb = crumb
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._crumb_text(), classes="crumb", markup=False)
+        yield Static(self._who_text(), classes="who", markup=False)
+
+    def _crumb_text(self) -> str:
+        crumb = (
+            self._crumb
+            or getattr(self.screen, "crumb", None)
+            or getattr(self.screen, "TITLE", None)
+            or ""
+        )
+        return f"mailstage › {crumb}" if crumb else "mailstage"
+
+    def _who_text(self) -> str:
+        describe = getattr(self.app, "who_line", None)
+        return describe() if callable(describe) else ""
+
+    def set_crumb(self, crumb: str) -> None:
+        self._crumb = crumb
+        if self.is_mounted:
+            self.query_one(".crumb", Static).update(self._crumb_text())
+
+    def refresh_who(self) -> None:
+        if self.is_mounted:
+            self.query_one(".who", Static).update(self._who_text())
+
+
+class SecretInput(Input):
+    """A password input whose value never reaches the clipboard (copy/cut do nothing)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("password", True)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def action_copy(self) -> None:
+        self.app.bell()
+
+    def action_cut(self) -> None:
+        self.app.bell()
+
+
+class Field(Vertical):
+    """A label, one input widget and the inline error under it."""
+
+    DEFAULT_CSS = """
+    Field { height: auto; margin: 0 0 0 0; }
+    Field > .field-label { height: 1; color: $text; }
+    Field > .field-error { height: auto; color: $error; display: none; }
+    Field.-invalid > .field-error { display: block; }
+    Field > .field-note { height: auto; color: $text-muted; display: none; }
+    Field.-noted > .field-note { display: block; }
+    """
+
+    def __init__(self, label: str, widget: Widget, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.label_text = label
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.label_text, classes="field-label", markup=False)
+        yield self.widget
+        yield Static("", classes="field-error", markup=False)
+        yield Static("", classes="field-note", markup=False)
+
+    @property
+    def error(self) -> str:
+        return str(self.query_one(".field-error", Static).content) if self.is_mounted else ""
+
+    def set_error(self, text: str | None) -> None:
+        self.query_one(".field-error", Static).update(text or "")
+        self.set_class(bool(text), "-invalid")
+
+    def set_note(self, text: str | None) -> None:
+        self.query_one(".field-note", Static).update(text or "")
+        self.set_class(bool(text), "-noted")
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """A question answered with y / n (or Enter on the focused button); Esc is no."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Answer yes"),
+        Binding("n", "answer(False)", "No", id="confirm.no", tooltip="Answer no"),
+        Binding("escape", "answer(False)", "No", id="confirm.escape", tooltip="Answer no"),
+    ]
+    HELP = "Answer the question: y for yes, n or Esc for no."
+
+    def __init__(self, question: str, *, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question = question
+        self.yes = yes
+        self.no = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="dialog-text", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.yes} (y)", id="yes", variant="warning")
+                yield Button(f"{self.no} (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class MessageDialog(ModalScreen[str]):
+    """An error or a notice. Returns "close", or "reload" when Reload was chosen."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="dialog.close", tooltip="Close this message"),
+        Binding("r", "reload", "Reload", id="dialog.reload", tooltip="Reload the store"),
+    ]
+    HELP = "Read the message; Enter or Esc closes it. When offered, r reloads the store."
+
+    def __init__(self, title: str, message: str, *, offer_reload: bool = False) -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+        self.offer_reload = offer_reload
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title", markup=False)
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.message, classes="dialog-text", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                if self.offer_reload:
+                    yield Button("Reload (r)", id="reload", variant="primary")
+                yield Button("Close", id="close")
+
+    def on_mount(self) -> None:
+        self.query_one("#reload" if self.offer_reload else "#close", Button).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reload":
+            return self.offer_reload
+        return True
+
+    def action_close(self) -> None:
+        self.dismiss("close")
+
+    def action_reload(self) -> None:
+        self.dismiss("reload")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "close")
+
+
+def confirm(widget: Widget, question: str, then: Callable[[], object], *, yes: str = "Yes") -> None:
+    """Ask, and call ``then`` only on yes."""
+
+    def answered(ok: bool | None) -> None:
+        if ok:
+            then()
+
+    widget.app.push_screen(ConfirmModal(question, yes=yes), answered)
