@@ -218,7 +218,6 @@ def write_atomically(path: Path, backup: Path, blob: bytes) -> None:
             os.link(path, backup_temp)
             os.replace(backup_temp, backup)
         os.replace(temp, path)
-        fsync_dir(path.parent)
     except OSError as exc:
         raise StoreWriteFailed(
             f"Could not save the store {path}: {exc.strerror or exc}. "
@@ -228,3 +227,7 @@ def write_atomically(path: Path, backup: Path, blob: bytes) -> None:
         for leftover in (temp, backup_temp):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+    # The new file is in place: a folder that cannot be fsynced (some file systems)
+    # must not turn a committed save into a reported failure.
+    with contextlib.suppress(OSError):
+        fsync_dir(path.parent)

@@ -79,8 +79,7 @@ class SmtpBehaviour:
     security: str = "starttls"  # "starttls", "implicit" or "plain" (no TLS at all)
     username: str = USERNAME
     password: str = PASSWORD
-    xoauth2: bool = True
-    plain_login: bool = True
+    mechanisms: tuple[str, ...] = ("PLAIN", "LOGIN", "XOAUTH2")  # AUTH mechanisms offered
     reject_with: str | None = None  # an AUTH reply such as "535 5.7.139 ..."
     google_error_challenge: bool = False
     stock_command_limit: bool = False  # aiosmtpd's stock 512-octet command line
@@ -156,9 +155,8 @@ class LoopbackSmtp:
             # aiosmtpd cannot tell that an implicit TLS connection is encrypted
             "auth_require_tls": behaviour.security == "starttls",
         }
-        excluded = [] if behaviour.xoauth2 else ["XOAUTH2"]
-        excluded += [] if behaviour.plain_login else ["PLAIN", "LOGIN"]
-        kwargs["auth_exclude_mechanism"] = excluded
+        offered = set(behaviour.mechanisms)
+        kwargs["auth_exclude_mechanism"] = {"PLAIN", "LOGIN", "XOAUTH2"} - offered
         if behaviour.security == "starttls":
             assert certificates is not None
             kwargs["tls_context"] = certificates.server_context()
