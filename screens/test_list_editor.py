@@ -1,0 +1,512 @@
+"""The test-list editor of one app in one stage (App > Configuration > Emails > Test list).
+
+Add addresses (one or many pasted at once), remove the highlighted one, filter, toggle
+**Active** and save. The list is a virtual widget: filtering 10,000 addresses only
+recomputes a list of strings and repaints the visible lines, it never builds widgets.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Footer, Input, Label, Static, Switch
+
+from store import validation as rules
+from store.errors import MailstageError
+from store.models import Permission
+from tui.widgets import AppHeader, ConfirmModal
+
+PRODUCTION_WARNING = (
+    "Production stage: while this test list is active, real users receive nothing; "
+    "every email goes to these addresses only."
+)
+
+
+class AddressInput(Input):
+    """An Input that keeps every line of a paste (Input keeps only the first one)."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        if event.text:
+            text = ", ".join(part.strip() for part in event.text.splitlines() if part.strip())
+            selection = self.selection
+            if selection.is_empty:
+                self.insert_text_at_cursor(text)
+            else:
+                self.replace(text, *selection)
+        event.stop()
+
+
+class AddressList(ScrollView, can_focus=True):
+    """A virtual list of strings with a cursor: renders only the visible lines."""
+
+    DEFAULT_CSS = """
+    AddressList { height: 1fr; border: round $primary-muted; }
+    AddressList:focus { border: round $primary; }
+    AddressList > .address-list--cursor { text-style: reverse; }
+    AddressList > .address-list--empty { text-style: italic; }
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"address-list--cursor", "address-list--empty"}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False, id="address_list.up"),
+        Binding("down", "cursor_down", "Down", show=False, id="address_list.down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="address_list.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="address_list.page_down"),
+        Binding("home", "first", "First", show=False, id="address_list.first"),
+        Binding("end", "last", "Last", show=False, id="address_list.last"),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        def __init__(self, address_list: AddressList, value: str | None) -> None:
+            super().__init__()
+            self.address_list = address_list
+            self.value = value
+
+    def __init__(
+        self, empty_text: str = "", *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.items: list[str] = []
+        self.empty_text = empty_text
+        self._widest = 0
+
+    # -- data ----------------------------------------------------------------------
+
+    def set_items(self, items: list[str], keep: str | None = None) -> None:
+        """Show these strings; keep the cursor on `keep` when it is still shown."""
+        self.items = items
+        self._widest = max(self._widest, max((len(s) for s in items[:2000]), default=0))
+        self.virtual_size = Size(self._widest + 2, len(items))
+        index = 0
+        if keep is not None:
+            try:
+                index = items.index(keep)
+            except ValueError:
+                index = min(self.cursor, max(len(items) - 1, 0))
+        self.cursor = min(index, max(len(items) - 1, 0))
+        self.refresh()
+
+    @property
+    def highlighted(self) -> str | None:
+        if 0 <= self.cursor < len(self.items):
+            return self.items[self.cursor]
+        return None
+
+    # -- cursor --------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.items) - 1)) if self.items else 0
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        if self.items:
+            self.scroll_to_region_of(new)
+        self.refresh()
+        self.post_message(self.Highlighted(self, self.highlighted))
+
+    def scroll_to_region_of(self, index: int) -> None:
+        height = self.scrollable_content_region.height or 1
+        top = int(self.scroll_y)
+        if index < top:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif index >= top + height:
+            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_page_up(self) -> None:
+        self.cursor -= max(self.scrollable_content_region.height - 1, 1)
+
+    def action_page_down(self) -> None:
+        self.cursor += max(self.scrollable_content_region.height - 1, 1)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = len(self.items) - 1
+
+    def _on_click(self, event: events.Click) -> None:
+        self.cursor = int(self.scroll_y) + event.y
+
+    # -- rendering -------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        index = scroll_y + y
+        if not self.items:
+            if y == 0 and self.empty_text:
+                style = base + self.get_component_rich_style("address-list--empty")
+                return Strip([Segment(self.empty_text, style)]).crop_extend(0, width, base)
+            return Strip.blank(width, base)
+        if index >= len(self.items):
+            return Strip.blank(width, base)
+        if index == self.cursor:
+            style = base + self.get_component_rich_style("address-list--cursor")
+            text = "> " + self.items[index]
+        else:
+            style = base
+            text = "  " + self.items[index]
+        strip = Strip([Segment(text, style)])
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+
+class EditorList(AddressList):
+    """The editor's list: its keys act on the editor (shown only while it has focus)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("delete,d", "screen.remove", "Remove", id="test_list.remove"),
+        Binding("a", "screen.focus_add", "Add", id="test_list.focus_add"),
+        Binding("slash,f", "screen.focus_filter", "Filter", id="test_list.focus_filter"),
+    ]
+
+
+class TestListEditorScreen(Screen[None]):
+    """Edit the test list of `app_name` in `stage_name`; nothing is saved until Save."""
+
+    __test__ = False  # not a pytest class
+
+    TITLE = "Test list"
+    HELP = (
+        "The test list of one app in one stage. While it is active, every email the app "
+        "sends in this stage goes to these addresses only. Type or paste addresses in Add "
+        "(separated by commas, spaces or new lines) and press Enter: invalid ones are named "
+        "and left in the box, duplicates are ignored. In the list: arrows move, d or Delete "
+        "removes, / filters, a goes back to Add. F3 switches Active, F2 saves, F4 sends a "
+        "test to the list. Esc goes back and asks before discarding unsaved changes."
+    )
+
+    DEFAULT_CSS = """
+    TestListEditorScreen { layout: vertical; }
+    TestListEditorScreen #editor-readonly { padding: 0 1; height: auto; }
+    TestListEditorScreen #editor-warning { padding: 0 1; text-style: bold; height: auto; }
+    TestListEditorScreen .row { height: 3; }
+    TestListEditorScreen .row > Label { width: 8; padding: 1 0 0 1; }
+    TestListEditorScreen #editor-add { width: 1fr; }
+    TestListEditorScreen #editor-filter { width: 1fr; }
+    TestListEditorScreen .row > #editor-active-label { width: 13; }
+    TestListEditorScreen #editor-problems { padding: 0 1; height: auto; max-height: 3; }
+    TestListEditorScreen #editor-status { padding: 0 1; height: 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "save", "Save", id="test_list.save", tooltip="Save the test list"),
+        Binding(
+            "f3",
+            "toggle_active",
+            "Active",
+            id="test_list.toggle_active",
+            tooltip="Switch the test list on or off (saved with F2)",
+        ),
+        Binding(
+            "f4",
+            "send_test",
+            "Send test",
+            id="test_list.send_test",
+            tooltip="Send a test email to the addresses of this list",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="test_list.back",
+            tooltip="Go back (asks before discarding unsaved changes)",
+        ),
+    ]
+
+    def __init__(self, app_name: str, stage_name: str) -> None:
+        super().__init__()
+        self.app_name = app_name
+        self.stage_name = stage_name
+        self.production = False
+        self.addresses: list[str] = []
+        self._folded: list[str] = []
+        self._keys: set[str] = set()
+        self.active = False
+        self._saved: tuple[list[str], bool] = ([], False)
+        self._filter = ""
+        self._loading = False
+
+    @property
+    def crumb(self) -> str:
+        kind = ""
+        if self.production and "production" not in self.stage_name.casefold():
+            kind = " (production)"
+        return f"Apps › {self.app_name} › Test list › {self.stage_name}{kind}"
+
+    # -- composition ---------------------------------------------------------------------
+
+    @property
+    def can_edit(self) -> bool:
+        return self.app.workspace.can(Permission.MANAGE_TEST_LISTS)
+
+    def compose(self) -> ComposeResult:
+        workspace = self.app.workspace
+        stage = workspace.data.stage(self.stage_name)
+        app = workspace.data.app(self.app_name)
+        if stage is not None:
+            self.stage_name = stage.name
+            self.production = stage.production
+        if app is not None:
+            self.app_name = app.name
+        yield AppHeader()
+        sentence = workspace.why_not(Permission.MANAGE_TEST_LISTS)
+        yield Static(
+            f"Read-only. {sentence}" if sentence else "",
+            id="editor-readonly",
+            classes="readonly-note",
+            markup=False,
+        )
+        with Horizontal(classes="row"):
+            yield Label("Add")
+            yield AddressInput(
+                placeholder="addresses (commas, spaces), Enter adds",
+                id="editor-add",
+                disabled=not self.can_edit,
+            )
+            yield Label("Active: off", id="editor-active-label")
+            yield Switch(id="editor-active", disabled=not self.can_edit)
+        yield Static("", id="editor-problems", markup=False)
+        with Horizontal(classes="row"):
+            yield Label("Filter")
+            yield Input(placeholder="type to filter the list", id="editor-filter")
+        yield EditorList("No addresses yet: type or paste them in Add.", id="editor-list")
+        yield Static("", id="editor-warning", markup=False)
+        yield Static("", id="editor-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#editor-readonly").display = not self.can_edit
+        self.load()
+        if self.can_edit:
+            self.query_one("#editor-add").focus()
+        else:
+            self.query_one(AddressList).focus()
+
+    def _stored(self) -> tuple[list[str], bool]:
+        app = self.app.workspace.data.app(self.app_name)
+        current = app.test_list(self.stage_name) if app is not None else None
+        if current is None:
+            return [], False
+        return list(current.addresses), current.active
+
+    def load(self) -> None:
+        addresses, active = self._stored()
+        self._saved = (list(addresses), active)
+        self._set_addresses(addresses)
+        self._set_active(active)
+        self._refresh_list()
+
+    def _set_active(self, active: bool) -> None:
+        self._loading = True
+        try:
+            self.active = active
+            self.query_one("#editor-active", Switch).value = active
+        finally:
+            self._loading = False
+
+    def refresh_from_workspace(self) -> None:
+        """After a reload: show the stored list, or keep unsaved edits and say what differs."""
+        if not self.dirty:
+            self.load()
+            return
+        addresses, active = self._stored()
+        mine = {a.casefold() for a in self.addresses}
+        theirs = {a.casefold() for a in addresses}
+        only_theirs = [a for a in addresses if a.casefold() not in mine]
+        only_mine = [a for a in self.addresses if a.casefold() not in theirs]
+        self._saved = (list(addresses), active)
+        parts = [f"The stored list now has {len(addresses)} addresses"]
+        parts.append("active" if active else "inactive")
+        if only_theirs:
+            parts.append(f"{len(only_theirs)} not in yours (e.g. {only_theirs[0]})")
+        if only_mine:
+            parts.append(f"{len(only_mine)} only in yours")
+        self.query_one("#editor-problems", Static).update(
+            "; ".join(parts) + ". Your edits are kept: F2 saves them over it."
+        )
+        self._refresh_list()
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def dirty(self) -> bool:
+        return (self.addresses, self.active) != self._saved
+
+    def _set_addresses(self, addresses: list[str]) -> None:
+        self.addresses = addresses
+        self._folded = [a.casefold() for a in addresses]
+        self._keys = set(self._folded)
+
+    def _refresh_list(self, keep: str | None = None) -> None:
+        needle = self._filter
+        if needle:
+            shown = [a for a, f in zip(self.addresses, self._folded, strict=True) if needle in f]
+        else:
+            shown = self.addresses
+        address_list = self.query_one(AddressList)
+        if keep is None:
+            keep = address_list.highlighted
+        address_list.set_items(shown, keep=keep)
+        self._update_status(len(shown))
+
+    def _update_status(self, shown: int) -> None:
+        total = len(self.addresses)
+        parts = [f"{total} address{'es' if total != 1 else ''}"]
+        if self._filter:
+            parts.append(f"{shown} shown")
+        parts.append("active" if self.active else "inactive")
+        if self.dirty:
+            parts.append("unsaved changes (F2 saves)")
+        self.query_one("#editor-status", Static).update(" · ".join(parts))
+        label = "Active: on" if self.active else "Active: off"
+        self.query_one("#editor-active-label", Label).update(label)
+        warning = self.query_one("#editor-warning", Static)
+        warning.update(PRODUCTION_WARNING if self.production and self.active else "")
+        warning.display = self.production and self.active
+
+    # -- events ---------------------------------------------------------------------------
+
+    @on(Input.Changed, "#editor-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._filter = event.value.strip().casefold()
+        self._refresh_list()
+
+    @on(Input.Submitted, "#editor-filter")
+    def _filter_submitted(self) -> None:
+        self.query_one(AddressList).focus()
+
+    @on(Input.Submitted, "#editor-add")
+    def _add_submitted(self, event: Input.Submitted) -> None:
+        self.add_text(event.value)
+
+    @on(Switch.Changed, "#editor-active")
+    def _switch_changed(self, event: Switch.Changed) -> None:
+        if self._loading or event.value == self.active:
+            return
+        self.active = event.value
+        if self.active and self.production:
+            self.notify(PRODUCTION_WARNING, severity="warning", markup=False)
+        self._update_status(len(self.query_one(AddressList).items))
+
+    def add_text(self, text: str) -> None:
+        """Add every valid address in `text`; name the invalid ones, skip duplicates."""
+        if not self.can_edit:
+            return
+        raw = rules.split_pasted_addresses(text)
+        good, problems = rules.normalize_addresses(raw)
+        added = [a for a in good if a.casefold() not in self._keys]
+        duplicates = len(raw) - len(problems) - len(added)
+        if added:
+            self._set_addresses(self.addresses + added)
+        box = self.query_one("#editor-add", Input)
+        if problems:
+            box.value = " ".join(bad for bad, _ in problems)
+            lines = [f"{bad!r} {why}" for bad, why in problems[:3]]
+            if len(problems) > 3:
+                lines.append(f"... and {len(problems) - 3} more invalid")
+            message = "Not added: " + "; ".join(lines)
+        else:
+            box.value = ""
+            message = ""
+        notes = []
+        if added:
+            notes.append(f"Added {len(added)}.")
+        if duplicates:
+            notes.append(f"{duplicates} already in the list (ignored).")
+        self.query_one("#editor-problems", Static).update(" ".join([*notes, message]).strip())
+        self._refresh_list(keep=added[-1] if added else None)
+
+    # -- actions -------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("save", "toggle_active", "remove", "focus_add") and not self.can_edit:
+            return None  # shown disabled: the sentence at the top says why
+        return True
+
+    def action_focus_add(self) -> None:
+        self.query_one("#editor-add").focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#editor-filter").focus()
+
+    def action_toggle_active(self) -> None:
+        switch = self.query_one("#editor-active", Switch)
+        switch.value = not switch.value
+
+    def action_remove(self) -> None:
+        address_list = self.query_one(AddressList)
+        if self.focused is not address_list:
+            return
+        target = address_list.highlighted
+        if target is None:
+            return
+        index = self.addresses.index(target)
+        cursor = address_list.cursor
+        self._set_addresses(self.addresses[:index] + self.addresses[index + 1 :])
+        self.query_one("#editor-problems", Static).update(f"Removed {target}.")
+        self._refresh_list(keep="")
+        address_list.cursor = cursor
+
+    def action_save(self) -> bool:
+        if not self.can_edit:
+            return False
+        try:
+            saved = self.app.workspace.save_test_list(
+                self.app_name, self.stage_name, list(self.addresses), self.active
+            )
+        except MailstageError as exc:
+            self.app.report_error(exc)
+            return False
+        self._saved = (list(saved.addresses), saved.active)
+        self._set_addresses(list(saved.addresses))
+        self._refresh_list()
+        state = "active" if saved.active else "inactive"
+        self.notify(
+            f"Saved the test list of {self.app_name} in {self.stage_name} "
+            f"({len(saved.addresses)} addresses, {state}).",
+            markup=False,
+        )
+        return True
+
+    def action_send_test(self) -> None:
+        if self.dirty:
+            self.notify("Sending to the list as shown (not saved yet).", markup=False)
+        self.app.open_send_test(
+            self.stage_name, app_name=self.app_name, recipients=list(self.addresses) or None
+        )
+
+    def action_back(self) -> None:
+        if not self.dirty:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Discard the unsaved changes to this test list?", yes="Discard", no="Keep editing"
+            ),
+            answered,
+        )
