@@ -17,6 +17,8 @@ from textual.screen import Screen
 from store.models import AuditEvent
 from store.paths import Locations
 from store.workspace import Workspace
+from tui import app as tui_app
+from tui.app import MailstageApp
 
 FIXED = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
 
@@ -25,7 +27,9 @@ def locations(tmp_path: Path) -> Locations:
     return Locations.resolve(tmp_path / "store.json", tmp_path / "key")
 
 
-def make_store(tmp_path: Path, *, apps: tuple[str, ...] = ("Billing", "Portal", "Shop")) -> Workspace:
+def make_store(
+    tmp_path: Path, *, apps: tuple[str, ...] = ("Billing", "Portal", "Shop")
+) -> Workspace:
     """A store with three stages, a few apps and fixed audit times (deterministic screens)."""
     ws = Workspace.init(locations(tmp_path), user="alice")
     for name in apps:
@@ -52,28 +56,34 @@ def reopen(tmp_path: Path, user: str = "alice") -> Workspace:
     return Workspace.open(locations(tmp_path), user=user)
 
 
-class HarnessApp(App[None]):
-    """A stand-in for the real App: records send-test requests and reported errors."""
+class HarnessApp(MailstageApp):
+    """The real App (built as `build_app` does), opened on one screen above Home.
+
+    Send-test requests are recorded instead of opening the Send test modal.
+    """
+
+    CSS_PATH = str(Path(tui_app.__file__).with_name("app.tcss"))
 
     def __init__(
         self,
         workspace: Workspace,
-        screen: Callable[[], Screen[Any]],
+        screen: Callable[[], Screen[Any]] | None = None,
         capture_folder: Path | None = None,
     ) -> None:
-        super().__init__()
-        self.workspace = workspace
-        self.capture_folder = capture_folder
+        super().__init__(
+            workspace.file.locations,
+            workspace=workspace,
+            capture_folder=capture_folder,
+            user=workspace.user,
+            store_label="/tmp/store.json",
+        )
         self._first = screen
-        self.errors: list[BaseException] = []
         self.send_tests: list[tuple[str, str | None, list[str] | None]] = []
 
     def on_mount(self) -> None:
-        self.push_screen(self._first())
-
-    def report_error(self, exc: BaseException) -> None:
-        self.errors.append(exc)
-        self.notify(str(exc), severity="error", markup=False)
+        super().on_mount()
+        if self._first is not None:
+            self.call_after_refresh(self.push_screen, self._first())
 
     def open_send_test(
         self, stage_name: str, app_name: str | None = None, recipients: list[str] | None = None
@@ -86,3 +96,13 @@ def screen_text(app: App[Any]) -> str:
     compositor = app.screen._compositor
     chops = compositor._render_chops(compositor.size.region, lambda y: True)
     return "\n".join("".join(strip.text for strip in chop.values()).rstrip() for chop in chops)
+
+
+async def settle(pilot: Any, screen_type: type[Screen[Any]] | None = None) -> None:
+    """Pause until the screen switch is done (Textual 8 switches screens with a delay)."""
+    for _ in range(50):
+        await pilot.pause()
+        if screen_type is None or isinstance(pilot.app.screen, screen_type):
+            await pilot.pause()
+            return
+    raise AssertionError(f"{screen_type} never became the current screen: {pilot.app.screen}")
