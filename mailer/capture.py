@@ -1,0 +1,248 @@
+"""The capture server (`mailstage sink`): a catch-all SMTP server on loopback that
+accepts any login and keeps every message as an .eml file in a folder."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.parser import BytesParser
+from email.policy import default as default_policy
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from store.errors import InvalidInput
+from store.validation import is_loopback_host
+
+log = logging.getLogger("mailstage.capture")
+
+# Long enough for an XOAUTH2 line with a real Entra token (1.5-2.5 KB of base64).
+COMMAND_SIZE_LIMIT = 16384
+ENVELOPE_FROM = "X-Mailstage-Envelope-From"
+ENVELOPE_TO = "X-Mailstage-Envelope-To"
+CERT_FILE_NAME = "capture-server-cert.pem"
+
+
+def default_folder() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("mailstage") / "captured"
+
+
+def private_folder(path: Path) -> Path:
+    """Create the folder (and missing parents) mode 0700, whatever the umask."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+    return path
+
+
+def free_port_controller(handler: Any, *, host: str, port: int, **smtp_kwargs: Any) -> Any:
+    """An aiosmtpd Controller whose server class takes long command lines, and which
+    binds port 0 to a free port (read it back from ``.port`` after ``start()``)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+
+    class LongLineSMTP(SMTP):
+        command_size_limit = COMMAND_SIZE_LIMIT
+        line_length_limit = COMMAND_SIZE_LIMIT
+
+    class FreePortController(Controller):
+        def factory(self) -> SMTP:
+            server = LongLineSMTP(self.handler, **self.SMTP_kwargs)
+            # aiosmtpd keeps the per-command limits in a class-wide dict defaulting to
+            # its stock 512: give each server its own
+            server.command_size_limits = defaultdict(lambda: COMMAND_SIZE_LIMIT)
+            return server
+
+        def _create_server(self) -> Awaitable[Any]:
+            return self._bind()
+
+        async def _bind(self) -> Any:
+            server = await self.loop.create_server(
+                self._factory_invoker, host=self.hostname, port=self.port, ssl=self.ssl_context
+            )
+            self.port = server.sockets[0].getsockname()[1]
+            return server
+
+    smtp_kwargs.setdefault("server_hostname", "localhost")
+    return FreePortController(handler, hostname=host, port=port, **smtp_kwargs)
+
+
+class CaptureHandler:
+    """Accepts every message and every login; writes one .eml file per message."""
+
+    def __init__(self, folder: Path, on_message: Any = None) -> None:
+        self.folder = folder
+        self.on_message = on_message
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = envelope.original_content or envelope.content
+        if isinstance(content, str):
+            content = content.encode("utf-8", "surrogateescape")
+        header = (
+            f"{ENVELOPE_FROM}: {_one_line(envelope.mail_from)}\r\n"
+            f"{ENVELOPE_TO}: {_one_line(', '.join(envelope.rcpt_tos))}\r\n"
+        ).encode("utf-8", "replace")
+        path = self._new_path()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(header + content)
+        log.info("captured %s from %s to %s", path.name, envelope.mail_from, envelope.rcpt_tos)
+        if self.on_message is not None:
+            self.on_message(path)
+        return "250 2.0.0 OK: captured"
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> Any:
+        from aiosmtpd.smtp import MISSING, AuthResult
+
+        if len(args) == 1:
+            blob = await server.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False, handled=False)
+        else:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except ValueError:
+                return AuthResult(success=False, handled=False, message="501 5.5.2 Bad base64")
+        user = blob.split(b"\x01", 1)[0].removeprefix(b"user=").decode("utf-8", "replace")
+        log.info("AUTH XOAUTH2 accepted for user %s", user)
+        return AuthResult(success=True, auth_data=user)
+
+    def _new_path(self) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        return self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+
+
+def _accept_any_login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+    from aiosmtpd.smtp import AuthResult
+
+    login = getattr(data, "login", b"")
+    user = login.decode("utf-8", "replace") if isinstance(login, bytes) else str(login)
+    log.info("AUTH %s accepted for user %s", mechanism, user)  # never the password
+    return AuthResult(success=True, auth_data=user)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class CaptureServer:
+    """Start and stop in-process: ``CaptureServer("127.0.0.1", 0, folder).start()``;
+    ``.port`` is the port bound. Refuses a host that is not loopback."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 2525,
+        folder: Path | None = None,
+        *,
+        tls: bool = False,
+        on_message: Any = None,
+    ) -> None:
+        if not is_loopback_host(host):
+            raise InvalidInput(
+                f"The capture server listens on loopback only (127.0.0.1, ::1, localhost), "
+                f"not on {host}: it accepts any login and keeps every message.",
+                [("host", "must be a loopback address")],
+            )
+        self.host = host
+        self.port = port
+        self.folder = private_folder(Path(folder) if folder else default_folder())
+        self.tls = tls
+        self.cert_file: Path | None = None
+        self._handler = CaptureHandler(self.folder, on_message)
+        self._controller: Any = None
+        self._lock = threading.Lock()
+
+    def start(self) -> CaptureServer:
+        from mailer.selfsigned import self_signed_pem, server_context
+
+        kwargs: dict[str, Any] = {
+            "authenticator": _accept_any_login,
+            "auth_require_tls": False,
+            "decode_data": False,
+        }
+        if self.tls:
+            cert_pem, key_pem = self_signed_pem(["localhost", "127.0.0.1", "::1"])
+            self.cert_file = self.folder / CERT_FILE_NAME
+            self.cert_file.unlink(missing_ok=True)
+            self.cert_file.write_bytes(cert_pem)  # public: clients may trust it with --ca-file
+            kwargs["tls_context"] = server_context(cert_pem, key_pem)
+        controller = free_port_controller(self._handler, host=self.host, port=self.port, **kwargs)
+        try:
+            controller.start()
+        except OSError as exc:
+            raise InvalidInput(
+                f"Cannot listen on {self.host} port {self.port}: {exc.strerror or exc}.",
+                [("port", "is not available")],
+            ) from None
+        with self._lock:
+            self._controller = controller
+            self.port = controller.port
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+
+    def __enter__(self) -> CaptureServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True)
+class CapturedMail:
+    path: Path
+    sender: str
+    recipients: list[str]
+    subject: str
+    date: datetime | None
+
+
+def list_captured(folder: Path | None = None) -> list[CapturedMail]:
+    """The captured messages in the folder, newest first."""
+    folder = Path(folder) if folder else default_folder()
+    if not folder.is_dir():
+        return []
+    parser = BytesParser(policy=default_policy)
+    mails = []
+    for path in folder.glob("*.eml"):
+        try:
+            with path.open("rb") as file:
+                headers = parser.parse(file, headersonly=True)
+        except OSError:
+            continue
+        mails.append(_summary(path, headers))
+    return sorted(mails, key=lambda mail: mail.path.name, reverse=True)
+
+
+def _summary(path: Path, headers: Any) -> CapturedMail:
+    sender = str(headers.get(ENVELOPE_FROM) or headers.get("From") or "")
+    envelope_to = headers.get(ENVELOPE_TO)
+    if envelope_to:
+        recipients = [part.strip() for part in str(envelope_to).split(",") if part.strip()]
+    else:
+        values = [str(v) for name in ("To", "Cc") for v in headers.get_all(name, [])]
+        recipients = [address for _, address in getaddresses(values) if address]
+    try:
+        date = parsedate_to_datetime(str(headers["Date"])) if headers["Date"] else None
+    except (TypeError, ValueError):
+        date = None
+    return CapturedMail(path, sender, recipients, str(headers.get("Subject") or ""), date)

@@ -1,0 +1,163 @@
+"""Send test: deliver a test message through a stage's configuration, step by step."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field
+
+from mailer.hints import hint_for
+from mailer.message import build_test_message
+from mailer.routing import route, send_test_recipients
+from mailer.smtp_session import SmtpSession
+from mailer.steps import StepCallback, StepFailed, StepName, StepRecorder, StepReport
+from mailer.transcript import Transcript
+from store.models import App, EmailConfig, OAuth2ClientCredentials, Stage
+
+if TYPE_CHECKING:
+    from mailer.oauth import AccessToken
+
+
+class SendTestResult(BaseModel):
+    ok: bool
+    stage: str
+    app: str | None
+    redirected: bool
+    delivered_to: list[str] = Field(default_factory=list)
+    steps: list[StepReport] = Field(default_factory=list)
+    error: str | None = None
+    hint: str | None = None
+    reply: str | None = None  # the server's reply that ended the test, if any
+    warning: str | None = None
+    check_only: bool = False
+    transcript: list[str] = Field(default_factory=list)
+
+    @property
+    def failed_step(self) -> StepReport | None:
+        return next((step for step in self.steps if step.status == "failed"), None)
+
+    def to_json(self, *, with_transcript: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "ok": self.ok,
+            "stage": self.stage,
+            "app": self.app,
+            "redirected": self.redirected,
+            "delivered_to": list(self.delivered_to),
+            "steps": [step.to_json() for step in self.steps],
+            "error": self.error,
+            "hint": self.hint,
+        }
+        if with_transcript:
+            data["transcript"] = list(self.transcript)
+        return data
+
+
+async def send_test(
+    config: EmailConfig,
+    *,
+    stage: Stage,
+    app: App | None,
+    recipients: list[str],
+    check_only: bool = False,
+    timeout: float = 20.0,
+    on_step: StepCallback | None = None,
+    user: str = "",
+) -> SendTestResult:
+    """Run the send test. Delivery failures come back as ``ok=False`` with the failed
+    step, the server's reply and a hint; only bad input raises (InvalidInput).
+    Cancelling the task cancels the test and closes the connection."""
+    addressed_to = send_test_recipients(recipients, app=app, stage=stage)
+    message = build_test_message(config, stage=stage, app=app, recipients=addressed_to, user=user)
+    routed = route(message, app=app, stage=stage)
+    result = SendTestResult(
+        ok=False,
+        stage=stage.name,
+        app=app.name if app is not None else None,
+        redirected=routed.redirected,
+        warning=routed.warning,
+        check_only=check_only,
+    )
+    recorder = StepRecorder(on_step)
+    transcript = Transcript()
+    session = SmtpSession(config, timeout=timeout, transcript=transcript)
+    try:
+        await _converse(
+            session, recorder, config, routed.message, routed.recipients, check_only, timeout
+        )
+        result.ok = True
+        result.delivered_to = [] if check_only else list(routed.recipients)
+    except StepFailed as failure:
+        step = recorder.failed
+        label = step.label if step is not None else "Send test"
+        result.error = f"{label} failed: {failure.message}"
+        result.reply = failure.reply or None
+        result.hint = hint_for(f"{failure.reply} {failure.message}", failure.hint_key)
+    finally:
+        session.close()
+        result.steps = recorder.steps
+        result.transcript = transcript.lines
+    return result
+
+
+async def _converse(
+    session: SmtpSession,
+    recorder: StepRecorder,
+    config: EmailConfig,
+    message: EmailMessage,
+    recipients: list[str],
+    check_only: bool,
+    timeout: float,
+) -> None:
+    async def run(name: StepName, action: Awaitable[str]) -> None:
+        with recorder.step(name) as report:
+            report.detail = await action
+
+    await run(StepName.RESOLVE, session.resolve())
+    await run(StepName.CONNECT, session.connect())
+    if config.security == "implicit":
+        await run(StepName.TLS, session.implicit_tls())
+        await run(StepName.BANNER, session.banner())
+        await run(StepName.EHLO, session.ehlo())
+    else:
+        await run(StepName.BANNER, session.banner())
+        await run(StepName.EHLO, session.ehlo())
+        await run(StepName.TLS, session.starttls())
+    token: AccessToken | None = None
+    if isinstance(config.auth, OAuth2ClientCredentials):
+        with recorder.step(StepName.TOKEN) as report:
+            token = await _fetch_token(config.auth, timeout)
+            session.transcript.forbid(token.value.get_secret_value())
+            report.detail = _token_detail(token, config.auth)
+            session.transcript.note(report.detail)
+    await run(StepName.AUTH, session.authenticate(token.value if token else None))
+    if not check_only:
+        await run(StepName.SEND, session.send(message, recipients))
+    await run(StepName.QUIT, session.quit())
+
+
+async def _fetch_token(auth: OAuth2ClientCredentials, timeout: float) -> AccessToken:
+    from mailer.oauth import TokenError, acquire_token
+
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(acquire_token, auth, timeout=timeout), timeout
+        )
+    except TimeoutError:
+        raise StepFailed(
+            f"The token endpoint did not answer within {timeout:g} s.", hint_key="token_endpoint"
+        ) from None
+    except TokenError as exc:
+        raise StepFailed(exc.message, reply=exc.description, hint_key="token_endpoint") from None
+
+
+def _token_detail(token: AccessToken, auth: OAuth2ClientCredentials) -> str:
+    from mailer.oauth import token_cache
+
+    minutes = max(0, round((token.expires_at - token_cache.clock()) / 60))
+    if token.from_cache:
+        return f"cached token, expires in {minutes} min"
+    return f"new token from {urlsplit(auth.token_url).hostname}, expires in {minutes} min"

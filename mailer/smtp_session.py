@@ -1,0 +1,321 @@
+"""One SMTP conversation driven step by step, so each step can be timed and a
+failure names the step, the server's reply and a hint.
+
+TLS policy: STARTTLS is required (implicit TLS for security='implicit'); plain
+text only to a loopback host; AUTH is never sent before TLS except there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from mailer import smtp_auth
+from mailer.steps import StepFailed
+from mailer.tls import client_context, describe_tls, is_certificate_error
+from mailer.transcript import Transcript
+from store.models import BasicAuth, EmailConfig
+
+if TYPE_CHECKING:
+    import ssl
+
+    from aiosmtplib import SMTP
+    from aiosmtplib.response import SMTPResponse
+
+_local_hostname: str | None = None
+
+
+async def local_hostname() -> str:
+    """The name sent with EHLO, looked up once per process (getfqdn can be slow)."""
+    global _local_hostname
+    if _local_hostname is None:
+        name = await asyncio.to_thread(socket.getfqdn)
+        _local_hostname = name if name and name.isascii() and " " not in name else "localhost"
+    return _local_hostname
+
+
+class SmtpSession:
+    def __init__(self, config: EmailConfig, *, timeout: float, transcript: Transcript) -> None:
+        self.config = config
+        self.timeout = timeout
+        self.transcript = transcript
+        self.plaintext_allowed = config.is_loopback
+        self._addresses: list[tuple[int, int, int, tuple[object, ...]]] = []
+        self._sock: socket.socket | None = None
+        self._smtp: SMTP | None = None
+        self._greeting: SMTPResponse | None = None
+        self._greeting_error: BaseException | None = None
+        self._tls = ""
+
+    # -- steps ---------------------------------------------------------------
+
+    async def resolve(self) -> str:
+        loop = asyncio.get_running_loop()
+        host, port = self.config.server, self.config.port
+        try:
+            infos = await asyncio.wait_for(
+                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), self.timeout
+            )
+        except TimeoutError:
+            raise self._timed_out(f"resolving {host}") from None
+        except socket.gaierror as exc:
+            raise StepFailed(
+                f"The name {host} does not resolve: {exc.strerror}.", hint_key="resolve"
+            ) from None
+        self._addresses = [
+            (family, kind, proto, address) for family, kind, proto, _, address in infos
+        ]
+        return ", ".join(dict.fromkeys(str(address[0]) for *_, address in self._addresses))
+
+    async def connect(self) -> str:
+        loop = asyncio.get_running_loop()
+        last_error: OSError | None = None
+        for family, kind, proto, address in self._addresses:
+            sock = socket.socket(family, kind, proto)
+            sock.setblocking(False)
+            try:
+                await asyncio.wait_for(loop.sock_connect(sock, address), self.timeout)
+            except TimeoutError:
+                sock.close()
+                raise self._timed_out(f"connecting to {address[0]} port {address[1]}") from None
+            except OSError as exc:
+                sock.close()
+                last_error = exc
+                continue
+            except BaseException:
+                sock.close()
+                raise
+            self._sock = sock
+            return f"connected to {address[0]} port {address[1]}"
+        where = f"{self.config.server} port {self.config.port}"
+        if isinstance(last_error, ConnectionRefusedError):
+            raise StepFailed(f"The connection to {where} was refused.", hint_key="refused")
+        raise StepFailed(f"Could not connect to {where}: {last_error}.", hint_key="refused")
+
+    async def implicit_tls(self) -> str:
+        """Security 'implicit': the TLS handshake, which also receives the greeting."""
+        from aiosmtplib import SMTPConnectResponseError, SMTPConnectTimeoutError
+
+        smtp = await self._client(use_tls=True, tls_context=self._tls_context())
+        try:
+            self._greeting = await smtp.connect()
+        except (SMTPConnectResponseError, SMTPConnectTimeoutError) as exc:
+            if isinstance(exc, SMTPConnectResponseError) or "ready message" in str(exc):
+                self._greeting_error = exc  # the handshake worked: the banner step reports it
+            else:
+                raise self._failure(exc, "the TLS handshake") from None
+        except Exception as exc:
+            raise self._failure(exc, "the TLS handshake") from None
+        if self._greeting_error is None:
+            self._tls = describe_tls(smtp.get_transport_info("ssl_object"))
+        self.transcript.note(f"TLS started: {self._tls or 'handshake done'}")
+        return self._tls
+
+    async def banner(self) -> str:
+        if self.config.security == "starttls":
+            smtp = await self._client(use_tls=False)
+            try:
+                self._greeting = await smtp.connect()
+            except Exception as exc:
+                raise self._failure(exc, "the server's greeting") from None
+        elif self._greeting_error is not None:
+            raise self._failure(self._greeting_error, "the server's greeting")
+        assert self._greeting is not None
+        self.transcript.received(self._greeting.code, self._greeting.message)
+        return f"{self._greeting.code} {self._greeting.message}".splitlines()[0]
+
+    async def ehlo(self) -> str:
+        response = await self._ehlo()
+        names = [line.split()[0].upper() for line in response.message.splitlines()[1:] if line]
+        return "offers " + ", ".join(names) if names else "no extensions offered"
+
+    async def starttls(self) -> str:
+        smtp = self._require_client()
+        if not smtp.supports_extension("starttls"):
+            if self.plaintext_allowed:
+                self.transcript.note("no STARTTLS offered: plain text, allowed to a loopback host")
+                return "not offered; plain text to a loopback host"
+            raise StepFailed(
+                f"The server {self.config.server} does not offer STARTTLS.", hint_key="no_starttls"
+            )
+        context = self._tls_context()
+        self.transcript.sent("STARTTLS")
+        try:
+            response = await smtp.starttls(tls_context=context, server_hostname=self.config.server)
+        except Exception as exc:
+            raise self._failure(exc, "STARTTLS") from None
+        self.transcript.received(response.code, response.message)
+        self._tls = describe_tls(smtp.get_transport_info("ssl_object"))
+        self.transcript.note(f"TLS started: {self._tls}")
+        await self._ehlo()
+        return self._tls
+
+    async def authenticate(self, token: SecretStr | None = None) -> str:
+        smtp = self._require_client()
+        if not self._tls and not self.plaintext_allowed:
+            raise StepFailed(
+                "mailstage does not send credentials before TLS.", hint_key="no_starttls"
+            )
+        offered = [method.upper() for method in smtp.server_auth_methods]
+        offered_text = " ".join(offered) or "none"
+        auth = self.config.auth
+        try:
+            if isinstance(auth, BasicAuth):
+                password = auth.password.get_secret_value()
+                self.transcript.forbid(password)
+                if "PLAIN" in offered:
+                    used = await smtp_auth.auth_plain(
+                        smtp, self.transcript, auth.username, password
+                    )
+                elif "LOGIN" in offered:
+                    used = await smtp_auth.auth_login(
+                        smtp, self.transcript, auth.username, password
+                    )
+                else:
+                    raise StepFailed(
+                        "The server offers no PLAIN or LOGIN authentication "
+                        f"(offered: {offered_text}).",
+                        hint_key="no_auth",
+                    )
+                return f"{used} as {auth.username}"
+            if "XOAUTH2" not in offered:
+                raise StepFailed(
+                    f"The server does not offer XOAUTH2 (offered: {offered_text}).",
+                    hint_key="no_xoauth2",
+                )
+            assert token is not None
+            used = await smtp_auth.auth_xoauth2(
+                smtp, self.transcript, self.config.sender_email, token.get_secret_value()
+            )
+            return f"{used} as {self.config.sender_email}"
+        except StepFailed:
+            raise
+        except Exception as exc:
+            raise self._failure(exc, "AUTH") from None
+
+    async def send(self, message: EmailMessage, recipients: list[str]) -> str:
+        smtp = self._require_client()
+        sender = self.config.sender_email
+        try:
+            await self._exchange(f"MAIL FROM:<{sender}>", smtp.mail(sender))
+            for recipient in recipients:
+                await self._exchange(f"RCPT TO:<{recipient}>", smtp.rcpt(recipient))
+            data = message.as_bytes(policy=SMTP_POLICY)
+            self.transcript.sent("DATA")
+            self.transcript.note(f"message of {len(data)} bytes")
+            response = await smtp.data(data)
+        except StepFailed:
+            raise
+        except Exception as exc:
+            raise self._failure(exc, "sending the message") from None
+        self.transcript.received(response.code, response.message)
+        return f"{response.code} {response.message}".splitlines()[0]
+
+    async def quit(self) -> str:
+        smtp = self._require_client()
+        self.transcript.sent("QUIT")
+        try:
+            response = await smtp.quit()
+        except Exception:
+            self.transcript.note("no answer to QUIT")
+            return "no answer to QUIT (nothing is lost: the server had already answered)"
+        self.transcript.received(response.code, response.message)
+        return f"{response.code} {response.message}".splitlines()[0]
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            # the socket belongs to the client's transport now, which closes it once
+            # any TLS shutdown is done; closing it here too would free the descriptor
+            # while the event loop still watches it
+            self._smtp.close()
+        elif self._sock is not None:
+            self._sock.close()
+
+    # -- helpers -------------------------------------------------------------
+
+    async def _client(self, *, use_tls: bool, tls_context: ssl.SSLContext | None = None) -> SMTP:
+        from aiosmtplib import SMTP
+
+        assert self._sock is not None
+        self._smtp = SMTP(
+            hostname=self.config.server,
+            sock=self._sock,
+            local_hostname=await local_hostname(),
+            timeout=self.timeout,
+            use_tls=use_tls,
+            start_tls=False,
+            tls_context=tls_context,
+        )
+        return self._smtp
+
+    def _require_client(self) -> SMTP:
+        assert self._smtp is not None, "connect first"
+        return self._smtp
+
+    def _tls_context(self) -> ssl.SSLContext:
+        try:
+            return client_context(self.config.ca_file)
+        except (OSError, ValueError) as exc:
+            raise StepFailed(str(exc), hint_key="certificate") from None
+
+    async def _ehlo(self) -> SMTPResponse:
+        smtp = self._require_client()
+        name = await local_hostname()
+        return await self._exchange(f"EHLO {name}", smtp.ehlo(hostname=name))
+
+    async def _exchange(self, shown: str, command: object) -> SMTPResponse:
+        self.transcript.sent(shown)
+        try:
+            response = await command  # type: ignore[misc]
+        except Exception as exc:
+            code, text = getattr(exc, "code", None), getattr(exc, "message", None)
+            if isinstance(code, int) and isinstance(text, str):
+                self.transcript.received(code, text)
+            raise self._failure(exc, shown.split()[0]) from None
+        self.transcript.received(response.code, response.message)
+        return response
+
+    def _timed_out(self, doing: str) -> StepFailed:
+        return StepFailed(f"No answer within {self.timeout:g} s while {doing}.", hint_key="timeout")
+
+    def _failure(self, exc: BaseException, doing: str) -> StepFailed:
+        """Turn what aiosmtplib or the socket raised into what the user needs to read."""
+        from aiosmtplib import SMTPResponseException, SMTPServerDisconnected
+
+        if isinstance(exc, StepFailed):
+            return exc
+        if is_certificate_error(exc):
+            reason = _ssl_reason(exc)
+            return StepFailed(
+                f"The certificate of {self.config.server} is not trusted: {reason}.",
+                hint_key="certificate",
+            )
+        if isinstance(exc, SMTPResponseException):
+            reply = f"{exc.code} {exc.message}"
+            self.transcript.note(f"{doing} failed: {reply}")
+            return StepFailed(f"The server answered {reply}", reply=reply)
+        if isinstance(exc, TimeoutError):
+            return self._timed_out(f"waiting for {doing}")
+        if isinstance(exc, SMTPServerDisconnected | ConnectionError):
+            self.transcript.note("the server closed the connection")
+            return StepFailed(
+                f"The server closed the connection during {doing}.", hint_key="disconnected"
+            )
+        return StepFailed(f"{doing} failed: {exc}")
+
+
+def _ssl_reason(exc: BaseException | None) -> str:
+    import ssl
+
+    while exc is not None:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return exc.verify_message or str(exc)
+        if isinstance(exc, ssl.SSLError):
+            return exc.reason or str(exc)
+        exc = exc.__cause__ or exc.__context__
+    return "certificate verification failed"
