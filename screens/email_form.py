@@ -1,21 +1,373 @@
-"""The email form (being built)."""
+"""The email form of a stage: the ODC Portal's Configure > Emails > stage form.
+
+Inline validation uses the store's own rules (store.validation), so the messages
+are the CLI's. Only the chosen authentication type's fields are shown and saved.
+Secrets left empty keep the stored value (shown as the ******** placeholder).
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+import re
+from typing import Any
 
-from tui.widgets import AppHeader
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Select, Static
+
+from store import validation as rules
+from store.errors import InvalidInput, MailstageError
+from store.models import AUTH_LABELS, MASK, Permission, describe
+from tui.widgets import AppHeader, ConfirmModal, Field, SecretInput
+
+OAUTH = "oauth2_client_credentials"
+BASIC = "basic"
+AUTH_FIELDS = {
+    OAUTH: ("token_url", "client_id", "client_secret", "scopes"),
+    BASIC: ("username", "password"),
+}
+SECRETS = ("client_secret", "password")
+COMMON = ("server", "port", "sender_email", "sender_name")
+ALL_FIELDS = ("server", "port", *AUTH_FIELDS[OAUTH], *AUTH_FIELDS[BASIC], *COMMON[2:])
+
+
+def split_scopes(text: str) -> list[str]:
+    return [part for part in re.split(r"[\s,]+", text) if part]
 
 
 class EmailFormScreen(Screen[None]):
+    HELP = (
+        "Edit the stage's SMTP configuration. Tab / Shift+Tab move between fields; the "
+        "Authentication type list opens with Enter and shows only its own fields. Each "
+        "field is checked as you type, with the same rules as the command line. F2 "
+        "saves (only when every field is valid); Esc cancels and asks before discarding "
+        "changes. Secrets left empty keep the stored value."
+    )
+    BINDINGS = [
+        Binding("f2", "save", "Save", id="email_form.save", tooltip="Save the configuration"),
+        Binding("escape", "cancel", "Cancel", id="email_form.cancel", tooltip="Back, asking first"),
+    ]
+
     def __init__(self, stage_name: str) -> None:
         super().__init__()
         self.stage_name = stage_name
         self.crumb = f"Emails › {stage_name} › Edit"
+        self.touched: set[str] = set()
+        self.initial: dict[str, str] = {}
+        self.read_only_reason: str | None = None
+        self.has_secret: dict[str, bool] = {"password": False, "client_secret": False}
+        self.stored_auth_type: str | None = None
+
+    # -- building --------------------------------------------------------------------
+
+    def _values_from_store(self) -> tuple[dict[str, str], str | None]:
+        ws = self.app.workspace  # type: ignore[attr-defined]
+        stage = ws.stage(self.stage_name)
+        self.stage_name = stage.name
+        values = dict.fromkeys(ALL_FIELDS, "")
+        values["port"] = "587"
+        email = stage.email
+        self.stored_auth_type = email.auth.type if email is not None else None
+        self.has_secret = {"password": False, "client_secret": False}
+        if email is None:
+            return values, None
+        values.update(
+            server=email.server,
+            port=str(email.port),
+            sender_email=email.sender_email,
+            sender_name=email.sender_name,
+        )
+        auth = email.auth
+        if auth.type == BASIC:
+            values["username"] = auth.username
+            self.has_secret["password"] = True
+        else:
+            values.update(
+                token_url=auth.token_url, client_id=auth.client_id, scopes=" ".join(auth.scopes)
+            )
+            self.has_secret["client_secret"] = True
+        return values, auth.type
 
     def compose(self) -> ComposeResult:
+        ws = self.app.workspace  # type: ignore[attr-defined]
+        self.read_only_reason = ws.why_not(Permission.MANAGE_EMAIL_CONFIGURATIONS)
+        values, auth_type = self._values_from_store()
+        self.initial = dict(values)
+        self.initial["auth"] = auth_type or ""
         yield AppHeader()
-        yield Static("The form is being built.")
+        if self.read_only_reason:
+            yield Static(
+                "Read-only. " + self.read_only_reason, classes="readonly-note", markup=False
+            )
+        with VerticalScroll(id="form"):
+            yield self._field("server", "SMTP server", values, "e.g. smtp.example.com")
+            yield self._field("port", "SMTP port", values, "e.g. 587")
+            select: Select[str] = Select(
+                [(label, key) for key, label in AUTH_LABELS.items()],
+                prompt="Choose the authentication type",
+                value=auth_type if auth_type else Select.NULL,
+                id="auth",
+                compact=True,
+            )
+            yield Field("Authentication type", select, id="field-auth")
+            yield self._field(
+                "token_url",
+                "Server Token URL",
+                values,
+                "e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token",
+            )
+            yield self._field("client_id", "Client ID", values, "(the application id)")
+            yield self._field("client_secret", "Client Secret", values, "(the secret's value)")
+            yield self._field("scopes", "Scopes", values, "(space-separated)")
+            yield self._field("username", "Username", values, "(the SMTP user name)")
+            yield self._field("password", "Password", values, "(the SMTP password)")
+            yield self._field("sender_email", "Sender email", values, "e.g. noreply@example.com")
+            yield self._field("sender_name", "Sender name", values, "(optional)")
+        with Horizontal(id="form-buttons"):
+            yield Button("Save (F2)", id="save", variant="primary", disabled=True)
+            yield Button("Cancel (Esc)", id="cancel")
+            yield Static("", id="form-status", markup=False)
         yield Footer()
+
+    def _field(self, key: str, label: str, values: dict[str, str], placeholder: str) -> Field:
+        if key in SECRETS:
+            kept = self.has_secret[key]
+            widget: Input = SecretInput(
+                placeholder=f"{MASK} (unchanged)" if kept else placeholder,
+                id=key,
+                compact=True,
+            )
+        else:
+            widget = Input(values[key], placeholder=placeholder, id=key, compact=True)
+        return Field(label, widget, id=f"field-{key}")
+
+    def on_mount(self) -> None:
+        if self.read_only_reason:
+            for widget in self.query("#form Input, #form Select"):
+                widget.disabled = True
+            self.query_one("#save", Button).disabled = True
+            self.query_one("#cancel", Button).focus()
+        else:
+            self.query_one("#server", Input).focus()
+        self._show_auth_fields()
+        self._validate_all()
+
+    # -- reading the form ------------------------------------------------------------------
+
+    @property
+    def auth_type(self) -> str | None:
+        value = self.query_one("#auth", Select).value
+        return None if value is Select.NULL else str(value)
+
+    def value(self, key: str) -> str:
+        if key == "auth":
+            return self.auth_type or ""
+        return self.query_one(f"#{key}", Input).value
+
+    def visible_fields(self) -> tuple[str, ...]:
+        auth = self.auth_type
+        return ("server", "port", *(AUTH_FIELDS[auth] if auth else ()), *COMMON[2:])
+
+    def is_dirty(self) -> bool:
+        if self.value("auth") != self.initial.get("auth", ""):
+            return True
+        for key in ALL_FIELDS:
+            if key in SECRETS:
+                if self.value(key):
+                    return True
+            elif key in self.visible_fields() and self.value(key) != self.initial[key]:
+                return True
+        return False
+
+    def _secret_kept(self, key: str) -> bool:
+        """An empty secret field keeps the stored one, if the type did not change."""
+        return self.has_secret[key] and self.auth_type == self.stored_auth_type
+
+    def check(self, key: str) -> str | None:
+        """The CLI's message for this field's current value, or None when valid."""
+        text = self.value(key)
+        try:
+            if key == "server":
+                rules.check_host(text)
+            elif key == "port":
+                rules.check_port(text)
+            elif key == "token_url":
+                rules.check_token_url(text)
+            elif key == "client_id":
+                rules.check_plain_text(text, mandatory=True, limit=rules.MAX_NAME)
+            elif key == "username":
+                rules.check_plain_text(text, mandatory=True, limit=rules.MAX_ADDRESS)
+            elif key in SECRETS:
+                if not (text == "" and self._secret_kept(key)):
+                    rules.check_secret(text)
+            elif key == "scopes":
+                scopes = split_scopes(text)
+                for scope in scopes:
+                    rules.check_scope(scope)
+                if not scopes and not rules.suggested_scopes(self.value("token_url")):
+                    raise ValueError(
+                        "at least one scope is needed for this token URL "
+                        "(for example https://outlook.office365.com/.default)"
+                    )
+            elif key == "sender_email":
+                rules.check_address(text)
+            elif key == "sender_name":
+                rules.check_sender_name(text)
+        except ValueError as exc:
+            return describe(key, str(exc))
+        return None
+
+    def problems(self) -> dict[str, str]:
+        found = {}
+        if self.auth_type is None:
+            found["auth"] = describe("auth", "is mandatory: choose basic or oauth2")
+        for key in self.visible_fields():
+            if message := self.check(key):
+                found[key] = message
+        return found
+
+    # -- reacting ---------------------------------------------------------------------------
+
+    def _show_auth_fields(self) -> None:
+        auth = self.auth_type
+        for kind, keys in AUTH_FIELDS.items():
+            for key in keys:
+                self.query_one(f"#field-{key}", Field).display = kind == auth
+
+    def _validate_all(self) -> bool:
+        problems = self.problems()
+        for key in (*ALL_FIELDS, "auth"):
+            field = self.query_one(f"#field-{key}", Field)
+            shown = key in self.touched
+            field.set_error(problems.get(key) if shown else None)
+        self._update_scope_note()
+        ok = not problems
+        status = self.query_one("#form-status", Static)
+        if self.read_only_reason:
+            status.update("Read-only")
+        elif ok:
+            status.update("Ready to save" if self.is_dirty() else "No changes")
+        else:
+            status.update(f"{len(problems)} field(s) to fix")
+        self.query_one("#save", Button).disabled = bool(self.read_only_reason) or not ok
+        return ok
+
+    def _update_scope_note(self) -> None:
+        field = self.query_one("#field-scopes", Field)
+        suggested = rules.suggested_scopes(self.value("token_url"))
+        if suggested and not split_scopes(self.value("scopes")):
+            field.set_note("Empty: " + " ".join(suggested) + " will be used")
+        else:
+            field.set_note(None)
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        if event.input.id in ALL_FIELDS:
+            self.touched.add(event.input.id)
+            if event.input.id == "token_url":
+                self.touched.add("scopes")
+            self._validate_all()
+
+    @on(Select.Changed, "#auth")
+    def _auth_changed(self) -> None:
+        self.touched.add("auth")
+        self._show_auth_fields()
+        self._validate_all()
+
+    # -- actions ------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        if self.read_only_reason:
+            self.notify(self.read_only_reason, markup=False, severity="warning")
+            return
+        self.touched.update(ALL_FIELDS)
+        self.touched.add("auth")
+        if not self._validate_all():
+            self.notify("Fix the fields marked ✗ first.", markup=False, severity="warning")
+            return
+        ws = self.app.workspace  # type: ignore[attr-defined]
+        try:
+            config = ws.email_from_options(self.stage_name, self._options())
+            changed = ws.set_email(self.stage_name, config)
+        except InvalidInput as exc:
+            self._show_problems(exc)
+            return
+        except MailstageError as exc:
+            self.app.report_error(exc, on_reload=self._after_reload)  # type: ignore[attr-defined]
+            return
+        finally:
+            for key in SECRETS:  # never keep a secret around longer than needed
+                self.query_one(f"#{key}", Input).value = ""
+        if changed:
+            self.notify(f"Saved {self.stage_name}: {', '.join(changed)}", markup=False)
+        else:
+            self.notify("Nothing changed.", markup=False)
+        self.app.pop_screen()
+
+    def _options(self) -> dict[str, Any]:
+        auth = self.auth_type
+        assert auth is not None
+        options: dict[str, Any] = {
+            "server": self.value("server").strip(),
+            "sender_email": self.value("sender_email").strip(),
+            "sender_name": self.value("sender_name").strip(),
+            "auth": auth,
+        }
+        port = self.value("port").strip()
+        if port != self.initial["port"] or not self.initial["auth"]:
+            options["port"] = int(port)
+        if auth == BASIC:
+            options["username"] = self.value("username").strip()
+            options["password"] = self.value("password") or None
+        else:
+            options["token_url"] = self.value("token_url").strip()
+            options["client_id"] = self.value("client_id").strip()
+            options["client_secret"] = self.value("client_secret") or None
+            options["scopes"] = split_scopes(self.value("scopes"))
+        return options
+
+    def _show_problems(self, exc: InvalidInput) -> None:
+        shown = False
+        for key, rule in exc.problems:
+            if key in self.visible_fields() or key == "auth":
+                self.query_one(f"#field-{key}", Field).set_error(describe(key, rule))
+                shown = True
+        if not shown:
+            self.app.report_error(exc)  # type: ignore[attr-defined]
+
+    def _after_reload(self) -> None:
+        """After another admin's save: keep the edits, refresh what secrets exist."""
+        ws = self.app.workspace  # type: ignore[attr-defined]
+        stage = ws.data.stage(self.stage_name)
+        email = stage.email if stage is not None else None
+        self.stored_auth_type = email.auth.type if email is not None else None
+        self.has_secret = {
+            "password": self.stored_auth_type == BASIC,
+            "client_secret": self.stored_auth_type == OAUTH,
+        }
+        self._validate_all()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        if self.read_only_reason or not self.is_dirty():
+            self.app.pop_screen()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                for key in SECRETS:
+                    self.query_one(f"#{key}", Input).value = ""
+                self.app.pop_screen()
+
+        self.app.push_screen(
+            ConfirmModal(f"Discard your changes to {self.stage_name}?", yes="Discard"),
+            answered,
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save":
+            return not self.read_only_reason
+        return True

@@ -103,11 +103,10 @@ class HomeScreen(Screen[None]):
             self.action_go(event.option.id)
 
     def action_go(self, key: str) -> None:
-        for dest_key, _label, _text, module_name, class_name in self._destinations():
-            if dest_key == key:
-                break
-        else:
+        found = [d for d in self._destinations() if d[0] == key]
+        if not found:
             return
+        module_name, class_name = found[0][3], found[0][4]
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

@@ -84,14 +84,16 @@ class SecretInput(Input):
 
 
 class Field(Vertical):
-    """A label, one input widget and the inline error under it."""
+    """One form row: a label and its input widget, and the inline error under them."""
 
     DEFAULT_CSS = """
-    Field { height: auto; margin: 0 0 0 0; }
-    Field > .field-label { height: 1; color: $text; }
-    Field > .field-error { height: auto; color: $error; display: none; }
+    Field { height: auto; }
+    Field > .field-row { height: auto; }
+    Field > .field-row > .field-label { width: 20; height: 1; padding: 0 1 0 0; }
+    Field > .field-row > .field-input { width: 1fr; }
+    Field > .field-error { height: auto; color: $error; display: none; padding: 0 0 0 20; }
     Field.-invalid > .field-error { display: block; }
-    Field > .field-note { height: auto; color: $text-muted; display: none; }
+    Field > .field-note { height: auto; color: $text-muted; display: none; padding: 0 0 0 20; }
     Field.-noted > .field-note { display: block; }
     """
 
@@ -99,19 +101,23 @@ class Field(Vertical):
         super().__init__(id=id)
         self.label_text = label
         self.widget = widget
+        widget.add_class("field-input")
 
     def compose(self) -> ComposeResult:
-        yield Label(self.label_text, classes="field-label", markup=False)
-        yield self.widget
+        with Horizontal(classes="field-row"):
+            yield Label(self.label_text, classes="field-label", markup=False)
+            yield self.widget
         yield Static("", classes="field-error", markup=False)
         yield Static("", classes="field-note", markup=False)
 
     @property
     def error(self) -> str:
-        return str(self.query_one(".field-error", Static).content) if self.is_mounted else ""
+        if not self.is_mounted or not self.has_class("-invalid"):
+            return ""
+        return str(self.query_one(".field-error", Static).content)
 
     def set_error(self, text: str | None) -> None:
-        self.query_one(".field-error", Static).update(text or "")
+        self.query_one(".field-error", Static).update(f"✗ {text}" if text else "")
         self.set_class(bool(text), "-invalid")
 
     def set_note(self, text: str | None) -> None:
