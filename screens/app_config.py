@@ -1,0 +1,243 @@
+"""An app's Configuration (App > Configuration > Emails): a row per stage with the
+state of its test list, and the app's studio list (Send test's default recipients)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Label, Static
+
+from screens.apps import count_text, list_state
+from screens.test_list_editor import AddressInput, TestListEditorScreen
+from store import validation as rules
+from store.errors import InvalidInput, MailstageError
+from store.models import App, Permission
+from tui.widgets import AppHeader
+
+COLUMN_STAGE = "stage"
+COLUMN_KIND = "kind"
+COLUMN_LIST = "list"
+COLUMN_COUNT = "count"
+
+
+class StudioListModal(ModalScreen[list[str] | None]):
+    """Edit the studio list: addresses separated by commas, spaces or new lines."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="studio_list.cancel", tooltip="Change nothing"),
+    ]
+    HELP = (
+        "The studio list: who receives Send test when the stage's test list is inactive. "
+        "Separate addresses with commas or spaces; Enter saves, Esc changes nothing."
+    )
+
+    def __init__(self, app_name: str, addresses: list[str]) -> None:
+        super().__init__()
+        self.app_name = app_name
+        self.addresses = addresses
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"Studio list of {self.app_name}", classes="dialog-title", markup=False)
+            yield Label("Addresses")
+            yield AddressInput(", ".join(self.addresses), id="studio-input")
+            yield Static("", id="studio-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="studio-save", variant="primary")
+                yield Button("Cancel", id="studio-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#studio-input", AddressInput).focus()
+
+    @on(AddressInput.Submitted, "#studio-input")
+    @on(Button.Pressed, "#studio-save")
+    def _save(self) -> None:
+        text = self.query_one("#studio-input", AddressInput).value
+        good, problems = rules.normalize_addresses(rules.split_pasted_addresses(text))
+        if problems:
+            bad, why = problems[0]
+            more = f" ({len(problems) - 1} more invalid)" if len(problems) > 1 else ""
+            self.query_one("#studio-error", Static).update(f"{bad!r} {why}{more}")
+            return
+        try:
+            self.app.workspace.set_studio_list(self.app_name, good)
+        except InvalidInput as exc:
+            self.query_one("#studio-error", Static).update(exc.message)
+            return
+        except MailstageError as exc:
+            self.dismiss(None)
+            self.app.report_error(exc)
+            return
+        self.dismiss(good)
+
+    @on(Button.Pressed, "#studio-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AppConfigScreen(Screen[None]):
+    """One app: each stage's test list (state and size) and the studio list."""
+
+    TITLE = "App configuration"
+    HELP = (
+        "The app's email configuration: a row per stage with its test list (active or "
+        "inactive) and how many addresses it has. Enter opens the test-list editor of the "
+        "highlighted stage; t sends a test email through that stage to the list (or to the "
+        "studio list when the test list is inactive); l edits the studio list."
+    )
+
+    DEFAULT_CSS = """
+    AppConfigScreen #config-readonly { height: auto; }
+    AppConfigScreen #config-table { height: auto; max-height: 1fr; margin: 1 1 0 1; }
+    AppConfigScreen #config-studio { padding: 0 1; margin-top: 1; height: auto; }
+    AppConfigScreen #config-hint { padding: 0 1; height: auto; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "t",
+            "send_test",
+            "Send test",
+            id="app_config.send_test",
+            tooltip="Send a test email through the highlighted stage to the list",
+        ),
+        Binding(
+            "l",
+            "studio_list",
+            "Studio list",
+            id="app_config.studio_list",
+            tooltip="Edit the studio list (Send test's recipients when no test list is active)",
+        ),
+    ]
+
+    def __init__(self, app_name: str) -> None:
+        super().__init__()
+        self.app_name = app_name
+
+    @property
+    def crumb(self) -> str:
+        return f"Apps › {self.app_name} › Configuration"
+
+    @property
+    def mail_app(self) -> App | None:
+        return self.app.workspace.data.app(self.app_name)
+
+    @property
+    def _can_edit(self) -> bool:
+        return self.app.workspace.can(Permission.MANAGE_TEST_LISTS)
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        sentence = self.app.workspace.why_not(Permission.MANAGE_TEST_LISTS)
+        yield Static(
+            f"Read-only. {sentence}" if sentence else "",
+            id="config-readonly",
+            classes="readonly-note",
+            markup=False,
+        )
+        yield DataTable(id="config-table", cursor_type="row")
+        yield Static("", id="config-studio", markup=False)
+        yield Static(
+            "Enter opens the stage's test list · t sends a test · l edits the studio list",
+            id="config-hint",
+            classes="muted",
+            markup=False,
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#config-readonly").display = not self._can_edit
+        table = self.query_one("#config-table", DataTable)
+        table.add_column("Stage", key=COLUMN_STAGE, width=24)
+        table.add_column("Kind", key=COLUMN_KIND, width=12)
+        table.add_column("Test list", key=COLUMN_LIST, width=10)
+        table.add_column("Addresses", key=COLUMN_COUNT, width=14)
+        self._fill()
+        table.focus()
+
+    def _fill(self) -> None:
+        table = self.query_one("#config-table", DataTable)
+        app = self.mail_app
+        keep = self.highlighted_stage
+        table.clear()
+        if app is None:
+            self.query_one("#config-studio", Static).update(
+                f"The app {self.app_name} no longer exists (another admin removed it?)."
+            )
+            return
+        self.app_name = app.name
+        stages = self.app.workspace.data.ordered_stages()
+        for stage in stages:
+            test_list = app.test_list(stage.name)
+            table.add_row(
+                stage.name,
+                "production" if stage.production else "",
+                list_state(test_list),
+                count_text(len(test_list.addresses)),
+                key=stage.name,
+            )
+        names = [s.name for s in stages]
+        if keep in names:
+            table.move_cursor(row=names.index(keep), animate=False)
+        studio = app.studio_list
+        shown = ", ".join(studio[:3]) + (f", and {len(studio) - 3} more" if len(studio) > 3 else "")
+        self.query_one("#config-studio", Static).update(
+            f"Studio list ({count_text(len(studio))}): {shown}"
+            if studio
+            else "Studio list: empty (Send test then asks for a recipient)."
+        )
+
+    @property
+    def highlighted_stage(self) -> str | None:
+        table = self.query_one("#config-table", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - no row under the cursor
+            return None
+
+    def refresh_from_workspace(self) -> None:
+        self._fill()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self._fill()
+
+    @on(DataTable.RowSelected, "#config-table")
+    def _open_editor(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None and self.mail_app is not None:
+            self.app.push_screen(TestListEditorScreen(self.app_name, event.row_key.value))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "studio_list" and not self._can_edit:
+            return None
+        return True
+
+    def action_send_test(self) -> None:
+        stage_name, app = self.highlighted_stage, self.mail_app
+        if stage_name is None or app is None:
+            return
+        test_list = app.test_list(stage_name)
+        recipients = list(test_list.addresses) if test_list.active else list(app.studio_list)
+        self.app.open_send_test(stage_name, app_name=app.name, recipients=recipients or None)
+
+    def action_studio_list(self) -> None:
+        app = self.mail_app
+        if app is None:
+            return
+        if sentence := self.app.workspace.why_not(Permission.MANAGE_TEST_LISTS):
+            self.notify(sentence, severity="warning", markup=False)
+            return
+
+        def saved(addresses: list[str] | None) -> None:
+            if addresses is not None:
+                self._fill()
+                self.notify(f"Saved the studio list ({count_text(len(addresses))}).")
+
+        self.app.push_screen(StudioListModal(app.name, list(app.studio_list)), saved)
