@@ -92,8 +92,8 @@ async def send_test(
         result.delivered_to = [] if check_only else list(routed.recipients)
     except StepFailed as failure:
         step = recorder.failed
-        label = step.label if step is not None else "Send test"
-        result.error = f"{label} failed: {failure.message}"
+        where = f"Step {step.name.value}" if step is not None else "Send test"
+        result.error = f"{where} failed: {failure.message}"
         result.reply = failure.reply or None
         result.hint = hint_for(f"{failure.reply} {failure.message}", failure.hint_key)
     finally:

@@ -1,0 +1,170 @@
+"""`mailstage email send-test` and `mailstage sink`.
+
+Registers its parsers only; the delivery libraries are imported when a command runs,
+so that other commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from store.errors import DeliveryFailed, InvalidInput
+from tui.output import to_json
+
+if TYPE_CHECKING:
+    from mailer.send_test import SendTestResult
+    from mailer.steps import StepReport
+    from tui.cli import CliContext
+
+MAX_TIMEOUT_SECONDS = 600
+
+
+def register(groups: dict[str, Any]) -> None:
+    p = groups["email"].add_parser(
+        "send-test",
+        help="send a test email through a stage's configuration, step by step",
+        description="Connects, starts TLS, authenticates and sends a test message, "
+        "reporting each step; on failure names the step, the server's reply and a hint.",
+    )
+    p.add_argument("stage")
+    p.add_argument(
+        "--to",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="a recipient (repeat for several); default: the app's active test list, "
+        "else its studio list",
+    )
+    p.add_argument("--app", metavar="APP", help="send as this app (its test list applies)")
+    p.add_argument("--check-only", action="store_true", help="stop after AUTH: check, send nothing")
+    p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS")
+    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="print the transcript (secrets redacted)"
+    )
+    p.set_defaults(func=cmd_send_test)
+
+    p = groups["root"].add_parser(
+        "sink",
+        help="a local capture server: accepts any mail and keeps it as .eml files",
+        description="An SMTP catch-all on loopback that accepts any login (PLAIN, LOGIN, "
+        "XOAUTH2) and stores each message in a folder. Stop it with ctrl+c.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=2525, help="default 2525; 0 picks a free port")
+    p.add_argument("--dir", metavar="PATH", help="where to keep the messages")
+    p.add_argument(
+        "--tls", action="store_true", help="offer STARTTLS with a generated self-signed certificate"
+    )
+    p.set_defaults(func=cmd_sink)
+
+
+def cmd_send_test(args: argparse.Namespace, ctx: CliContext) -> int:
+    import asyncio
+
+    from mailer.send_test import send_test
+
+    if not 0 < args.timeout <= MAX_TIMEOUT_SECONDS:
+        raise InvalidInput(
+            f"Timeout (timeout) must be more than 0 and at most {MAX_TIMEOUT_SECONDS} seconds.",
+            [("timeout", "out of range")],
+        )
+    workspace = ctx.load()
+    stage = workspace.stage(args.stage)
+    app = workspace.app(args.app) if args.app else None
+    if stage.email is None:
+        raise InvalidInput(
+            f"Stage {stage.name} has no email configuration; set one with: "
+            f"mailstage email set {stage.name} --server HOST --auth basic|oauth2 ...",
+            [("stage", "has no email configuration")],
+        )
+
+    def show_step(report: StepReport) -> None:
+        if not args.json and report.status != "running":
+            ctx.out(_step_line(report))
+            ctx.stdout.flush()
+
+    result = asyncio.run(
+        send_test(
+            stage.email,
+            stage=stage,
+            app=app,
+            recipients=args.to,
+            check_only=args.check_only,
+            timeout=args.timeout,
+            on_step=show_step,
+            user=workspace.user,
+        )
+    )
+    if result.warning:
+        ctx.warn(f"Warning: {result.warning}")
+    if args.json:
+        ctx.out(to_json(result.to_json()))
+    if args.verbose and result.transcript:
+        transcript = "\n".join(result.transcript)
+        if args.json:
+            ctx.warn(transcript)  # stdout holds the JSON only
+        else:
+            ctx.out(transcript)
+    if not result.ok:
+        raise DeliveryFailed(_failure_text(result))
+    if not args.json:
+        ctx.out(_success_text(result))
+    return 0
+
+
+def _step_line(report: StepReport) -> str:
+    mark = "ok  " if report.ok else "FAIL"
+    return f"{mark} {report.name.value:<8} {report.ms:>6} ms  {report.detail}"
+
+
+def _failure_text(result: SendTestResult) -> str:
+    text = result.error or "The send test failed."
+    if result.hint:
+        text += f"\nHint: {result.hint}"
+    return text
+
+
+def _success_text(result: SendTestResult) -> str:
+    if result.check_only:
+        return "Check passed: connected, TLS and login work; nothing was sent."
+    routed = " (redirected to the test list)" if result.redirected else ""
+    return f"Sent to {', '.join(result.delivered_to)}{routed}."
+
+
+def cmd_sink(args: argparse.Namespace, ctx: CliContext) -> int:
+    import signal
+    import threading
+
+    from mailer.capture import CaptureServer
+
+    if not 0 <= args.port <= 65535:
+        raise InvalidInput("Port (port) must be from 0 to 65535.", [("port", "out of range")])
+
+    def captured(path: Path) -> None:
+        ctx.out(f"captured {path}")
+        ctx.stdout.flush()
+
+    folder = Path(args.dir).expanduser() if args.dir else None
+    server = CaptureServer(args.host, args.port, folder, tls=args.tls, on_message=captured)
+    stop = threading.Event()
+    previous = {
+        number: signal.signal(number, lambda *_: stop.set())
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        server.start()
+        ctx.out(f"Capturing mail on {server.host} port {server.port} into {server.folder}.")
+        if server.cert_file is not None:
+            ctx.out(f"STARTTLS offered; trust its certificate with --ca-file {server.cert_file}")
+        ctx.out("Any login is accepted. Press ctrl+c to stop.")
+        ctx.stdout.flush()
+        stop.wait()
+    finally:
+        server.stop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    ctx.out("Stopped.")
+    return 0
