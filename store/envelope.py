@@ -31,6 +31,8 @@ ENVELOPE_KEYS = (*HEADER_KEYS, "nonce", "ciphertext")
 # KDF parameters are read from the file: refuse ones that would exhaust the machine.
 SCRYPT_DEFAULT = {"n": 2**17, "r": 8, "p": 1}
 SCRYPT_CAP = {"n": 2**20, "r": 16, "p": 4}
+CIPHERTEXT_MARK = b',"ciphertext":"'
+TAIL = b'"}\n'
 GENERATION_PREFIX = b'{"format":"mailstage-store","version":1,"generation":'
 
 
@@ -76,14 +78,14 @@ def seal(data_key: bytes, generation: int, wraps: list[dict[str, Any]], plaintex
     nonce = os.urandom(12)
     aad = header_bytes(generation, wraps)
     ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, aad)
-    # header bytes end with "}": splice nonce and ciphertext in, keeping the key order
-    return (
-        aad[:-1]
-        + b',"nonce":'
-        + dumps(b64e(nonce))
-        + b',"ciphertext":'
-        + dumps(b64e(ciphertext))
-        + b"}\n"
+    return seal_layout(generation, wraps, b64e(nonce), b64e(ciphertext))
+
+
+def seal_layout(generation: int, wraps: list[dict[str, Any]], nonce: str, ciphertext: str) -> bytes:
+    # the header's bytes end with "}": splice nonce and ciphertext in, keeping the key order
+    aad = header_bytes(generation, wraps)
+    return b"".join(
+        (aad[:-1], b',"nonce":', dumps(nonce), CIPHERTEXT_MARK, ciphertext.encode("ascii"), TAIL)
     )
 
 
@@ -95,10 +97,26 @@ class Parsed:
     ciphertext: bytes
 
 
+def _ciphertext(text: bytes) -> bytes:
+    """Strict, canonical base64: no stray characters and no forgiven padding bits."""
+    data = binascii.a2b_base64(text, strict_mode=True)
+    quads = len(text) // 4
+    if quads and base64.b64encode(data[(quads - 1) * 3 :]) != text[-4:]:
+        raise ValueError("not canonical base64")
+    return data
+
+
 def parse(raw: bytes, path: object) -> Parsed:
-    """Check the envelope's shape and canonical form; nothing is decrypted yet."""
+    """Check the envelope's shape and canonical form; nothing is decrypted yet.
+
+    The ciphertext is sliced out rather than run through the JSON parser: it is most of
+    the file, and its canonical form (plain base64 between fixed marks) is checked directly.
+    """
+    at = raw.rfind(CIPHERTEXT_MARK)
+    if at < 0 or not raw.endswith(TAIL):
+        raise unreadable(path)
     try:
-        env = json.loads(raw)
+        env = json.loads(raw[:at] + b"}")
     except (ValueError, UnicodeDecodeError):
         raise unreadable(path) from None
     if not isinstance(env, dict) or env.get("format") != FORMAT:
@@ -114,24 +132,20 @@ def parse(raw: bytes, path: object) -> Parsed:
     try:
         generation = env["generation"]
         wraps = env["wraps"]
-        if tuple(env) != ENVELOPE_KEYS or isinstance(generation, bool):
+        if tuple(env) != ENVELOPE_KEYS[:-1] or isinstance(generation, bool):
             raise ValueError("shape")
         if not isinstance(generation, int) or generation < 0 or not isinstance(wraps, list):
             raise ValueError("shape")
         if not all(isinstance(w, dict) for w in wraps):
             raise ValueError("shape")
-        parsed = Parsed(generation, wraps, b64d(env["nonce"]), b64d(env["ciphertext"]))
-        expected = seal_layout(generation, wraps, env["nonce"], env["ciphertext"])
+        nonce = b64d(env["nonce"])
+        ciphertext = _ciphertext(raw[at + len(CIPHERTEXT_MARK) : -len(TAIL)])
+        prefix = header_bytes(generation, wraps)[:-1] + b',"nonce":' + dumps(env["nonce"])
     except (KeyError, ValueError, TypeError, binascii.Error):
         raise unreadable(path) from None
-    if expected != raw or len(parsed.nonce) != 12:
+    if raw[:at] != prefix or len(nonce) != 12:
         raise unreadable(path)
-    return parsed
-
-
-def seal_layout(generation: int, wraps: list[dict[str, Any]], nonce: str, ciphertext: str) -> bytes:
-    aad = header_bytes(generation, wraps)
-    return aad[:-1] + b',"nonce":' + dumps(nonce) + b',"ciphertext":' + dumps(ciphertext) + b"}\n"
+    return Parsed(generation, wraps, nonce, ciphertext)
 
 
 def open_payload(parsed: Parsed, data_key: bytes, path: object) -> bytes:
