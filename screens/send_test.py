@@ -1,26 +1,280 @@
-"""Send test (being built)."""
+"""Send test: ask for the recipient, then show each step live with its timing,
+the redacted transcript and, on failure, the hint.
+
+The delivery runs in an async worker (aiosmtplib is async): the UI never freezes and
+Esc cancels it. mailer is imported inside the worker only, never at start-up.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Button, Checkbox, Input, Static
+from textual.worker import Worker, WorkerState
+
+from store.errors import InvalidInput, MailstageError
+from store.validation import check_address, split_pasted_addresses
+from tui.widgets import Field
+
+MARKS = {"running": "…", "ok": "✓", "failed": "✗"}
+
+
+def display_filter(text: str) -> str:
+    """Every text shown passes here (tests replace it to mask ports and timings)."""
+    return text
+
+
+def format_ms(ms: int) -> str:
+    return f"{ms} ms"
+
+
+def check_only_label(on: bool) -> str:
+    return f"Check only: {'on' if on else 'off'} (on: stop after AUTH, send nothing)"
+
+
+def default_recipients(workspace: Any, stage_name: str, app_name: str | None) -> list[str]:
+    """The app's active test list for the stage, else its studio list, else nothing."""
+    if workspace is None or app_name is None:
+        return []
+    app = workspace.data.app(app_name)
+    stage = workspace.data.stage(stage_name)
+    if app is None or stage is None:
+        return []
+    test_list = app.test_list(stage.name)
+    if test_list.active and test_list.addresses:
+        return list(test_list.addresses)
+    return list(app.studio_list)
 
 
 class SendTestScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "close", "Close", id="send_test.close", tooltip="Close")]
+    HELP = (
+        "Send a test email through this stage's configuration. Type one or more "
+        "recipients (separated by commas or spaces) and press Enter or F5. Check only "
+        "stops after AUTH and sends nothing. Each step shows as it happens with its time; "
+        "on failure the step, the server's reply and a hint are shown, with the "
+        "transcript (secrets redacted). Esc cancels a running test, or closes."
+    )
+    BINDINGS = [
+        Binding("f5", "start", "Send", id="send_test.start", tooltip="Run the send test"),
+        Binding(
+            "escape",
+            "close",
+            "Cancel/close",
+            id="send_test.close",
+            tooltip="Cancel the running test, or close",
+        ),
+    ]
+
+    class StepUpdate(Message):
+        def __init__(self, step: Any) -> None:
+            super().__init__()
+            self.step = step
 
     def __init__(
-        self, stage_name: str, *, app_name: str | None = None, recipients: list[str] | None = None
+        self,
+        stage_name: str,
+        *,
+        app_name: str | None = None,
+        recipients: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.stage_name = stage_name
         self.app_name = app_name
-        self.recipients = recipients
+        self.initial_recipients = recipients
+        self.steps: list[Any] = []
+        self.result: Any = None
+        self.running = False
+        self.cancelled = False
+
+    # -- layout -----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static("Send test is being built.", classes="dialog")
+        ws = self.app.workspace  # type: ignore[attr-defined]
+        recipients = self.initial_recipients or default_recipients(
+            ws, self.stage_name, self.app_name
+        )
+        stage = ws.data.stage(self.stage_name) if ws is not None else None
+        title = f"Send test › {stage.name if stage else self.stage_name}"
+        if self.app_name:
+            title += f" › app {self.app_name}"
+        where = "not configured"
+        if stage is not None and stage.email is not None:
+            email = stage.email
+            where = f"{email.server}:{email.port} · {email.auth_label} · from {email.sender_email}"
+        with Vertical(classes="dialog", id="send-test"):
+            yield Static(display_filter(title), classes="dialog-title", markup=False)
+            yield Static(display_filter(where), classes="muted", markup=False)
+            yield Field(
+                "Recipients",
+                Input(
+                    ", ".join(recipients),
+                    placeholder="e.g. you@example.com (several: comma-separated)",
+                    id="recipients",
+                    compact=True,
+                ),
+                id="field-recipients",
+            )
+            with Horizontal(id="send-options"):
+                yield Checkbox(check_only_label(False), id="check-only")
+                yield Button("Send (F5)", id="start", variant="primary")
+            yield Static("", id="steps", markup=False)
+            yield Static("", id="result", markup=False)
+            yield Static("", id="hint", markup=False)
+            with VerticalScroll(id="transcript"):
+                yield Static("", id="transcript-text", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#transcript", VerticalScroll).border_title = "Transcript"
+        self.query_one("#recipients", Input).focus()
+
+    @on(Checkbox.Changed, "#check-only")
+    def _check_only(self, event: Checkbox.Changed) -> None:
+        event.checkbox.label = check_only_label(event.value)
+
+    # -- running ----------------------------------------------------------------------
+
+    def _recipients(self) -> list[str] | None:
+        field = self.query_one("#field-recipients", Field)
+        raw = split_pasted_addresses(self.query_one("#recipients", Input).value)
+        if not raw and self.app_name is None:
+            field.set_error("Recipients (to) are mandatory: type at least one address.")
+            return None
+        for address in raw:
+            try:
+                check_address(address)
+            except ValueError as exc:
+                field.set_error(f"Recipient {address!r} {exc}.")
+                return None
+        field.set_error(None)
+        return raw
+
+    @on(Input.Submitted, "#recipients")
+    @on(Button.Pressed, "#start")
+    def action_start(self) -> None:
+        if self.running:
+            return
+        recipients = self._recipients()
+        if recipients is None:
+            return
+        check_only = self.query_one("#check-only", Checkbox).value
+        self.steps = []
+        self.result = None
+        self.cancelled = False
+        self.running = True
+        self._render_steps()
+        self._show_result("Running…", "", [])
+        self.query_one("#start", Button).disabled = True
+        self.run_test(recipients, check_only)
+
+    @work(exclusive=True, exit_on_error=False, group="send-test")
+    async def run_test(self, recipients: list[str], check_only: bool) -> Any:
+        from mailer.send_test import send_test
+
+        ws = self.app.workspace  # type: ignore[attr-defined]
+        stage = ws.stage(self.stage_name)
+        if stage.email is None:
+            raise MailstageError(
+                f"Stage {stage.name} has no email configuration yet: press e on the stage "
+                "to configure it."
+            )
+        app = ws.app(self.app_name) if self.app_name else None
+        return await send_test(
+            stage.email,
+            stage=stage,
+            app=app,
+            recipients=recipients,
+            check_only=check_only,
+            on_step=lambda step: self.post_message(self.StepUpdate(step)),
+            user=ws.user,
+        )
+
+    @on(StepUpdate)
+    def _step(self, message: StepUpdate) -> None:
+        step = message.step
+        for index, known in enumerate(self.steps):
+            if known.name == step.name:
+                self.steps[index] = step
+                break
+        else:
+            self.steps.append(step)
+        self._render_steps()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "send-test":
+            return
+        state = event.state
+        if state == WorkerState.SUCCESS:
+            self._finished(event.worker.result)
+        elif state == WorkerState.CANCELLED:
+            self._stopped()
+            self._show_result("Cancelled: the connection was closed, nothing more sent.", "", [])
+        elif state == WorkerState.ERROR:
+            self._stopped()
+            error = event.worker.error
+            if isinstance(error, InvalidInput):
+                self.query_one("#field-recipients", Field).set_error(error.message)
+                self._show_result("Not started: " + error.message, "", [])
+            else:
+                self._show_result("Send test could not run.", "", [])
+                self.app.report_error(error or RuntimeError())  # type: ignore[attr-defined]
+
+    def _stopped(self) -> None:
+        self.running = False
+        self.query_one("#start", Button).disabled = False
+
+    def _finished(self, result: Any) -> None:
+        self._stopped()
+        self.result = result
+        self.steps = list(result.steps)
+        self._render_steps()
+        if result.ok:
+            if result.check_only:
+                headline = "✓ Check passed: connected and authenticated; nothing was sent."
+            else:
+                headline = "✓ Delivered to " + ", ".join(result.delivered_to)
+                if result.redirected:
+                    headline += " (test list)"
+        else:
+            headline = "✗ " + (result.error or "Send test failed.")
+            if result.reply:
+                headline += f"\nServer reply: {result.reply}"
+        hint = f"Hint: {result.hint}" if result.hint else ""
+        if result.warning:
+            hint = (hint + "\n" if hint else "") + f"Warning: {result.warning}"
+        self._show_result(headline, hint, result.transcript)
+
+    # -- display ----------------------------------------------------------------------
+
+    def _render_steps(self) -> None:
+        lines = []
+        for step in self.steps:
+            mark = MARKS.get(step.status, "?")
+            ms = format_ms(step.ms) if step.status != "running" else ""
+            detail = step.detail.splitlines()[0] if step.detail else ""
+            lines.append(f"{mark} {step.label:<22} {ms:>8}  {detail}".rstrip())
+        self.query_one("#steps", Static).update(display_filter("\n".join(lines)))
+
+    def _show_result(self, headline: str, hint: str, transcript: list[str]) -> None:
+        self.query_one("#result", Static).update(display_filter(headline))
+        self.query_one("#hint", Static).update(display_filter(hint))
+        self.query_one("#transcript-text", Static).update(display_filter("\n".join(transcript)))
+
+    # -- leaving ----------------------------------------------------------------------
 
     def action_close(self) -> None:
+        if self.running:
+            self.cancelled = True
+            self.workers.cancel_group(self, "send-test")
+            return
         self.dismiss(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start":
+            return not self.running
+        return True

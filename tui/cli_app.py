@@ -1,17 +1,112 @@
-"""Opening the full-screen app from the command line (filled in with the TUI)."""
+"""Opening the full-screen app from the command line: `mailstage` and `mailstage demo`."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from store.paths import Locations
 from tui.cli import CliContext
+
+if TYPE_CHECKING:
+    from mailer.capture import CaptureServer
+    from store.workspace import Workspace
+    from tui.app import MailstageApp
+
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - a throwaway login for the local capture server
 
 
 def register(groups: dict[str, Any]) -> None:
-    return None
+    text = (
+        "open the full-screen app on a throwaway demo store whose Development stage sends "
+        "to a local capture server (everything is removed on exit)"
+    )
+    parser = groups["root"].add_parser("demo", help=text, description=text)
+    parser.set_defaults(func=run_demo)
 
 
 def run_tui(args: argparse.Namespace, ctx: CliContext) -> int:
-    ctx.out("The full-screen app is not built yet; run `mailstage --help` for the commands.")
-    return 0
+    from tui.app import build_app
+
+    passphrase = os.environ.get("MAILSTAGE_PASSPHRASE")
+    app = build_app(ctx.locations, passphrase=passphrase, capture_folder=_capture_folder())
+    return int(app.run() or 0)
+
+
+def _capture_folder() -> Path | None:
+    """The capture server's folder, once `mailstage sink` has created it."""
+    from platformdirs import user_data_path
+
+    folder = user_data_path("mailstage") / "captured"
+    return folder if folder.is_dir() else None
+
+
+def build_demo_store(locations: Locations, *, port: int, user: str | None = None) -> Workspace:
+    """Three stages, a few apps with test lists, Development sent to the capture server."""
+    from store.workspace import Workspace
+
+    ws = Workspace.init(locations, user=user)
+    ws.set_email(
+        "Development",
+        ws.email_from_options(
+            "Development",
+            {
+                "server": "127.0.0.1",
+                "port": port,
+                "auth": "basic",
+                "username": "demo",
+                "password": DEMO_PASSWORD,
+                "sender_email": "noreply@demo.example",
+                "sender_name": "Demo apps (Development)",
+            },
+        ),
+    )
+    ws.add_app("Orders")
+    ws.save_test_list(
+        "Orders", "Development", ["qa-team@demo.example", "dev-lead@demo.example"], True
+    )
+    ws.save_test_list("Orders", "QA", ["qa-team@demo.example"], False)
+    ws.set_studio_list("Orders", ["studio@demo.example"])
+    ws.add_app("Billing")
+    ws.save_test_list("Billing", "Development", ["billing-dev@demo.example"], False)
+    ws.set_studio_list("Billing", ["billing-studio@demo.example"])
+    ws.add_app("Customer Portal")
+    return ws
+
+
+def start_demo(root: Path, *, user: str | None = None) -> tuple[MailstageApp, CaptureServer]:
+    """The demo App and its running capture server, everything under ``root``."""
+    from mailer.capture import CaptureServer
+    from tui.app import build_app
+
+    locations = Locations(root / "store.json", root / "store.key")
+    folder = root / "captured"
+    server = CaptureServer("127.0.0.1", 0, folder).start()
+    try:
+        workspace = build_demo_store(locations, port=server.port, user=user)
+        app = build_app(
+            locations, workspace=workspace, capture_folder=folder, store_label="demo store"
+        )
+    except BaseException:
+        server.stop()
+        raise
+    return app, server
+
+
+def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="mailstage-demo-"))
+    try:
+        app, server = start_demo(root)
+        try:
+            result = app.run()
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    ctx.out("The demo store and its captured mail were removed.")
+    return int(result or 0)
