@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -175,7 +176,7 @@ class AppConfigScreen(Screen[None]):
         for stage in stages:
             test_list = app.test_list(stage.name)
             table.add_row(
-                stage.name,
+                Text(stage.name),
                 "production" if stage.production else "",
                 list_state(test_list),
                 count_text(len(test_list.addresses)),

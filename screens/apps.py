@@ -183,10 +183,10 @@ class AppsScreen(Screen[None]):
             apps = [a for a in apps if self._filter in a.name.casefold()]
         return apps
 
-    def _row(self, app: App) -> tuple[str, str, str]:
+    def _row(self, app: App) -> tuple[Text, str, str]:
         stage = self.stage
         test_list = app.test_list(stage.name) if stage else TestList()
-        return app.name, list_state(test_list), count_text(len(test_list.addresses))
+        return Text(app.name), list_state(test_list), count_text(len(test_list.addresses))
 
     def _fill(self, keep: str | None = None) -> None:
         table = self.query_one("#apps-table", DataTable)

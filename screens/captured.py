@@ -1,0 +1,246 @@
+"""Captured mail: the messages the capture server kept, and a viewer for one of them.
+
+Everything shown comes from a message someone else wrote: it is displayed as plain
+text (no markup), with control characters replaced, and never executed or rendered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+from typing import Any, ClassVar, cast
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tui.widgets import AppHeader, short_path
+
+MAX_BODY = 200_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u0085\u200e\u200f\u202a-\u202e]")
+SHOWN_HEADERS = (
+    "From",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "X-Mailstage-Original-Recipients",
+    "X-Mailstage-Envelope-From",
+    "X-Mailstage-Envelope-To",
+)
+
+
+def plain(text: object, *, keep_newlines: bool = False) -> str:
+    """Text from a message made safe to show: no control or direction characters."""
+    value = str(text).replace("\r\n", "\n").replace("\t", "    ")
+    if not keep_newlines:
+        value = value.replace("\n", " ")
+    return _CONTROL.sub("?", value)
+
+
+@dataclass(frozen=True)
+class MailSummary:
+    path: Path
+    sender: str
+    recipients: list[str]
+    subject: str
+    date: datetime | None
+
+
+def _own_listing(folder: Path) -> list[MailSummary]:
+    parser = BytesParser(policy=policy.default)
+    mails = []
+    for path in folder.glob("*.eml"):
+        try:
+            with path.open("rb") as file:
+                headers: Any = parser.parse(file, headersonly=True)
+        except OSError:
+            continue
+        sender = str(headers.get("X-Mailstage-Envelope-From") or headers.get("From") or "")
+        values = [str(v) for name in ("To", "Cc") for v in headers.get_all(name, [])]
+        recipients = [address for _, address in getaddresses(values) if address]
+        try:
+            date = parsedate_to_datetime(str(headers["Date"])) if headers["Date"] else None
+        except (TypeError, ValueError):
+            date = None
+        mails.append(MailSummary(path, sender, recipients, str(headers["Subject"] or ""), date))
+    return sorted(mails, key=lambda mail: mail.path.name, reverse=True)
+
+
+def list_messages(folder: Path) -> list[Any]:
+    """The messages in the folder, newest first (mailer's reader when there is one)."""
+    if not folder.is_dir():
+        return []
+    try:
+        from mailer.capture import list_captured
+    except ImportError:
+        return _own_listing(folder)
+    return list_captured(folder)
+
+
+def date_text(date: datetime | None) -> str:
+    if date is None:
+        return ""
+    if date.tzinfo is not None:
+        date = date.astimezone(UTC)
+    return date.strftime("%Y-%m-%d %H:%M")
+
+
+def read_message(path: Path) -> EmailMessage:
+    with path.open("rb") as file:
+        return cast(EmailMessage, BytesParser(policy=policy.default).parse(file))
+
+
+def text_body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    if part is None:
+        kinds = sorted({p.get_content_type() for p in message.walk() if not p.is_multipart()})
+        return f"(no text/plain part; parts: {', '.join(kinds) or 'none'})"
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError) as exc:
+        return f"(the text part cannot be decoded: {type(exc).__name__})"
+    text = content if isinstance(content, str) else content.decode("utf-8", "replace")
+    if len(text) > MAX_BODY:
+        text = text[:MAX_BODY] + f"\n\n(... {len(text) - MAX_BODY} more characters not shown)"
+    return text
+
+
+class MessageViewerScreen(Screen[None]):
+    """One captured message: its headers and its text body, as plain text."""
+
+    TITLE = "Captured message"
+    HELP = (
+        "A captured message: the main headers, then the text body. Arrows and Page "
+        "Up/Down scroll; Esc goes back to the list."
+    )
+
+    DEFAULT_CSS = """
+    MessageViewerScreen #viewer { height: 1fr; padding: 0 1; }
+    MessageViewerScreen #viewer-headers { text-style: bold; margin-bottom: 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="viewer.back", tooltip="Back to the list"),
+    ]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    @property
+    def crumb(self) -> str:
+        return f"Captured mail › {self.path.name}"
+
+    def compose(self) -> ComposeResult:
+        try:
+            message = read_message(self.path)
+        except OSError as exc:
+            headers = f"Cannot read {self.path.name}: {exc.strerror or exc}"
+            body = ""
+        else:
+            lines = []
+            for name in SHOWN_HEADERS:
+                for value in message.get_all(name, []):
+                    lines.append(f"{name}: {plain(value)}")
+            headers = "\n".join(lines) or "(no headers)"
+            body = plain(text_body(message), keep_newlines=True)
+        yield AppHeader()
+        with VerticalScroll(id="viewer"):
+            yield Static(headers, id="viewer-headers", markup=False)
+            yield Static(body, id="viewer-body", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#viewer", VerticalScroll).focus()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+class CapturedMailScreen(Screen[None]):
+    """The capture folder's messages, newest first."""
+
+    TITLE = "Captured mail"
+    HELP = (
+        "The messages the capture server (mailstage sink) kept, newest first: from, to, "
+        "subject and date. Enter opens the highlighted message; r reads the folder again."
+    )
+
+    DEFAULT_CSS = """
+    CapturedMailScreen #captured-folder { padding: 0 1; height: auto; }
+    CapturedMailScreen #captured-table { height: 1fr; margin: 0 1; }
+    CapturedMailScreen #captured-status { padding: 0 1; height: 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "r", "refresh_list", "Refresh", id="captured.refresh", tooltip="Read the folder again"
+        ),
+    ]
+
+    def __init__(self, folder: Path | str | None) -> None:
+        super().__init__()
+        self.folder = Path(folder) if folder is not None else None
+        self._paths: list[Path] = []
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        shown = short_path(self.folder) if self.folder else "(no capture folder set)"
+        yield Static(f"Folder: {shown}", id="captured-folder", markup=False)
+        yield DataTable(id="captured-table", cursor_type="row")
+        yield Static("", id="captured-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#captured-table", DataTable)
+        table.add_column("Date (UTC)", key="date", width=16)
+        table.add_column("From", key="from", width=18)
+        table.add_column("To", key="to", width=18)
+        table.add_column("Subject", key="subject")
+        self._fill()
+        table.focus()
+
+    def _fill(self) -> None:
+        table = self.query_one("#captured-table", DataTable)
+        table.clear()
+        try:
+            mails = list_messages(self.folder) if self.folder else []
+        except OSError as exc:
+            mails = []
+            self.notify(f"Cannot read the folder: {exc.strerror or exc}", markup=False)
+        self._paths = [mail.path for mail in mails]
+        for index, mail in enumerate(mails):
+            recipients = ", ".join(mail.recipients)
+            table.add_row(
+                Text(date_text(mail.date)),
+                Text(plain(mail.sender)),
+                Text(plain(recipients)),
+                Text(plain(mail.subject)),
+                key=str(index),
+            )
+        count = len(mails)
+        status = (
+            f"{count} message{'s' if count != 1 else ''}, newest first. Enter opens one."
+            if count
+            else "No captured messages yet: send a test through a stage that uses the "
+            "capture server."
+        )
+        self.query_one("#captured-status", Static).update(status)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.app.push_screen(MessageViewerScreen(self._paths[int(event.row_key.value)]))
+
+    def action_refresh_list(self) -> None:
+        self._fill()

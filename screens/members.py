@@ -1,0 +1,207 @@
+"""Members: who may do what. Administrators add members and change their roles."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+
+from store.errors import InvalidInput, MailstageError
+from store.models import Permission
+from tui.widgets import AppHeader
+
+
+class MemberModal(ModalScreen[tuple[str, str] | None]):
+    """Add a member or change a member's role: a user name and a role."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "save", "Save", id="member.save", tooltip="Apply the role"),
+        Binding("escape", "cancel", "Cancel", id="member.cancel", tooltip="Change nothing"),
+    ]
+    HELP = (
+        "Type the member's OS login name and choose a role; F2 or Save applies it, "
+        "Esc changes nothing."
+    )
+
+    def __init__(self, user: str = "", role: str | None = None) -> None:
+        super().__init__()
+        self.user = user
+        self.role = role
+
+    def compose(self) -> ComposeResult:
+        ws = self.app.workspace
+        roles = [(r.name, r.name) for r in ws.data.organization.roles]
+        title = f"Change the role of {self.user}" if self.user else "Add a member"
+        with Vertical(classes="dialog"):
+            yield Static(title, classes="dialog-title", markup=False)
+            yield Label("User (OS login name)")
+            yield Input(self.user, id="member-user", disabled=bool(self.user))
+            yield Label("Role")
+            yield Select(
+                roles,
+                value=self.role if self.role else Select.NULL,
+                prompt="Choose a role",
+                id="member-role",
+            )
+            yield Static("", id="member-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="member-save", variant="primary")
+                yield Button("Cancel", id="member-cancel")
+
+    def on_mount(self) -> None:
+        if self.user:
+            self.query_one("#member-role", Select).focus()
+        else:
+            self.query_one("#member-user", Input).focus()
+
+    @on(Input.Submitted, "#member-user")
+    def _next(self) -> None:
+        self.query_one("#member-role", Select).focus()
+
+    @on(Button.Pressed, "#member-save")
+    def action_save(self) -> None:
+        user = self.query_one("#member-user", Input).value.strip()
+        role = self.query_one("#member-role", Select).value
+        error = self.query_one("#member-error", Static)
+        if role is Select.NULL or not isinstance(role, str):
+            error.update("Role (role) is mandatory: choose one.")
+            return
+        try:
+            self.app.workspace.set_member(user, role)
+        except InvalidInput as exc:
+            error.update(exc.message)
+            return
+        except MailstageError as exc:
+            self.dismiss(None)
+            self.app.report_error(exc)
+            return
+        self.dismiss((user, role))
+
+    @on(Button.Pressed, "#member-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class MembersScreen(Screen[None]):
+    """Members and their roles, and what each role may do."""
+
+    TITLE = "Members"
+    HELP = (
+        "Members of the organization (OS login names) and their roles, then each role's "
+        "permissions. Administrators (permission Manage Members) add a member with n and "
+        "change the highlighted member's role with Enter or c."
+    )
+
+    DEFAULT_CSS = """
+    MembersScreen #members-readonly { height: auto; }
+    MembersScreen #members-table { height: auto; max-height: 1fr; margin: 0 1; }
+    MembersScreen #roles-title { padding: 0 1; margin-top: 1; text-style: bold; }
+    MembersScreen #roles-table { height: auto; max-height: 1fr; margin: 0 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "add_member", "Add member", id="members.add", tooltip="Add a member"),
+        Binding(
+            "c",
+            "change_role",
+            "Change role",
+            id="members.change_role",
+            tooltip="Change the highlighted member's role",
+        ),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        sentence = self.app.workspace.why_not(Permission.MANAGE_MEMBERS)
+        yield Static(
+            f"Read-only. {sentence}" if sentence else "",
+            id="members-readonly",
+            classes="readonly-note",
+            markup=False,
+        )
+        yield DataTable(id="members-table", cursor_type="row")
+        yield Static("Roles", id="roles-title", markup=False)
+        yield DataTable(id="roles-table", cursor_type="none", show_cursor=False)
+        yield Footer()
+
+    @property
+    def _can_manage(self) -> bool:
+        return self.app.workspace.can(Permission.MANAGE_MEMBERS)
+
+    def on_mount(self) -> None:
+        self.query_one("#members-readonly").display = not self._can_manage
+        members = self.query_one("#members-table", DataTable)
+        members.add_column("User", key="user", width=30)
+        members.add_column("Role", key="role", width=40)
+        roles = self.query_one("#roles-table", DataTable)
+        roles.add_column("Role", key="role", width=28)
+        roles.add_column("Permissions", key="permissions", width=44)
+        roles.can_focus = False
+        self._fill()
+        members.focus()
+
+    def _fill(self, keep: str | None = None) -> None:
+        org = self.app.workspace.data.organization
+        table = self.query_one("#members-table", DataTable)
+        keep = keep or self.highlighted_user
+        table.clear()
+        users = sorted(org.members, key=str.casefold)
+        for user in users:
+            you = " (you)" if user == self.app.workspace.user else ""
+            table.add_row(Text(user + you), Text(org.members[user]), key=user)
+        if keep in users:
+            table.move_cursor(row=users.index(keep), animate=False)
+        roles = self.query_one("#roles-table", DataTable)
+        roles.clear()
+        for role in org.roles:
+            names = ", ".join(p.label for p in role.permissions) or "none (read-only)"
+            roles.add_row(Text(role.name), Text(names), key=role.name, height=None)
+
+    @property
+    def highlighted_user(self) -> str | None:
+        table = self.query_one("#members-table", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - no row under the cursor
+            return None
+
+    def refresh_from_workspace(self) -> None:
+        self._fill()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("add_member", "change_role") and not self._can_manage:
+            return None
+        return True
+
+    @on(DataTable.RowSelected, "#members-table")
+    def _selected(self) -> None:
+        self.action_change_role()
+
+    def _open(self, user: str = "", role: str | None = None) -> None:
+        if sentence := self.app.workspace.why_not(Permission.MANAGE_MEMBERS):
+            self.notify(sentence, severity="warning", markup=False)
+            return
+
+        def done(result: tuple[str, str] | None) -> None:
+            if result is not None:
+                self._fill(keep=result[0])
+                self.notify(f"{result[0]} is now {result[1]}.", markup=False)
+
+        self.app.push_screen(MemberModal(user, role), done)
+
+    def action_add_member(self) -> None:
+        self._open()
+
+    def action_change_role(self) -> None:
+        user = self.highlighted_user
+        if user is None:
+            return
+        self._open(user, self.app.workspace.data.organization.members.get(user))
