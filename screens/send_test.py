@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from store.errors import InvalidInput, MailstageError
@@ -128,6 +128,7 @@ class SendTestScreen(ModalScreen[None]):
             yield Static("", id="hint", markup=False)
             with VerticalScroll(id="transcript"):
                 yield Static("", id="transcript-text", markup=False)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#transcript", VerticalScroll).border_title = "Transcript"
@@ -257,7 +258,7 @@ class SendTestScreen(ModalScreen[None]):
             mark = MARKS.get(step.status, "?")
             ms = format_ms(step.ms) if step.status != "running" else ""
             detail = step.detail.splitlines()[0] if step.detail else ""
-            lines.append(f"{mark} {step.label:<22} {ms:>8}  {detail}".rstrip())
+            lines.append(f"{mark} {step.label:<24}{ms:>8}  {detail}".rstrip())
         self.query_one("#steps", Static).update(display_filter("\n".join(lines)))
 
     def _show_result(self, headline: str, hint: str, transcript: list[str]) -> None:

@@ -51,3 +51,4 @@ def initialized(store_env: dict[str, Path]) -> dict[str, Path]:
 
 # --- delivery fixtures ---
 from tests.loopback import *  # noqa: E402, F403
+from tests.tui_fixtures import *  # noqa: E402, F403

@@ -1,0 +1,54 @@
+"""TUI test fixtures: a real store in tmp_path and the App built by the CLI's factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from store.paths import Locations
+from store.workspace import Workspace
+
+
+@pytest.fixture
+def tui_locations(tmp_path: Path) -> Locations:
+    return Locations(tmp_path / "data" / "store.json", tmp_path / "config" / "store.key")
+
+
+@pytest.fixture
+def tui_store(tui_locations: Locations) -> Locations:
+    """A fresh store whose administrator is alice (the test user)."""
+    Workspace.init(tui_locations, user="alice")
+    return tui_locations
+
+
+@pytest.fixture
+def make_tui_app(tui_store: Locations) -> Callable[..., Any]:
+    """build_app for the test store, with a fixed store label for snapshots."""
+    from tui.app import build_app
+
+    def make(**kwargs: Any) -> Any:
+        kwargs.setdefault("store_label", "~/store.json")
+        return build_app(tui_store, **kwargs)
+
+    return make
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows right now, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def settle(pilot: Any) -> None:
+    """Let screen changes land and stop cursors blinking (deterministic snapshots)."""
+    from textual.widgets import Input
+
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    for screen in pilot.app.screen_stack:
+        for widget in screen.query(Input):
+            widget.cursor_blink = False
+    await pilot.pause()
