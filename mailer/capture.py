@@ -135,6 +135,18 @@ def _accept_any_login(server: Any, session: Any, envelope: Any, mechanism: str, 
     return AuthResult(success=True, auth_data=user)
 
 
+class _LoginDataDeprecation(logging.Filter):
+    # aiosmtpd 1.4 logs this warning on every successful AUTH, from its own code
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
+def _quiet_aiosmtpd_deprecation() -> None:
+    logger = logging.getLogger("mail.log")
+    if not any(isinstance(f, _LoginDataDeprecation) for f in logger.filters):
+        logger.addFilter(_LoginDataDeprecation())
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -169,6 +181,8 @@ class CaptureServer:
 
     def start(self) -> CaptureServer:
         from mailer.selfsigned import self_signed_pem, server_context
+
+        _quiet_aiosmtpd_deprecation()
 
         kwargs: dict[str, Any] = {
             "authenticator": _accept_any_login,

@@ -8,6 +8,7 @@ text only to a loopback host; AUTH is never sent before TLS except there.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -57,6 +58,11 @@ class SmtpSession:
     async def resolve(self) -> str:
         loop = asyncio.get_running_loop()
         host, port = self.config.server, self.config.port
+        literal = _ip_literal(host)
+        if literal is not None:  # nothing to look up: skip the resolver thread
+            family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
+            self._addresses = [(family, socket.SOCK_STREAM, 0, (str(literal), port))]
+            return f"{literal} (an address, nothing to resolve)"
         try:
             infos = await asyncio.wait_for(
                 loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), self.timeout
@@ -307,6 +313,13 @@ class SmtpSession:
                 f"The server closed the connection during {doing}.", hint_key="disconnected"
             )
         return StepFailed(f"{doing} failed: {exc}")
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 def _ssl_reason(exc: BaseException | None) -> str:

@@ -143,12 +143,9 @@ def cmd_sink(args: argparse.Namespace, ctx: CliContext) -> int:
     if not 0 <= args.port <= 65535:
         raise InvalidInput("Port (port) must be from 0 to 65535.", [("port", "out of range")])
 
-    def captured(path: Path) -> None:
-        ctx.out(f"captured {path}")
-        ctx.stdout.flush()
-
+    _log_captures_to(ctx.stdout)
     folder = Path(args.dir).expanduser() if args.dir else None
-    server = CaptureServer(args.host, args.port, folder, tls=args.tls, on_message=captured)
+    server = CaptureServer(args.host, args.port, folder, tls=args.tls)
     stop = threading.Event()
     previous = {
         number: signal.signal(number, lambda *_: stop.set())
@@ -168,3 +165,14 @@ def cmd_sink(args: argparse.Namespace, ctx: CliContext) -> int:
             signal.signal(number, handler)
     ctx.out("Stopped.")
     return 0
+
+
+def _log_captures_to(stream: Any) -> None:
+    """Show each login (mechanism and user, never the secret) and each captured message."""
+    import logging
+
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("mailstage.capture")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
