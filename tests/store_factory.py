@@ -20,15 +20,34 @@ def locations(tmp_path: Path) -> Locations:
 def full_workspace(tmp_path: Path, passphrase: str | None = None) -> Workspace:
     """A store with both auth types, apps, test lists, members: every kind of data."""
     ws = Workspace.init(locations(tmp_path), user="alice", passphrase=passphrase)
-    ws.set_email("QA", ws.email_from_options("QA", {
-        "server": "smtp.example.com", "auth": "basic", "username": "relay@example.com",
-        "password": SecretStr(PASSWORD), "sender_email": "qa@example.com",
-        "sender_name": "Shop QA"}))
-    ws.set_email("Production", ws.email_from_options("Production", {
-        "server": "smtp.office365.com", "auth": "oauth2", "client_id": "0000-app",
-        "client_secret": SecretStr(CLIENT_SECRET),
-        "token_url": "https://login.microsoftonline.com/contoso/oauth2/v2.0/token",
-        "sender_email": "noreply@example.com"}))
+    ws.set_email(
+        "QA",
+        ws.email_from_options(
+            "QA",
+            {
+                "server": "smtp.example.com",
+                "auth": "basic",
+                "username": "relay@example.com",
+                "password": SecretStr(PASSWORD),
+                "sender_email": "qa@example.com",
+                "sender_name": "Shop QA",
+            },
+        ),
+    )
+    ws.set_email(
+        "Production",
+        ws.email_from_options(
+            "Production",
+            {
+                "server": "smtp.office365.com",
+                "auth": "oauth2",
+                "client_id": "0000-app",
+                "client_secret": SecretStr(CLIENT_SECRET),
+                "token_url": "https://login.microsoftonline.com/contoso/oauth2/v2.0/token",
+                "sender_email": "noreply@example.com",
+            },
+        ),
+    )
     ws.add_app("Shop")
     ws.add_app("Portal")
     ws.add_to_test_list("Shop", "QA", ["tester1@example.com", "tester2@example.com"])

@@ -6,10 +6,24 @@ import pytest
 
 from tests.cli_runner import run_cli
 
-BASIC = ["--auth", "basic", "--username", "relay", "--password-stdin",
-         "--sender-email", "noreply@example.com"]
-OAUTH = ["--auth", "oauth2", "--client-id", "app-id", "--client-secret-stdin",
-         "--sender-email", "noreply@example.com"]
+BASIC = [
+    "--auth",
+    "basic",
+    "--username",
+    "relay",
+    "--password-stdin",
+    "--sender-email",
+    "noreply@example.com",
+]
+OAUTH = [
+    "--auth",
+    "oauth2",
+    "--client-id",
+    "app-id",
+    "--client-secret-stdin",
+    "--sender-email",
+    "noreply@example.com",
+]
 
 
 @pytest.mark.parametrize(
@@ -22,28 +36,110 @@ OAUTH = ["--auth", "oauth2", "--client-id", "app-id", "--client-secret-stdin",
         (["--server", "mail.example.com", "--port", "0", *BASIC], "(port)", "1 to 65535"),
         (["--server", "mail.example.com", "--port", "70000", *BASIC], "(port)", "1 to 65535"),
         (["--server", "mail.example.com", "--port", "abc", *BASIC], "(port)", "whole number"),
-        (["--server", "mail.example.com", "--auth", "basic", "--password-stdin",
-          "--sender-email", "a@example.com"], "(username)", "mandatory"),
-        (["--server", "mail.example.com", "--auth", "basic", "--username", "u",
-          "--sender-email", "a@example.com"], "(password)", "mandatory"),
-        (["--server", "mail.example.com", "--auth", "basic", "--username", "u",
-          "--password-stdin"], "(sender_email)", "mandatory"),
-        (["--server", "mail.example.com", "--auth", "basic", "--username", "u",
-          "--password-stdin", "--sender-email", "not-an-address"], "(sender_email)", "valid"),
-        (["--server", "mail.example.com", *BASIC, "--sender-name", "Ops\r\nBcc: x@evil.test"],
-         "(sender_name)", "line breaks"),
-        (["--server", "mail.example.com", *OAUTH, "--token-url", "http://idp.example.com/token"],
-         "(token_url)", "https"),
-        (["--server", "mail.example.com", *OAUTH, "--token-url", "ftp://idp.example.com/t"],
-         "(token_url)", "https"),
+        (
+            [
+                "--server",
+                "mail.example.com",
+                "--auth",
+                "basic",
+                "--password-stdin",
+                "--sender-email",
+                "a@example.com",
+            ],
+            "(username)",
+            "mandatory",
+        ),
+        (
+            [
+                "--server",
+                "mail.example.com",
+                "--auth",
+                "basic",
+                "--username",
+                "u",
+                "--sender-email",
+                "a@example.com",
+            ],
+            "(password)",
+            "mandatory",
+        ),
+        (
+            [
+                "--server",
+                "mail.example.com",
+                "--auth",
+                "basic",
+                "--username",
+                "u",
+                "--password-stdin",
+            ],
+            "(sender_email)",
+            "mandatory",
+        ),
+        (
+            [
+                "--server",
+                "mail.example.com",
+                "--auth",
+                "basic",
+                "--username",
+                "u",
+                "--password-stdin",
+                "--sender-email",
+                "not-an-address",
+            ],
+            "(sender_email)",
+            "valid",
+        ),
+        (
+            ["--server", "mail.example.com", *BASIC, "--sender-name", "Ops\r\nBcc: x@evil.test"],
+            "(sender_name)",
+            "line breaks",
+        ),
+        (
+            ["--server", "mail.example.com", *OAUTH, "--token-url", "http://idp.example.com/token"],
+            "(token_url)",
+            "https",
+        ),
+        (
+            ["--server", "mail.example.com", *OAUTH, "--token-url", "ftp://idp.example.com/t"],
+            "(token_url)",
+            "https",
+        ),
         (["--server", "mail.example.com", *OAUTH], "(token_url)", "mandatory"),
-        (["--server", "mail.example.com", "--auth", "oauth2", "--client-secret-stdin",
-          "--token-url", "https://login.microsoftonline.com/t/oauth2/v2.0/token",
-          "--sender-email", "a@example.com"], "(client_id)", "mandatory"),
-        (["--server", "mail.example.com", *OAUTH, "--token-url", "https://idp.example.com/t"],
-         "(scopes)", "at least one scope"),
-        (["--server", "mail.example.com", *OAUTH, "--token-url", "https://idp.example.com/t",
-          "--scope", "two words"], "(scopes)", "spaces"),
+        (
+            [
+                "--server",
+                "mail.example.com",
+                "--auth",
+                "oauth2",
+                "--client-secret-stdin",
+                "--token-url",
+                "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+                "--sender-email",
+                "a@example.com",
+            ],
+            "(client_id)",
+            "mandatory",
+        ),
+        (
+            ["--server", "mail.example.com", *OAUTH, "--token-url", "https://idp.example.com/t"],
+            "(scopes)",
+            "at least one scope",
+        ),
+        (
+            [
+                "--server",
+                "mail.example.com",
+                *OAUTH,
+                "--token-url",
+                "https://idp.example.com/t",
+                "--scope",
+                "two words",
+            ],
+            "(scopes)",
+            "spaces",
+        ),
         (["--server", "mail.example.com"], "(auth)", "mandatory"),
     ],
 )
@@ -70,11 +166,17 @@ def test_empty_secret_on_stdin_is_refused(initialized):
         (["stage", "add", "qa"], "(name)", "already a stage"),
         (["stage", "add", "Bad\nName"], "(name)", "line breaks"),
         (["email", "show", "Staging"], "(stage)", "does not exist"),
-        (["testlist", "add", "Shop", "--stage", "QA", "ok@example.com", "no-at-sign"],
-         "(addresses)", "no-at-sign"),
+        (
+            ["testlist", "add", "Shop", "--stage", "QA", "ok@example.com", "no-at-sign"],
+            "(addresses)",
+            "no-at-sign",
+        ),
         (["testlist", "add", "Shop", "--stage", "QA", "a@exa mple.com"], "(addresses)", "valid"),
-        (["testlist", "remove", "Shop", "--stage", "QA", "nobody@example.com"], "(addresses)",
-         "not in the test list"),
+        (
+            ["testlist", "remove", "Shop", "--stage", "QA", "nobody@example.com"],
+            "(addresses)",
+            "not in the test list",
+        ),
         (["testlist", "show", "Nope", "--stage", "QA"], "(app)", "does not exist"),
         (["app", "add", "SHOP"], "(name)", "already an app"),
         (["member", "add", "bob", "--role", "Superuser"], "(role)", "does not exist"),
@@ -93,8 +195,17 @@ def test_other_rules(initialized, args, field, rule):
 
 
 def test_valid_configuration_round_trips(initialized):
-    result = run_cli("email", "set", "QA", "--server", "Mail.Example.COM", *BASIC,
-                     "--sender-name", "Shop QA", input="pw\n")
+    result = run_cli(
+        "email",
+        "set",
+        "QA",
+        "--server",
+        "Mail.Example.COM",
+        *BASIC,
+        "--sender-name",
+        "Shop QA",
+        input="pw\n",
+    )
     assert result.returncode == 0, result.stderr
     shown = run_cli("email", "show", "qa", "--json")
     import json
@@ -110,8 +221,12 @@ def test_valid_configuration_round_trips(initialized):
 def test_port_465_implies_implicit_tls_and_partial_update_keeps_secret(initialized):
     import json
 
-    assert run_cli("email", "set", "QA", "--server", "mail.example.com", *BASIC,
-                   input="pw\n").returncode == 0
+    assert (
+        run_cli(
+            "email", "set", "QA", "--server", "mail.example.com", *BASIC, input="pw\n"
+        ).returncode
+        == 0
+    )
     assert run_cli("email", "set", "QA", "--port", "465").returncode == 0
     data = json.loads(run_cli("email", "show", "QA", "--json").stdout)
     assert (data["port"], data["security"]) == (465, "implicit")
@@ -126,17 +241,34 @@ def test_port_465_implies_implicit_tls_and_partial_update_keeps_secret(initializ
 def test_switching_auth_type_drops_the_other_types_fields(initialized):
     import json
 
-    assert run_cli("email", "set", "QA", "--server", "mail.example.com", *BASIC,
-                   input="pw\n").returncode == 0
-    result = run_cli("email", "set", "QA", "--auth", "oauth2", "--client-id", "app",
-                     "--client-secret-stdin", "--token-url",
-                     "https://login.microsoftonline.com/contoso/oauth2/v2.0/token", input="cs\n")
+    assert (
+        run_cli(
+            "email", "set", "QA", "--server", "mail.example.com", *BASIC, input="pw\n"
+        ).returncode
+        == 0
+    )
+    result = run_cli(
+        "email",
+        "set",
+        "QA",
+        "--auth",
+        "oauth2",
+        "--client-id",
+        "app",
+        "--client-secret-stdin",
+        "--token-url",
+        "https://login.microsoftonline.com/contoso/oauth2/v2.0/token",
+        input="cs\n",
+    )
     assert result.returncode == 0, result.stderr
     auth = json.loads(run_cli("email", "show", "QA", "--json").stdout)["auth"]
-    assert auth == {"type": "oauth2_client_credentials",
-                    "token_url": "https://login.microsoftonline.com/contoso/oauth2/v2.0/token",
-                    "client_id": "app", "client_secret": "********",
-                    "scopes": ["https://outlook.office365.com/.default"]}
+    assert auth == {
+        "type": "oauth2_client_credentials",
+        "token_url": "https://login.microsoftonline.com/contoso/oauth2/v2.0/token",
+        "client_id": "app",
+        "client_secret": "********",
+        "scopes": ["https://outlook.office365.com/.default"],
+    }
 
 
 def test_unconfigured_stage_json_has_nulls(initialized):
@@ -144,8 +276,10 @@ def test_unconfigured_stage_json_has_nulls(initialized):
 
     data = json.loads(run_cli("email", "show", "Development", "--json").stdout)
     assert data["stage"] == "Development"
-    assert all(data[k] is None for k in ("server", "port", "security", "sender_email",
-                                         "sender_name", "auth"))
+    assert all(
+        data[k] is None
+        for k in ("server", "port", "security", "sender_email", "sender_name", "auth")
+    )
 
 
 def test_usage_error_is_exit_2(initialized):

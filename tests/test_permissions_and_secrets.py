@@ -33,8 +33,14 @@ CHANGES = {
 @pytest.mark.parametrize(
     ("user", "change"),
     [
-        ("dave", "email"), ("dave", "testlist"), ("carol", "email"), ("bob", "testlist"),
-        ("bob", "stage"), ("carol", "app"), ("bob", "member"), ("mallory", "email"),
+        ("dave", "email"),
+        ("dave", "testlist"),
+        ("carol", "email"),
+        ("bob", "testlist"),
+        ("bob", "stage"),
+        ("carol", "app"),
+        ("bob", "member"),
+        ("mallory", "email"),
         ("mallory", "testlist"),
     ],
 )
@@ -48,8 +54,9 @@ def test_without_the_permission_exit_4_and_nothing_changes(shared, user, change)
     assert shared.store.read_bytes() == before
 
 
-@pytest.mark.parametrize(("user", "change"), [("bob", "email"), ("carol", "testlist"),
-                                              ("alice", "member")])
+@pytest.mark.parametrize(
+    ("user", "change"), [("bob", "email"), ("carol", "testlist"), ("alice", "member")]
+)
 def test_with_the_permission_the_change_lands_and_is_audited(shared, user, change):
     args, _ = CHANGES[change]
     result = run_cli(*args, env=as_user(user))
@@ -59,19 +66,32 @@ def test_with_the_permission_the_change_lands_and_is_audited(shared, user, chang
 
 
 def test_viewers_can_read(shared):
-    for args in (["stage", "list"], ["email", "show", "QA"], ["app", "list"], ["audit"],
-                 ["testlist", "show", "Shop", "--stage", "QA"], ["member", "list"]):
+    for args in (
+        ["stage", "list"],
+        ["email", "show", "QA"],
+        ["app", "list"],
+        ["audit"],
+        ["testlist", "show", "Shop", "--stage", "QA"],
+        ["member", "list"],
+    ):
         assert run_cli(*args, env=as_user("dave")).returncode == 0, args
 
 
 def test_secrets_appear_in_no_output_audit_or_file(shared):
     outputs = []
     for args in (
-        ["email", "show", "QA"], ["email", "show", "QA", "--json"],
-        ["email", "show", "Production"], ["email", "show", "Production", "--json"],
-        ["stage", "list", "--json"], ["audit"], ["audit", "--json", "--limit", "1000"],
-        ["app", "list", "--json"], ["member", "list", "--json"], ["locate"],
-        ["email", "set", "QA", "--port", "25"], ["email", "set", "QA", "--sender-name", "New"],
+        ["email", "show", "QA"],
+        ["email", "show", "QA", "--json"],
+        ["email", "show", "Production"],
+        ["email", "show", "Production", "--json"],
+        ["stage", "list", "--json"],
+        ["audit"],
+        ["audit", "--json", "--limit", "1000"],
+        ["app", "list", "--json"],
+        ["member", "list", "--json"],
+        ["locate"],
+        ["email", "set", "QA", "--port", "25"],
+        ["email", "set", "QA", "--sender-name", "New"],
     ):
         result = run_cli(*args)
         outputs += [result.stdout, result.stderr]
@@ -87,16 +107,27 @@ def test_secrets_appear_in_no_output_audit_or_file(shared):
 
 
 def test_secrets_are_masked_in_repr_str_dump_and_errors():
-    config = EmailConfig(server="smtp.example.com", sender_email="a@example.com",
-                         auth=BasicAuth(username="u", password=SecretStr(PASSWORD)))
-    for text in (repr(config), str(config), config.model_dump_json(), json.dumps(
-            config.model_dump(mode="json"))):
+    config = EmailConfig(
+        server="smtp.example.com",
+        sender_email="a@example.com",
+        auth=BasicAuth(username="u", password=SecretStr(PASSWORD)),
+    )
+    for text in (
+        repr(config),
+        str(config),
+        config.model_dump_json(),
+        json.dumps(config.model_dump(mode="json")),
+    ):
         assert PASSWORD not in text
     with pytest.raises(ValueError) as info:
         BasicAuth(username="u", password=SecretStr(PASSWORD + "\n"))
     assert PASSWORD not in str(info.value)
     with pytest.raises(ValueError) as info:
-        EmailConfig.model_validate({"server": "x y", "sender_email": "a@example.com",
-                                    "auth": {"type": "basic", "username": "u",
-                                             "password": PASSWORD}})
+        EmailConfig.model_validate(
+            {
+                "server": "x y",
+                "sender_email": "a@example.com",
+                "auth": {"type": "basic", "username": "u", "password": PASSWORD},
+            }
+        )
     assert PASSWORD not in str(info.value)

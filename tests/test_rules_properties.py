@@ -18,18 +18,46 @@ from tests.store_factory import locations
 LINE_BREAKS = ("\r", "\n", "\x00", "\u2028", "\x85")
 nasty = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300
-) | st.sampled_from(["a@b.com\r\nBcc: x@evil.test", "x" * 5000, "smtp.example.com\n",
-                     "'; DROP TABLE--", "<script>", "=?utf-8?q?x?=", "\x1b[31m"])
-FIELDS = ["server", "port", "sender_email", "sender_name", "username", "password",
-          "token_url", "client_id", "client_secret", "scopes"]
+) | st.sampled_from(
+    [
+        "a@b.com\r\nBcc: x@evil.test",
+        "x" * 5000,
+        "smtp.example.com\n",
+        "'; DROP TABLE--",
+        "<script>",
+        "=?utf-8?q?x?=",
+        "\x1b[31m",
+    ]
+)
+FIELDS = [
+    "server",
+    "port",
+    "sender_email",
+    "sender_name",
+    "username",
+    "password",
+    "token_url",
+    "client_id",
+    "client_secret",
+    "scopes",
+]
 
 
 def _config(field: str, value: str) -> dict:
     basic = {"type": "basic", "username": "u", "password": "p"}
-    oauth = {"type": "oauth2_client_credentials", "client_id": "id", "client_secret": "s",
-             "token_url": "https://login.microsoftonline.com/t/oauth2/v2.0/token"}
-    data = {"server": "smtp.example.com", "port": 587, "sender_email": "a@example.com",
-            "sender_name": "", "auth": oauth if field in oauth or field == "scopes" else basic}
+    oauth = {
+        "type": "oauth2_client_credentials",
+        "client_id": "id",
+        "client_secret": "s",
+        "token_url": "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+    }
+    data = {
+        "server": "smtp.example.com",
+        "port": 587,
+        "sender_email": "a@example.com",
+        "sender_name": "",
+        "auth": oauth if field in oauth or field == "scopes" else basic,
+    }
     if field in ("username", "password", "token_url", "client_id", "client_secret"):
         data["auth"] = {**data["auth"], field: value}
     elif field == "scopes":
@@ -49,8 +77,12 @@ def test_every_form_field_rejects_by_name_or_accepts_safely(field, value):
         assert f"({field})" in exc.message
         return
     dumped = config.model_dump(mode="json", context={"reveal_secrets": True})
-    header_values = [dumped["server"], dumped["sender_email"], dumped["sender_name"],
-                     *(str(v) for v in dumped["auth"].values())]
+    header_values = [
+        dumped["server"],
+        dumped["sender_email"],
+        dumped["sender_name"],
+        *(str(v) for v in dumped["auth"].values()),
+    ]
     for text in header_values:
         assert not any(ch in text for ch in LINE_BREAKS), text
 
@@ -87,28 +119,44 @@ def test_test_lists_deduplicate_ignoring_case(addresses):
     assert len(keys) == len(set(keys))
 
 
-name = st.text(alphabet=string.ascii_letters + string.digits + " -_", min_size=1,
-               max_size=20).filter(lambda s: s.strip())
+name = st.text(
+    alphabet=string.ascii_letters + string.digits + " -_", min_size=1, max_size=20
+).filter(lambda s: s.strip())
 local = st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=10)
 
 
-@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                  HealthCheck.too_slow], deadline=None)
+@settings(
+    max_examples=15,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
 @given(
-    apps=st.lists(st.tuples(name, st.lists(local, max_size=8), st.booleans()), max_size=6,
-                  unique_by=lambda t: t[0].strip().casefold()),
+    apps=st.lists(
+        st.tuples(name, st.lists(local, max_size=8), st.booleans()),
+        max_size=6,
+        unique_by=lambda t: t[0].strip().casefold(),
+    ),
     password=st.text(min_size=1, max_size=40).filter(
-        lambda s: not any(ch in s for ch in LINE_BREAKS) and rules._CONTROL.search(s) is None),
+        lambda s: not any(ch in s for ch in LINE_BREAKS) and rules._CONTROL.search(s) is None
+    ),
 )
 def test_store_round_trip_keeps_everything(tmp_path_factory, apps, password):
     loc = locations(tmp_path_factory.mktemp("rt"))
     data = StoreData()
     data.stages[1].email = EmailConfig(
-        server="smtp.example.com", sender_email="qa@example.com",
-        auth={"type": "basic", "username": "u", "password": SecretStr(password)})
+        server="smtp.example.com",
+        sender_email="qa@example.com",
+        auth={"type": "basic", "username": "u", "password": SecretStr(password)},
+    )
     for app_name, locals_, active in apps:
-        data.apps.append(App(name=app_name, test_lists={
-            "QA": TestList(addresses=[f"{x}@example.com" for x in locals_], active=active)}))
+        data.apps.append(
+            App(
+                name=app_name,
+                test_lists={
+                    "QA": TestList(addresses=[f"{x}@example.com" for x in locals_], active=active)
+                },
+            )
+        )
     StoreFile.create(loc, data)
     _, loaded = StoreFile.open(loc)
     assert loaded == data

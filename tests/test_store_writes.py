@@ -39,9 +39,14 @@ def test_two_processes_from_the_same_generation_one_wins_one_conflicts(tmp_path)
     full_workspace(tmp_path)
     loc = locations(tmp_path)
     racers = [
-        subprocess.Popen([sys.executable, "-c", RACER, str(loc.store), str(loc.key_file), name],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, cwd=REPO)
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(loc.store), str(loc.key_file), name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
         for name in ("First", "Second")
     ]
     generations = {r.stdout.readline().split()[1] for r in racers}
@@ -75,8 +80,9 @@ def _fail(*_args, **_kwargs):
         (filestore.os, "replace"),
     ],
 )
-def test_a_fault_at_any_step_leaves_the_previous_file_and_no_temp(tmp_path, monkeypatch, target,
-                                                                    name):
+def test_a_fault_at_any_step_leaves_the_previous_file_and_no_temp(
+    tmp_path, monkeypatch, target, name
+):
     ws = full_workspace(tmp_path)
     loc = locations(tmp_path)
     before = loc.store.read_bytes()
