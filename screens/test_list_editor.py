@@ -45,6 +45,7 @@ class AddressInput(Input):
             else:
                 self.replace(text, *selection)
         event.stop()
+        event.prevent_default()  # Input's own handler would paste the first line again
 
 
 class AddressList(ScrollView, can_focus=True):

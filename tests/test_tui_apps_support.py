@@ -98,6 +98,11 @@ def screen_text(app: App[Any]) -> str:
     return "\n".join("".join(strip.text for strip in chop.values()).rstrip() for chop in chops)
 
 
+def flat(text: str) -> str:
+    """Screen text with wrapped lines joined, to find sentences that wrap."""
+    return " ".join(line.strip(" │▎▊") for line in text.splitlines() if line.strip())
+
+
 async def settle(pilot: Any, screen_type: type[Screen[Any]] | None = None) -> None:
     """Pause until the screen switch is done (Textual 8 switches screens with a delay)."""
     for _ in range(50):
