@@ -1,4 +1,4 @@
-"""Each validation rule through the real CLI: exit 3, the message names the field, nothing changes."""
+"""Each validation rule through the real CLI: exit 3, the field is named, nothing changes."""
 
 from __future__ import annotations
 
