@@ -58,6 +58,10 @@ CONDITION_HINTS: dict[str, str] = {
         "its PEM bundle with --ca-file (or SSL_CERT_FILE); check that the server name "
         "matches the certificate and that it has not expired."
     ),
+    "tls_handshake": (
+        "TLS could not be set up: check that the security matches the port (465 is "
+        "implicit TLS, 587 is STARTTLS) and that the server supports TLS 1.2 or later."
+    ),
     "refused": (
         "Nothing accepts connections on that host and port: check the server name and "
         "port (587 for STARTTLS, 465 for implicit TLS) and any firewall in between."

@@ -301,6 +301,11 @@ class SmtpSession:
                 f"The certificate of {self.config.server} is not trusted: {reason}.",
                 hint_key="certificate",
             )
+        if _is_ssl_error(exc):
+            return StepFailed(
+                f"The TLS handshake with {self.config.server} failed: {_ssl_reason(exc)}.",
+                hint_key="tls_handshake",
+            )
         if isinstance(exc, SMTPResponseException):
             reply = f"{exc.code} {exc.message}"
             self.transcript.note(f"{doing} failed: {reply}")
@@ -320,6 +325,16 @@ def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
         return ipaddress.ip_address(host)
     except ValueError:
         return None
+
+
+def _is_ssl_error(exc: BaseException | None) -> bool:
+    import ssl
+
+    while exc is not None:
+        if isinstance(exc, ssl.SSLError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _ssl_reason(exc: BaseException | None) -> str:

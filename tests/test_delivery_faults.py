@@ -212,3 +212,12 @@ async def test_cancelling_closes_cleanly(silent_server):
 
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_implicit_tls_against_a_starttls_port(smtp_server, certificates):
+    config = basic_config(smtp_server.port, ca_file=certificates.ca_file, security="implicit")
+
+    result = await _run(config)
+
+    assert _failed(result) == "tls"
+    assert "465 is implicit TLS" in result.hint
