@@ -51,7 +51,7 @@ class MemberModal(ModalScreen[tuple[str, str] | None]):
             )
             yield Static("", id="member-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Save", id="member-save", variant="primary")
+                yield Button("Save (F2)", id="member-save", variant="primary")
                 yield Button("Cancel", id="member-cancel")
 
     def on_mount(self) -> None:
