@@ -62,6 +62,7 @@ CONDITION_HINTS: dict[str, str] = {
         "TLS could not be set up: check that the security matches the port (465 is "
         "implicit TLS, 587 is STARTTLS) and that the server supports TLS 1.2 or later."
     ),
+    "unknown_tenant": dict(REPLY_HINTS)["AADSTS90002"],
     "refused": (
         "Nothing accepts connections on that host and port: check the server name and "
         "port (587 for STARTTLS, 465 for implicit TLS) and any firewall in between."

@@ -47,8 +47,10 @@ class TokenError(Exception):
         correlation_id: str = "",
         trace_id: str = "",
         status: int | None = None,
+        hint_key: str = "token_endpoint",
     ) -> None:
         self.summary = summary
+        self.hint_key = hint_key
         self.error = error
         self.description = description
         self.correlation_id = correlation_id
@@ -155,7 +157,10 @@ def _request_with_msal(
         result = app.acquire_token_for_client(scopes=auth.scopes)
     except ValueError as exc:
         # msal raises ValueError when the authority (tenant) cannot be discovered
-        raise TokenError(f"The identity platform refused the token URL: {exc}") from None
+        raise TokenError(
+            f"The identity platform does not know the tenant in the token URL: {exc}",
+            hint_key="unknown_tenant",
+        ) from None
     except Exception as exc:  # requests' network errors, without importing requests here
         raise TokenError(f"Could not reach the identity platform: {exc}") from None
     return _token_from_answer(result, status=None)

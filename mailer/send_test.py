@@ -151,7 +151,7 @@ async def _fetch_token(auth: OAuth2ClientCredentials, timeout: float) -> AccessT
             f"The token endpoint did not answer within {timeout:g} s.", hint_key="token_endpoint"
         ) from None
     except TokenError as exc:
-        raise StepFailed(exc.message, reply=exc.description, hint_key="token_endpoint") from None
+        raise StepFailed(exc.message, reply=exc.description, hint_key=exc.hint_key) from None
 
 
 def _token_detail(token: AccessToken, auth: OAuth2ClientCredentials) -> str:
