@@ -150,7 +150,7 @@ class SendTestScreen(ModalScreen[None]):
             try:
                 check_address(address)
             except ValueError as exc:
-                field.set_error(f"Recipient {address!r} {exc}.")
+                field.set_error(f"Recipient {address!r} {str(exc).rstrip('.')}.")
                 return None
         field.set_error(None)
         return raw
