@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual import on
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -65,7 +66,7 @@ class EmailsScreen(Screen[None]):
         stages.clear_options()
         for stage in ws.data.ordered_stages():
             name = stage.name + ("  [production]" if stage.production else "")
-            stages.add_option(Option(f"{name}\n  {stage_state(stage)}", id=stage.name))
+            stages.add_option(Option(Text(f"{name}\n  {stage_state(stage)}"), id=stage.name))
         if stages.option_count:
             stages.highlighted = min(highlighted or 0, stages.option_count - 1)
 

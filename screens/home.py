@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 from textual import on
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -71,7 +72,7 @@ class HomeScreen(Screen[None]):
     def _options(self) -> list[Option]:
         keys = {"emails": "e", "apps": "a", "members": "m", "audit": "u", "captured": "c"}
         return [
-            Option(f"{label}  ({keys[key]})\n  {text}", id=key)
+            Option(Text(f"{label}  ({keys[key]})\n  {text}"), id=key)
             for key, label, text, _module, _cls in self._destinations()
         ]
 
