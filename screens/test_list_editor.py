@@ -14,12 +14,9 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.geometry import Size
-from textual.message import Message
-from textual.reactive import reactive
 from textual.screen import Screen
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Static, Switch
 
 from store import validation as rules
@@ -48,17 +45,26 @@ class AddressInput(Input):
         event.prevent_default()  # Input's own handler would paste the first line again
 
 
-class AddressList(ScrollView, can_focus=True):
-    """A virtual list of strings with a cursor: renders only the visible lines."""
+class AddressList(Widget, can_focus=True):
+    """A virtual list of strings with a cursor: renders only the visible lines.
+
+    It scrolls by itself (a top index and a one-column scroll bar drawn in the last
+    column) so that showing another list only repaints it: no layout, no widgets made.
+    """
 
     DEFAULT_CSS = """
     AddressList { height: 1fr; border: round $primary-muted; }
     AddressList:focus { border: round $primary; }
     AddressList > .address-list--cursor { text-style: reverse; }
     AddressList > .address-list--empty { text-style: italic; }
+    AddressList > .address-list--bar { color: $text-muted; }
     """
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"address-list--cursor", "address-list--empty"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "address-list--cursor",
+        "address-list--empty",
+        "address-list--bar",
+    }
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor_up", "Up", show=False, id="address_list.up"),
@@ -69,106 +75,132 @@ class AddressList(ScrollView, can_focus=True):
         Binding("end", "last", "Last", show=False, id="address_list.last"),
     ]
 
-    cursor: reactive[int] = reactive(0, always_update=True)
-
-    class Highlighted(Message):
-        def __init__(self, address_list: AddressList, value: str | None) -> None:
-            super().__init__()
-            self.address_list = address_list
-            self.value = value
-
     def __init__(
         self, empty_text: str = "", *, id: str | None = None, classes: str | None = None
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.items: list[str] = []
         self.empty_text = empty_text
-        self._widest = 0
+        self._cursor = 0
+        self.top = 0
 
     # -- data ----------------------------------------------------------------------
 
     def set_items(self, items: list[str], keep: str | None = None) -> None:
         """Show these strings; keep the cursor on `keep` when it is still shown."""
         self.items = items
-        self._widest = max(self._widest, max((len(s) for s in items[:2000]), default=0))
-        self.virtual_size = Size(self._widest + 2, len(items))
         index = 0
         if keep is not None:
             try:
                 index = items.index(keep)
             except ValueError:
-                index = min(self.cursor, max(len(items) - 1, 0))
-        self.cursor = min(index, max(len(items) - 1, 0))
+                index = self._cursor
+        self.move_to(index)
         self.refresh()
 
     @property
     def highlighted(self) -> str | None:
-        if 0 <= self.cursor < len(self.items):
-            return self.items[self.cursor]
+        if 0 <= self._cursor < len(self.items):
+            return self.items[self._cursor]
         return None
 
-    # -- cursor --------------------------------------------------------------------
+    # -- cursor and scrolling ------------------------------------------------------
 
-    def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, len(self.items) - 1)) if self.items else 0
+    @property
+    def cursor(self) -> int:
+        return self._cursor
 
-    def watch_cursor(self, old: int, new: int) -> None:
-        if self.items:
-            self.scroll_to_region_of(new)
+    @cursor.setter
+    def cursor(self, value: int) -> None:
+        self.move_to(value)
+
+    @property
+    def page(self) -> int:
+        return max(self.content_region.height, 1)
+
+    def move_to(self, index: int) -> None:
+        count = len(self.items)
+        index = max(0, min(index, count - 1)) if count else 0
+        self._cursor = index
+        page = self.page
+        if index < self.top:
+            self.top = index
+        elif index >= self.top + page:
+            self.top = index - page + 1
+        self.top = max(0, min(self.top, count - page))
         self.refresh()
-        self.post_message(self.Highlighted(self, self.highlighted))
 
-    def scroll_to_region_of(self, index: int) -> None:
-        height = self.scrollable_content_region.height or 1
-        top = int(self.scroll_y)
-        if index < top:
-            self.scroll_to(y=index, animate=False, immediate=True)
-        elif index >= top + height:
-            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+    def on_resize(self) -> None:
+        self.move_to(self._cursor)
 
     def action_cursor_up(self) -> None:
-        self.cursor -= 1
+        self.move_to(self._cursor - 1)
 
     def action_cursor_down(self) -> None:
-        self.cursor += 1
+        self.move_to(self._cursor + 1)
 
     def action_page_up(self) -> None:
-        self.cursor -= max(self.scrollable_content_region.height - 1, 1)
+        self.move_to(self._cursor - max(self.page - 1, 1))
 
     def action_page_down(self) -> None:
-        self.cursor += max(self.scrollable_content_region.height - 1, 1)
+        self.move_to(self._cursor + max(self.page - 1, 1))
 
     def action_first(self) -> None:
-        self.cursor = 0
+        self.move_to(0)
 
     def action_last(self) -> None:
-        self.cursor = len(self.items) - 1
+        self.move_to(len(self.items) - 1)
 
     def _on_click(self, event: events.Click) -> None:
-        self.cursor = int(self.scroll_y) + event.y
+        self.move_to(self.top + event.y)
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self.top = max(0, min(self.top + 3, len(self.items) - self.page))
+        self.refresh()
+        event.stop()
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.top = max(0, self.top - 3)
+        self.refresh()
+        event.stop()
 
     # -- rendering -------------------------------------------------------------------
 
+    def _bar(self, y: int) -> str | None:
+        """The scroll-bar cell of line y, or None when everything fits."""
+        count, page = len(self.items), self.page
+        if count <= page:
+            return None
+        thumb = max(1, page * page // count)
+        start = (page - thumb) * self.top // max(count - page, 1)
+        return "█" if start <= y < start + thumb else "│"
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        width = self.content_region.width
         base = self.rich_style
-        index = scroll_y + y
         if not self.items:
             if y == 0 and self.empty_text:
                 style = base + self.get_component_rich_style("address-list--empty")
                 return Strip([Segment(self.empty_text, style)]).crop_extend(0, width, base)
             return Strip.blank(width, base)
-        if index >= len(self.items):
-            return Strip.blank(width, base)
-        if index == self.cursor:
-            style = base + self.get_component_rich_style("address-list--cursor")
-            text = "> " + self.items[index]
-        else:
+        bar = self._bar(y)
+        text_width = width - 1 if bar else width
+        index = self.top + y
+        if index < len(self.items):
+            selected = index == self._cursor
+            text = ("> " if selected else "  ") + self.items[index]
+            if len(text) > text_width:
+                text = text[: max(text_width - 1, 0)] + "…"
             style = base
-            text = "  " + self.items[index]
-        strip = Strip([Segment(text, style)])
-        return strip.crop_extend(scroll_x, scroll_x + width, style)
+            if selected:
+                style = base + self.get_component_rich_style("address-list--cursor")
+            strip = Strip([Segment(text, style)]).crop_extend(0, text_width, style)
+        else:
+            strip = Strip.blank(text_width, base)
+        if bar:
+            bar_style = base + self.get_component_rich_style("address-list--bar")
+            strip = Strip.join([strip, Strip([Segment(bar, bar_style)], 1)])
+        return strip
 
 
 class EditorList(AddressList):
@@ -246,6 +278,8 @@ class TestListEditorScreen(Screen[None]):
         self._saved: tuple[list[str], bool] = ([], False)
         self._filter = ""
         self._loading = False
+        self._shown_status = ""
+        self._shown_active: bool | None = None
 
     @property
     def crumb(self) -> str:
@@ -378,12 +412,17 @@ class TestListEditorScreen(Screen[None]):
         parts.append("active" if self.active else "inactive")
         if self.dirty:
             parts.append("unsaved changes (F2 saves)")
-        self.query_one("#editor-status", Static).update(" · ".join(parts))
-        label = "Active: on" if self.active else "Active: off"
-        self.query_one("#editor-active-label", Label).update(label)
-        warning = self.query_one("#editor-warning", Static)
-        warning.update(PRODUCTION_WARNING if self.production and self.active else "")
-        warning.display = self.production and self.active
+        status = " · ".join(parts)
+        if status != self._shown_status:  # fixed height: a repaint, not a layout
+            self._shown_status = status
+            self.query_one("#editor-status", Static).update(status, layout=False)
+        if self.active != self._shown_active:
+            self._shown_active = self.active
+            label = "Active: on" if self.active else "Active: off"
+            self.query_one("#editor-active-label", Label).update(label, layout=False)
+            warning = self.query_one("#editor-warning", Static)
+            warning.update(PRODUCTION_WARNING if self.production and self.active else "")
+            warning.display = self.production and self.active
 
     # -- events ---------------------------------------------------------------------------
 
