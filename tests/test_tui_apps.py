@@ -258,3 +258,19 @@ async def test_conflict_goes_to_the_app_dialog_and_keeps_edits(tmp_path: Path) -
         await pilot.pause()
     assert reopen(tmp_path).data.app("Shop").test_list("QA").addresses == ["mine@example.com"]  # type: ignore[union-attr]
     assert Conflict  # the dialog above is the app's report of store.errors.Conflict
+
+
+async def test_long_list_scrolls_with_the_cursor(tmp_path: Path) -> None:
+    ws = make_store(tmp_path)
+    ws.save_test_list("Shop", "QA", [f"u{i}@example.com" for i in range(100)], False)
+    app = HarnessApp(ws, lambda: TestListEditorScreen("Shop", "QA"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, TestListEditorScreen)
+        await pilot.press("tab", "tab", "tab", "pagedown", "pagedown", "down")
+        await pilot.pause()
+        address_list = app.screen.query_one(AddressList)
+        assert address_list.highlighted == "u21@example.com"
+        assert "> u21@example.com" in screen_text(app)
+        await pilot.press("end")
+        await pilot.pause()
+        assert "> u99@example.com" in screen_text(app)
