@@ -63,10 +63,14 @@ def one_size(apps: int, runs: int) -> dict:
     save_ms = median_ms(lambda: file.save(data), runs)
     dumps_ms = median_ms(lambda: json.dumps(as_python), runs)
     return {
-        "apps": apps, "addresses": apps * 300, "file_mb": loc.store.stat().st_size / 1e6,
-        "open_ms": open_ms, "json_loads_ms": loads_ms, "save_ms": save_ms,
-        "json_dumps_ms": dumps_ms, "peak_rss_mb": resource.getrusage(
-            resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "apps": apps,
+        "addresses": apps * 300,
+        "file_mb": loc.store.stat().st_size / 1e6,
+        "open_ms": open_ms,
+        "json_loads_ms": loads_ms,
+        "save_ms": save_ms,
+        "json_dumps_ms": dumps_ms,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
@@ -79,16 +83,24 @@ def main() -> None:
     if args.one:
         print(json.dumps(one_size(args.one, args.runs)))
         return
-    print(f"{'apps':>6} {'addresses':>10} {'file MB':>8} {'open ms':>9} {'loads ms':>9} "
-          f"{'ratio':>6} {'save ms':>9} {'dumps ms':>9} {'ratio':>6} {'peak MB':>8}")
+    print(
+        f"{'apps':>6} {'addresses':>10} {'file MB':>8} {'open ms':>9} {'loads ms':>9} "
+        f"{'ratio':>6} {'save ms':>9} {'dumps ms':>9} {'ratio':>6} {'peak MB':>8}"
+    )
     for size in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run([sys.executable, __file__, "--one", str(size), "--runs",
-                              str(args.runs)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(size), "--runs", str(args.runs)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(out.stdout)
-        print(f"{r['apps']:>6} {r['addresses']:>10} {r['file_mb']:>8.1f} {r['open_ms']:>9.1f} "
-              f"{r['json_loads_ms']:>9.1f} {r['open_ms'] / r['json_loads_ms']:>5.2f}x "
-              f"{r['save_ms']:>9.1f} {r['json_dumps_ms']:>9.1f} "
-              f"{r['save_ms'] / r['json_dumps_ms']:>5.2f}x {r['peak_rss_mb']:>8.0f}")
+        print(
+            f"{r['apps']:>6} {r['addresses']:>10} {r['file_mb']:>8.1f} {r['open_ms']:>9.1f} "
+            f"{r['json_loads_ms']:>9.1f} {r['open_ms'] / r['json_loads_ms']:>5.2f}x "
+            f"{r['save_ms']:>9.1f} {r['json_dumps_ms']:>9.1f} "
+            f"{r['save_ms'] / r['json_dumps_ms']:>5.2f}x {r['peak_rss_mb']:>8.0f}"
+        )
     print("goal: open and save within 2x of plain JSON at every size, growing linearly")
 
 

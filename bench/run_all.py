@@ -1,0 +1,77 @@
+"""Run every benchmark, one after the other, and print their figures.
+
+    python bench/run_all.py            # full sizes (store up to 10,000 apps)
+    python bench/run_all.py --quick    # smaller store sizes and fewer runs
+
+Benchmarks are never part of the test suite's pass/fail: each prints medians and a
+ratio against a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = (
+        len(
+            [
+                1
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("processor")
+            ]
+        )
+        if Path("/proc/cpuinfo").exists()
+        else 0
+    )
+    return (
+        f"{platform.system()} {platform.machine()}, {cpu or 'unknown CPU'}, {cores} cores, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    plan = [
+        ("Startup", ["bench_startup.py", "--runs", "5" if args.quick else "9"]),
+        (
+            "Store scale",
+            [
+                "bench_store.py",
+                "--sizes",
+                "100,1000" if args.quick else "100,1000,10000",
+                "--runs",
+                "3" if args.quick else "5",
+            ],
+        ),
+        ("Send test", ["bench_send.py", "5" if args.quick else "15"]),
+        ("TUI at scale", ["bench_tui_filter.py"]),
+    ]
+    print(f"machine: {machine()}\n")
+    failed = 0
+    for title, command in plan:
+        print(f"== {title} ==", flush=True)
+        result = subprocess.run([sys.executable, str(HERE / command[0]), *command[1:]])
+        failed += result.returncode != 0
+        print(flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
