@@ -135,16 +135,17 @@ def _accept_any_login(server: Any, session: Any, envelope: Any, mechanism: str, 
     return AuthResult(success=True, auth_data=user)
 
 
-class _LoginDataDeprecation(logging.Filter):
-    # aiosmtpd 1.4 logs this warning on every successful AUTH, from its own code
+class _AiosmtpdLogFilter(logging.Filter):
+    # aiosmtpd 1.4 warns "Session.login_data is deprecated" from its own code on every
+    # successful AUTH; the sink would print it for each message
     def filter(self, record: logging.LogRecord) -> bool:
         return "login_data is deprecated" not in record.getMessage()
 
 
-def _quiet_aiosmtpd_deprecation() -> None:
+def _filter_aiosmtpd_log() -> None:
     logger = logging.getLogger("mail.log")
-    if not any(isinstance(f, _LoginDataDeprecation) for f in logger.filters):
-        logger.addFilter(_LoginDataDeprecation())
+    if not any(isinstance(f, _AiosmtpdLogFilter) for f in logger.filters):
+        logger.addFilter(_AiosmtpdLogFilter())
 
 
 def _one_line(text: str) -> str:
@@ -182,7 +183,7 @@ class CaptureServer:
     def start(self) -> CaptureServer:
         from mailer.selfsigned import self_signed_pem, server_context
 
-        _quiet_aiosmtpd_deprecation()
+        _filter_aiosmtpd_log()
 
         kwargs: dict[str, Any] = {
             "authenticator": _accept_any_login,

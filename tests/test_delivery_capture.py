@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import stat
@@ -36,6 +37,8 @@ async def test_captures_each_message_as_an_eml_file(tmp_path, caplog):
     assert stat.S_IMODE(mail.path.stat().st_mode) == 0o600
     assert "AUTH PLAIN accepted for user relay-user" in caplog.text
     assert PASSWORD not in caplog.text
+    encoded = base64.b64encode(f"\0relay-user\0{PASSWORD}".encode()).decode()
+    assert encoded not in caplog.text
 
 
 async def test_accepts_xoauth2_with_any_token_and_a_long_line(tmp_path, token_endpoint, caplog):
