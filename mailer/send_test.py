@@ -96,6 +96,12 @@ async def send_test(
         result.error = f"{where} failed: {failure.message}"
         result.reply = failure.reply or None
         result.hint = hint_for(f"{failure.reply} {failure.message}", failure.hint_key)
+    except Exception as exc:  # a failure nobody foresaw is still a result, not a crash
+        step = recorder.failed
+        where = f"Step {step.name.value}" if step is not None else "Send test"
+        result.error = transcript.redact(
+            f"{where} failed unexpectedly: {type(exc).__name__}: {exc}"
+        )
     finally:
         session.close()
         result.steps = recorder.steps

@@ -69,6 +69,8 @@ class SmtpSession:
             )
         except TimeoutError:
             raise self._timed_out(f"resolving {host}") from None
+        except UnicodeError:
+            raise StepFailed(f"{host} is not a valid DNS name.", hint_key="resolve") from None
         except socket.gaierror as exc:
             raise StepFailed(
                 f"The name {host} does not resolve: {exc.strerror}.", hint_key="resolve"

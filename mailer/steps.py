@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -85,13 +86,14 @@ class StepRecorder:
         started = time.perf_counter()
         try:
             yield report
-        except BaseException as exc:
+        except asyncio.CancelledError:
             report.status = "failed"
-            if isinstance(exc, StepFailed):
-                report.detail = exc.message
-                self.failed = report
-            elif not report.detail:
-                report.detail = "cancelled" if _is_cancellation(exc) else type(exc).__name__
+            report.detail = "cancelled"
+            raise
+        except Exception as exc:
+            report.status = "failed"
+            report.detail = exc.message if isinstance(exc, StepFailed) else type(exc).__name__
+            self.failed = report
             raise
         else:
             report.status = "ok"
@@ -103,9 +105,3 @@ class StepRecorder:
         if self._on_step is not None:
             # a copy, so a listener that keeps reports sees each state as it was
             self._on_step(report.model_copy())
-
-
-def _is_cancellation(exc: BaseException) -> bool:
-    import asyncio
-
-    return isinstance(exc, asyncio.CancelledError)

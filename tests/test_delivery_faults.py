@@ -221,3 +221,14 @@ async def test_implicit_tls_against_a_starttls_port(smtp_server, certificates):
 
     assert _failed(result) == "tls"
     assert "465 is implicit TLS" in result.hint
+
+
+async def test_a_host_name_that_cannot_be_encoded_fails_at_resolve():
+    # passes the model's check (valid characters) but one label exceeds what IDNA encodes
+    config = basic_config(refused_port()).model_copy(update={"server": "a" * 64 + ".example"})
+
+    result = await _run(config)
+
+    assert _failed(result) == "resolve"
+    assert "is not a valid DNS name" in result.error
+    assert "spelling" in result.hint
