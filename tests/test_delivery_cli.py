@@ -195,3 +195,21 @@ def test_bad_recipient_and_timeout_are_invalid_input(initialized):
 
     assert bad_to.returncode == 3 and "Recipient" in bad_to.stderr
     assert bad_timeout.returncode == 3 and "Timeout" in bad_timeout.stderr
+
+
+def test_building_the_cli_imports_no_delivery_library():
+    import subprocess
+    import sys
+
+    from tests.cli_runner import REPO
+
+    code = (
+        "import sys, tui.cli; tui.cli.build_parser(); "
+        "print(sorted(m for m in ('aiosmtplib', 'aiosmtpd', 'msal', 'mailer.send_test') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
+
+    assert result.stdout.strip() == "[]"
