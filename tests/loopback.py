@@ -1,6 +1,7 @@
 """Real servers on loopback for delivery tests: SMTP (aiosmtpd, STARTTLS with trustme
 certificates, AUTH that checks credentials, XOAUTH2), an OAuth 2.0 token endpoint
-(http.server in a thread), and fault servers. Fixtures at the end; conftest imports them.
+(http.server in a thread), fault servers, and stage configurations pointing at them.
+Fixtures at the end; conftest imports them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import trustme
 from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
 
 from mailer.capture import free_port_controller
+from store.models import App, EmailConfig, Stage, TestList
 
 HOST = "127.0.0.1"
 USERNAME = "relay-user"
@@ -354,6 +356,62 @@ class DroppingServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# --- stage configurations pointing at these servers ---------------------------------------
+
+
+def basic_config(port: int, *, ca_file: Any = None, **overrides: Any) -> EmailConfig:
+    data: dict[str, Any] = {
+        "server": HOST,
+        "port": port,
+        "security": "starttls",
+        "ca_file": str(ca_file) if ca_file else None,
+        "auth": {"type": "basic", "username": USERNAME, "password": PASSWORD},
+        "sender_email": SENDER,
+        "sender_name": "QA Robot",
+    }
+    data.update(overrides)
+    return EmailConfig.model_validate(data)
+
+
+def oauth_config(
+    port: int, token_url: str, *, ca_file: Any = None, **overrides: Any
+) -> EmailConfig:
+    data: dict[str, Any] = {
+        "server": HOST,
+        "port": port,
+        "security": "starttls",
+        "ca_file": str(ca_file) if ca_file else None,
+        "auth": {
+            "type": "oauth2_client_credentials",
+            "token_url": token_url,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "scopes": ["https://outlook.office365.com/.default"],
+        },
+        "sender_email": SENDER,
+    }
+    data.update(overrides)
+    return EmailConfig.model_validate(data)
+
+
+def stage(name: str = "QA", *, production: bool = False) -> Stage:
+    return Stage(name=name, production=production)
+
+
+def app(
+    name: str = "Shop",
+    *,
+    stage_name: str = "QA",
+    test_list: list[str] | None = None,
+    active: bool = False,
+    studio: list[str] | None = None,
+) -> App:
+    lists = {}
+    if test_list is not None:
+        lists[stage_name] = TestList(addresses=test_list, active=active)
+    return App(name=name, test_lists=lists, studio_list=studio or [])
 
 
 # --- fixtures ---------------------------------------------------------------------------

@@ -6,8 +6,7 @@ import pytest
 
 from mailer.send_test import send_test
 from mailer.steps import StepReport
-from tests.delivery_configs import app, basic_config, stage
-from tests.loopback import PASSWORD, SENDER, USERNAME
+from tests.loopback import PASSWORD, SENDER, USERNAME, app, basic_config, stage
 
 
 async def test_basic_over_starttls_arrives_with_sender_subject_and_both_parts(

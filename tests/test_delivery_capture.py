@@ -14,8 +14,7 @@ from mailer.capture import CaptureServer, default_folder, list_captured
 from mailer.send_test import send_test
 from store.errors import InvalidInput
 from tests.cli_runner import REPO, mailstage_command, run_cli
-from tests.delivery_configs import basic_config, oauth_config, stage
-from tests.loopback import PASSWORD
+from tests.loopback import PASSWORD, basic_config, oauth_config, stage
 
 
 async def test_captures_each_message_as_an_eml_file(tmp_path, caplog):

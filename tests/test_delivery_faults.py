@@ -7,8 +7,7 @@ import asyncio
 import pytest
 
 from mailer.send_test import SendTestResult, send_test
-from tests.delivery_configs import basic_config, oauth_config, stage
-from tests.loopback import CLIENT_SECRET, PASSWORD, refused_port
+from tests.loopback import CLIENT_SECRET, PASSWORD, basic_config, oauth_config, refused_port, stage
 
 TIMEOUT = 1.0
 GUARD = 30  # a broken timeout fails the test instead of hanging it

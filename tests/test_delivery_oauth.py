@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from mailer.oauth import microsoft_authority, token_cache
 from mailer.send_test import send_test
-from tests.delivery_configs import oauth_config, stage
-from tests.loopback import CLIENT_SECRET, SENDER
+from tests.loopback import CLIENT_SECRET, SENDER, oauth_config, stage
 
 
 async def _send(server, token_endpoint, certificates, **kwargs):

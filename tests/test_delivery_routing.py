@@ -9,7 +9,7 @@ import pytest
 from mailer.routing import ORIGINAL_RECIPIENTS_HEADER, route, send_test_recipients
 from mailer.send_test import send_test
 from store.errors import InvalidInput
-from tests.delivery_configs import app, basic_config, stage
+from tests.loopback import app, basic_config, stage
 
 TESTERS = ["qa1@example.com", "qa2@example.com"]
 
