@@ -296,11 +296,11 @@ class EmailFormScreen(Screen[None]):
             self._show_problems(exc)
             return
         except MailstageError as exc:
+            # the edits, secrets included, stay on screen so nothing typed is lost
             self.app.report_error(exc, on_reload=self._after_reload)  # type: ignore[attr-defined]
             return
-        finally:
-            for key in SECRETS:  # never keep a secret around longer than needed
-                self.query_one(f"#{key}", Input).value = ""
+        for key in SECRETS:  # saved: keep no secret around longer than needed
+            self.query_one(f"#{key}", Input).value = ""
         if changed:
             self.notify(f"Saved {self.stage_name}: {', '.join(changed)}", markup=False)
         else:

@@ -57,7 +57,13 @@ class Conflict(MailstageError):
 
     exit_code = 6
 
-    def __init__(self, message: str, disk_generation: int | None = None) -> None:
+    def __init__(
+        self, message: str, disk_generation: int | None = None, changes: list[str] | None = None
+    ) -> None:
+        self.summary = message
+        self.changes = changes or []
+        if self.changes:
+            message += " Changed since you opened it: " + "; ".join(self.changes) + "."
         super().__init__(message)
         self.disk_generation = disk_generation
 

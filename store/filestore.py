@@ -133,8 +133,8 @@ class StoreFile:
             raise envelope.unreadable(locations.store) from None
         return cls(locations, data_key, parsed.wraps, parsed.generation), data
 
-    def reload(self) -> StoreData:
-        """Read the current file again with the key already unwrapped."""
+    def peek(self) -> tuple[int, StoreData]:
+        """The file as it is on disk now (generation, data), without adopting it."""
         raw = _read_store(self.locations)
         parsed = envelope.parse(raw, self.locations.store)
         plaintext = envelope.open_payload(parsed, self._data_key, self.locations.store)
@@ -143,7 +143,11 @@ class StoreFile:
         except ValueError:
             raise envelope.unreadable(self.locations.store) from None
         self.wraps = parsed.wraps
-        self.generation = parsed.generation
+        return parsed.generation, data
+
+    def reload(self) -> StoreData:
+        """Read the current file again with the key already unwrapped, and adopt it."""
+        self.generation, data = self.peek()
         return data
 
     # -- saving -----------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from store import validation as rules
-from store.errors import InvalidInput, MailstageError, NotPermitted
+from store.errors import Conflict, InvalidInput, MailstageError, NotPermitted
 from store.filestore import StoreFile
 from store.models import (
     ORG_ADMIN,
@@ -150,13 +150,32 @@ class Workspace:
 
     def _commit(self, apply: Callable[[], Callable[[], None]], event: AuditEvent) -> None:
         undo = apply()
+        known = len(self.data.audit)
         self.data.audit.append(event)
         try:
             self.file.save(self.data)
+        except Conflict as exc:
+            self.data.audit.pop()
+            undo()
+            raise self._explain(exc, known) from None
         except BaseException:
             self.data.audit.pop()
             undo()
             raise
+
+    def _explain(self, exc: Conflict, known: int) -> Conflict:
+        """Say what the other admins changed: the audit events saved since this load."""
+        try:
+            _, on_disk = self.file.peek()
+        except MailstageError:
+            return exc
+        newer = on_disk.audit[known:]
+        if not newer:
+            return exc
+        lines = [describe_event(e) for e in newer[-5:]]
+        if len(newer) > 5:
+            lines.insert(0, f"... and {len(newer) - 5} earlier change(s)")
+        return Conflict(exc.summary, exc.disk_generation, lines)
 
     def _event(
         self, action: str, target: str, fields: list[str] | None = None, **details: Any
@@ -440,6 +459,24 @@ class Workspace:
             return undo
 
         self._commit(apply, self._event("member.set", user, ["role"], role=role.name, previous=old))
+
+
+ACTION_WORDS = {
+    "init": "created the store",
+    "email.set": "changed the email configuration of",
+    "stage.add": "added the stage",
+    "app.add": "added the app",
+    "testlist.save": "changed the test list of",
+    "studio_list.set": "changed the studio list of",
+    "member.set": "changed the role of",
+}
+
+
+def describe_event(event: AuditEvent) -> str:
+    """One line for an audit event: who did what to which target, and when."""
+    words = ACTION_WORDS.get(event.action, event.action)
+    fields = f" ({', '.join(event.fields)})" if event.fields else ""
+    return f"{event.user} {words} {event.target}{fields} at {event.at:%H:%M:%S}Z"
 
 
 def safe_error_text(exc: BaseException) -> str:

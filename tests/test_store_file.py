@@ -11,7 +11,7 @@ import pytest
 from store import envelope
 from store.errors import Conflict, NotInitialized, StoreUnreadable, UnsafeFile
 from store.filestore import StoreFile
-from store.workspace import Workspace
+from store.workspace import Workspace, describe_event
 from tests.cli_runner import run_cli
 from tests.store_factory import CLIENT_SECRET, PASSWORD, full_workspace, locations
 
@@ -216,6 +216,8 @@ def test_stale_save_is_a_conflict_and_never_overwrites(tmp_path):
     with pytest.raises(Conflict) as info:
         ws.add_app("FromMe")
     assert "Another admin saved" in str(info.value)
+    assert info.value.changes == [describe_event(other.data.audit[-1])]
+    assert "alice added the app FromOther" in info.value.changes[0]
     assert loc.store.read_bytes() == saved
     assert ws.data.app("FromMe") is None  # the in-memory change was undone too
     ws.reload()

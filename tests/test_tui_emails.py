@@ -202,17 +202,18 @@ async def test_conflict_shows_dialog_and_reload_keeps_edits(make_tui_app: Any, t
         await settle(pilot)
         assert type(app.screen).__name__ == "MessageDialog"
         assert "Another admin saved first" in screen_text(app)
+        assert "alice added the app Orders" in screen_text(app)  # what changed is shown
         await pilot.press("r")
         await settle(pilot)
         assert type(app.screen).__name__ == "EmailFormScreen"
         assert app.workspace.data.app("Orders") is not None
-        # the secret field was cleared on the failed save: type it again and save
-        await type_into(pilot, "password", "p1-secret")
+        # nothing typed was lost, the password included: saving again just works
         await pilot.press("f2")
         await settle(pilot)
         assert type(app.screen).__name__ == "StageScreen"
     data = Workspace.open(tui_store).data
     assert data.stage("Development").email.auth.username == "u1"
+    assert data.stage("Development").email.auth.password.get_secret_value() == "p1-secret"
     assert data.app("Orders") is not None
 
 

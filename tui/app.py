@@ -213,9 +213,12 @@ def error_dialog_text(exc: BaseException) -> tuple[str, str, bool]:
     if isinstance(exc, LockTimeout):
         return "The store is busy", exc.message, False
     if isinstance(exc, Conflict):
+        changes = "".join(f"\n  • {line}" for line in exc.changes)
         return (
             "Another admin saved first",
-            exc.message + "\n\nReload to see their changes; your edits stay on screen "
+            exc.summary
+            + (f"\n\nChanged since you opened it:{changes}" if changes else "")
+            + "\n\nReload to see their changes; your edits stay on screen "
             "so you can apply them again.",
             True,
         )
