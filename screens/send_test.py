@@ -38,18 +38,24 @@ def check_only_label(on: bool) -> str:
     return f"Check only: {'on' if on else 'off'} (on: stop after AUTH, send nothing)"
 
 
-def default_recipients(workspace: Any, stage_name: str, app_name: str | None) -> list[str]:
-    """The app's active test list for the stage, else its studio list, else nothing."""
-    if workspace is None or app_name is None:
+def default_recipients(
+    workspace: Any, stage_name: str, app_name: str | None, last: list[str] | None = None
+) -> list[str]:
+    """The app's active test list for the stage, else its studio list, else the
+    recipients of the last test sent in this session, else the stage's sender mailbox."""
+    stage = workspace.data.stage(stage_name) if workspace is not None else None
+    if stage is None:
         return []
-    app = workspace.data.app(app_name)
-    stage = workspace.data.stage(stage_name)
-    if app is None or stage is None:
-        return []
-    test_list = app.test_list(stage.name)
-    if test_list.active and test_list.addresses:
-        return list(test_list.addresses)
-    return list(app.studio_list)
+    app = workspace.data.app(app_name) if app_name else None
+    if app is not None:
+        test_list = app.test_list(stage.name)
+        if test_list.active and test_list.addresses:
+            return list(test_list.addresses)
+        if app.studio_list:
+            return list(app.studio_list)
+    if last:
+        return list(last)
+    return [stage.email.sender_email] if stage.email is not None else []
 
 
 class SendTestScreen(ModalScreen[None]):
@@ -97,7 +103,7 @@ class SendTestScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         ws = self.app.workspace  # type: ignore[attr-defined]
         recipients = self.initial_recipients or default_recipients(
-            ws, self.stage_name, self.app_name
+            ws, self.stage_name, self.app_name, getattr(self.app, "last_test_recipients", None)
         )
         stage = ws.data.stage(self.stage_name) if ws is not None else None
         title = f"Send test › {stage.name if stage else self.stage_name}"
@@ -164,6 +170,7 @@ class SendTestScreen(ModalScreen[None]):
         if recipients is None:
             return
         check_only = self.query_one("#check-only", Checkbox).value
+        self.app.last_test_recipients = recipients  # type: ignore[attr-defined]
         self.steps = []
         self.result = None
         self.cancelled = False

@@ -150,3 +150,15 @@ async def test_demo_sends_to_its_capture_server(tmp_path: Path):
     assert [m.recipients for m in list_captured(tmp_path / "demo" / "captured")] == [
         ["newcomer@example.com"]
     ]
+
+
+def test_default_recipients_follow_the_app_list_then_the_last_test_then_the_sender(tmp_path):
+    from screens.send_test import default_recipients
+    from tests.store_factory import full_workspace
+
+    ws = full_workspace(tmp_path)  # Shop's QA list is active; Portal has a studio list
+    assert default_recipients(ws, "QA", "Shop") == ["tester1@example.com", "tester2@example.com"]
+    assert default_recipients(ws, "QA", "Portal") == ["dev@example.com"]
+    assert default_recipients(ws, "QA", None) == ["qa@example.com"]  # the sender mailbox
+    assert default_recipients(ws, "QA", None, ["me@example.com"]) == ["me@example.com"]
+    assert default_recipients(ws, "Development", None) == []  # not configured

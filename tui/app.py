@@ -78,6 +78,7 @@ class MailstageApp(App[int]):
         self.capture_folder = capture_folder
         self.user = user
         self.store_label = store_label or short_path(locations.store)
+        self.last_test_recipients: list[str] = []  # Send test's default next time
 
     # -- start, unlock, lock ---------------------------------------------------------
 
