@@ -68,6 +68,8 @@ class SendTestScreen(ModalScreen[None]):
     )
     BINDINGS = [
         Binding("f5", "start", "Send", id="send_test.start", tooltip="Run the send test"),
+        # app bindings are off under a modal screen: bring help in explicitly
+        Binding("f1", "app.help", "Help", id="send_test.help", tooltip="Help for Send test"),
         Binding(
             "escape",
             "close",
