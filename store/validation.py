@@ -10,8 +10,6 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
-
 PORT_25_REASON = (
     "25 is refused: it is the port spammers target, many ISPs and clouds block it, "
     "and mail sent through it harms your domain's reputation; use 587 (STARTTLS) or 465"
@@ -113,6 +111,8 @@ def check_address(value: str) -> str:
         raise ValueError("must not contain control characters or line breaks")
     if len(text) > MAX_ADDRESS:
         raise ValueError(f"is too long ({MAX_ADDRESS} characters at most)")
+    from email_validator import EmailNotValidError, validate_email  # ~30 ms: not at start-up
+
     try:
         info = validate_email(text, check_deliverability=False, allow_display_name=False)
     except EmailNotValidError as exc:

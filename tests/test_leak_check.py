@@ -107,7 +107,7 @@ def configure(
     return outputs
 
 
-def every_command(sink_port: int) -> list[list[str]]:
+def every_command() -> list[list[str]]:
     send = ["email", "send-test"]
     return [
         ["locate"],
@@ -204,7 +204,7 @@ async def test_no_secret_anywhere(
     first = sink.stdout.readline()
     sink_port = int(first.split(" port ")[1].split()[0])
 
-    for args in every_command(sink_port):
+    for args in every_command():
         result = run_cli(*args)
         assert result.returncode in (0, 3, 7), (args, result.stderr)
         outputs += [result.stdout, result.stderr]
