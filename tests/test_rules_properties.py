@@ -161,3 +161,21 @@ def test_store_round_trip_keeps_everything(tmp_path_factory, apps, password):
     _, loaded = StoreFile.open(loc)
     assert loaded == data
     assert loaded.stages[1].email.auth.password.get_secret_value() == password
+
+
+@given(pasted=nasty)
+def test_a_pasted_block_of_addresses_never_crashes_and_names_each_rejection(pasted):
+    parts = rules.split_pasted_addresses(pasted)
+    good, problems = rules.normalize_addresses(parts)
+    assert len(good) + len(problems) <= len(parts)
+    for raw, why in problems:
+        assert raw in parts and why
+    for address in good:
+        assert not any(ch in address for ch in LINE_BREAKS) and "@" in address
+        assert not any(ch.isspace() for ch in address)
+    try:
+        TestList(addresses=parts)
+    except ValueError as exc:
+        assert problems and "addresses" in str(exc)
+    else:
+        assert not problems
