@@ -74,19 +74,22 @@ def header_bytes(generation: int, wraps: list[dict[str, Any]]) -> bytes:
     return dumps(header)
 
 
-def seal(data_key: bytes, generation: int, wraps: list[dict[str, Any]], plaintext: bytes) -> bytes:
+def seal(
+    data_key: bytes, generation: int, wraps: list[dict[str, Any]], plaintext: bytes
+) -> tuple[bytes, ...]:
+    """The file's bytes, in pieces: a large store is never copied into one more buffer."""
     nonce = os.urandom(12)
     aad = header_bytes(generation, wraps)
     ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, aad)
-    return seal_layout(generation, wraps, b64e(nonce), b64e(ciphertext))
+    return seal_layout(generation, wraps, b64e(nonce), base64.b64encode(ciphertext))
 
 
-def seal_layout(generation: int, wraps: list[dict[str, Any]], nonce: str, ciphertext: str) -> bytes:
+def seal_layout(
+    generation: int, wraps: list[dict[str, Any]], nonce: str, ciphertext: bytes
+) -> tuple[bytes, ...]:
     # the header's bytes end with "}": splice nonce and ciphertext in, keeping the key order
     aad = header_bytes(generation, wraps)
-    return b"".join(
-        (aad[:-1], b',"nonce":', dumps(nonce), CIPHERTEXT_MARK, ciphertext.encode("ascii"), TAIL)
-    )
+    return (aad[:-1], b',"nonce":', dumps(nonce), CIPHERTEXT_MARK, ciphertext, TAIL)
 
 
 @dataclass
@@ -97,11 +100,11 @@ class Parsed:
     ciphertext: bytes
 
 
-def _ciphertext(text: bytes) -> bytes:
+def _ciphertext(text: memoryview) -> bytes:
     """Strict, canonical base64: no stray characters and no forgiven padding bits."""
     data = binascii.a2b_base64(text, strict_mode=True)
     quads = len(text) // 4
-    if quads and base64.b64encode(data[(quads - 1) * 3 :]) != text[-4:]:
+    if quads and base64.b64encode(data[(quads - 1) * 3 :]) != bytes(text[-4:]):
         raise ValueError("not canonical base64")
     return data
 
@@ -139,7 +142,7 @@ def parse(raw: bytes, path: object) -> Parsed:
         if not all(isinstance(w, dict) for w in wraps):
             raise ValueError("shape")
         nonce = b64d(env["nonce"])
-        ciphertext = _ciphertext(raw[at + len(CIPHERTEXT_MARK) : -len(TAIL)])
+        ciphertext = _ciphertext(memoryview(raw)[at + len(CIPHERTEXT_MARK) : -len(TAIL)])
         prefix = header_bytes(generation, wraps)[:-1] + b',"nonce":' + dumps(env["nonce"])
     except (KeyError, ValueError, TypeError, binascii.Error):
         raise unreadable(path) from None

@@ -9,9 +9,10 @@ the previous file intact and no temp file behind.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,28 @@ def _read_store(locations: Locations) -> bytes:
         raise StoreUnreadable(f"Cannot read the store {locations.store}: {exc.strerror}.") from None
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Building or dumping millions of strings makes no reference cycles; without this the
+    collector rescans the growing heap again and again (super-linear on large stores)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _decode(plaintext: bytes, locations: Locations) -> StoreData:
+    """The authenticated payload as models; addresses were validated on the way in."""
+    try:
+        with gc_paused():
+            return StoreData.model_validate_json(plaintext, context={"trusted": True})
+    except ValueError:
+        raise envelope.unreadable(locations.store) from None
+
+
 class StoreFile:
     """An opened store: the data key in memory and the generation it was loaded at."""
 
@@ -127,10 +150,7 @@ class StoreFile:
         if data_key is None:
             raise envelope.unreadable(locations.store)
         plaintext = envelope.open_payload(parsed, data_key, locations.store)
-        try:
-            data = StoreData.model_validate_json(plaintext, context={"trusted": True})
-        except ValueError:
-            raise envelope.unreadable(locations.store) from None
+        data = _decode(plaintext, locations)
         return cls(locations, data_key, parsed.wraps, parsed.generation), data
 
     def peek(self) -> tuple[int, StoreData]:
@@ -138,10 +158,7 @@ class StoreFile:
         raw = _read_store(self.locations)
         parsed = envelope.parse(raw, self.locations.store)
         plaintext = envelope.open_payload(parsed, self._data_key, self.locations.store)
-        try:
-            data = StoreData.model_validate_json(plaintext, context={"trusted": True})
-        except ValueError:
-            raise envelope.unreadable(self.locations.store) from None
+        data = _decode(plaintext, self.locations)
         self.wraps = parsed.wraps
         return parsed.generation, data
 
@@ -196,7 +213,8 @@ class StoreFile:
         return self.generation
 
     def _write(self, data: StoreData) -> None:
-        payload = data.model_dump_json(context={"reveal_secrets": True}).encode("utf-8")
+        with gc_paused():
+            payload = data.model_dump_json(context={"reveal_secrets": True}).encode("utf-8")
         blob = envelope.seal(self._data_key, self.generation, self.wraps, payload)
         write_atomically(self.locations.store, self.locations.backup, blob)
 
@@ -212,7 +230,7 @@ def remove_stale_temps(path: Path) -> None:
             stale.unlink()
 
 
-def write_atomically(path: Path, backup: Path, blob: bytes) -> None:
+def write_atomically(path: Path, backup: Path, blob: Sequence[bytes]) -> None:
     remove_stale_temps(path)
     temp = _temp_name(path)
     backup_temp = _temp_name(backup)

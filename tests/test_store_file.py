@@ -166,8 +166,10 @@ def test_kdf_parameters_above_the_cap_are_refused(tmp_path):
     loc = locations(tmp_path)
     env = json.loads(loc.store.read_bytes())
     env["wraps"][0]["n"] = 2**30
-    raw = envelope.seal_layout(env["generation"], env["wraps"], env["nonce"], env["ciphertext"])
-    loc.store.write_bytes(raw)
+    raw = envelope.seal_layout(
+        env["generation"], env["wraps"], env["nonce"], env["ciphertext"].encode()
+    )
+    loc.store.write_bytes(b"".join(raw))
     with pytest.raises(StoreUnreadable):
         StoreFile.open(loc, passphrase="pp")
 
