@@ -104,15 +104,29 @@ def main() -> None:
         )
         time_child("bare", env)  # warm the file cache once for both
         time_child("mailstage", env)
-        bare, mailstage = [], []
+        bare, mailstage, python_pass, email_show = [], [], [], []
         for _ in range(args.runs):
             bare.append(time_child("bare", env))
             mailstage.append(time_child("mailstage", env))
+            python_pass.append(time_command([sys.executable, "-c", "pass"], env))
+            email_show.append(
+                time_command([sys.executable, "-m", "tui.cli", "email", "show", "QA"], env)
+            )
     b, m = statistics.median(bare), statistics.median(mailstage)
+    p, e = statistics.median(python_pass), statistics.median(email_show)
     print(f"runs each: {args.runs} (interleaved, headless, 80x24)")
     print(f"bare Textual app with one Label: median {b * 1000:.0f} ms")
     print(f"mailstage to the Home screen:    median {m * 1000:.0f} ms")
-    print(f"ratio mailstage / bare: {m / b:.2f}")
+    print(f"ratio mailstage / bare: {m / b:.2f}   (goal 1.3)")
+    print(f"python -c pass:                  median {p * 1000:.0f} ms")
+    print(f"mailstage email show QA:         median {e * 1000:.0f} ms")
+    print(f"ratio email show / python -c pass: {e / p:.2f}")
+
+
+def time_command(command: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":
