@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from store.errors import InvalidInput
+from store.paths import ensure_private_dir
 from store.validation import is_loopback_host
 
 log = logging.getLogger("mailstage.capture")
@@ -38,14 +39,7 @@ def default_folder() -> Path:
 
 def private_folder(path: Path) -> Path:
     """Create the folder (and missing parents) mode 0700, whatever the umask."""
-    missing = []
-    current = path
-    while not current.exists():
-        missing.append(current)
-        current = current.parent
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(folder, 0o700)
+    ensure_private_dir(path)
     return path
 
 

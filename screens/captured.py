@@ -7,12 +7,10 @@ text (no markup), with control characters replaced, and never executed or render
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -48,43 +46,12 @@ def plain(text: object, *, keep_newlines: bool = False) -> str:
     return _CONTROL.sub("?", value)
 
 
-@dataclass(frozen=True)
-class MailSummary:
-    path: Path
-    sender: str
-    recipients: list[str]
-    subject: str
-    date: datetime | None
-
-
-def _own_listing(folder: Path) -> list[MailSummary]:
-    parser = BytesParser(policy=policy.default)
-    mails = []
-    for path in folder.glob("*.eml"):
-        try:
-            with path.open("rb") as file:
-                headers: Any = parser.parse(file, headersonly=True)
-        except OSError:
-            continue
-        sender = str(headers.get("X-Mailstage-Envelope-From") or headers.get("From") or "")
-        values = [str(v) for name in ("To", "Cc") for v in headers.get_all(name, [])]
-        recipients = [address for _, address in getaddresses(values) if address]
-        try:
-            date = parsedate_to_datetime(str(headers["Date"])) if headers["Date"] else None
-        except (TypeError, ValueError):
-            date = None
-        mails.append(MailSummary(path, sender, recipients, str(headers["Subject"] or ""), date))
-    return sorted(mails, key=lambda mail: mail.path.name, reverse=True)
-
-
 def list_messages(folder: Path) -> list[Any]:
-    """The messages in the folder, newest first (mailer's reader when there is one)."""
+    """The messages in the folder, newest first."""
     if not folder.is_dir():
         return []
-    try:
-        from mailer.capture import list_captured
-    except ImportError:
-        return _own_listing(folder)
+    from mailer.capture import list_captured
+
     return list_captured(folder)
 
 
