@@ -18,7 +18,7 @@ from screens.test_list_editor import AddressInput, TestListEditorScreen
 from store import validation as rules
 from store.errors import InvalidInput, MailstageError
 from store.models import App, Permission
-from tui.widgets import AppHeader
+from tui.widgets import AppHeader, highlighted_row_key
 
 COLUMN_STAGE = "stage"
 COLUMN_KIND = "kind"
@@ -195,13 +195,7 @@ class AppConfigScreen(Screen[None]):
 
     @property
     def highlighted_stage(self) -> str | None:
-        table = self.query_one("#config-table", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - no row under the cursor
-            return None
+        return highlighted_row_key(self.query_one("#config-table", DataTable))
 
     def refresh_from_workspace(self) -> None:
         self._fill()

@@ -21,7 +21,7 @@ from textual.widgets.data_table import ColumnKey
 
 from store.errors import InvalidInput, MailstageError
 from store.models import App, Permission, Stage, TestList
-from tui.widgets import AppHeader, ConfirmModal
+from tui.widgets import AppHeader, ConfirmModal, highlighted_row_key
 
 COLUMN_APP = "app"
 COLUMN_LIST = "list"
@@ -228,14 +228,7 @@ class AppsScreen(Screen[None]):
 
     @property
     def highlighted_app(self) -> str | None:
-        table = self.query_one("#apps-table", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - no row under the cursor
-            return None
-        return key.value
+        return highlighted_row_key(self.query_one("#apps-table", DataTable))
 
     def refresh_from_workspace(self) -> None:
         if self.stage is None:

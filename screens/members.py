@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 
 from store.errors import InvalidInput, MailstageError
 from store.models import Permission
-from tui.widgets import AppHeader
+from tui.widgets import AppHeader, highlighted_row_key
 
 
 class MemberModal(ModalScreen[tuple[str, str] | None]):
@@ -165,13 +165,7 @@ class MembersScreen(Screen[None]):
 
     @property
     def highlighted_user(self) -> str | None:
-        table = self.query_one("#members-table", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - no row under the cursor
-            return None
+        return highlighted_row_key(self.query_one("#members-table", DataTable))
 
     def refresh_from_workspace(self) -> None:
         self._fill()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,6 +17,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
+
+if TYPE_CHECKING:
+    from textual.widgets import DataTable
 
 MASK = "********"
 
@@ -211,3 +215,15 @@ def confirm(widget: Widget, question: str, then: Callable[[], object], *, yes: s
             then()
 
     widget.app.push_screen(ConfirmModal(question, yes=yes), answered)
+
+
+def highlighted_row_key(table: DataTable) -> str | None:
+    """The key of the row under the table's cursor, or None when there is none."""
+    from textual.widgets.data_table import CellDoesNotExist  # not on the start-up path
+
+    if table.row_count == 0:
+        return None
+    try:
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    except CellDoesNotExist:
+        return None
