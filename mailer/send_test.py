@@ -99,9 +99,10 @@ async def send_test(
     except Exception as exc:  # a failure nobody foresaw is still a result, not a crash
         step = recorder.failed
         where = f"Step {step.name.value}" if step is not None else "Send test"
-        result.error = transcript.redact(
-            f"{where} failed unexpectedly: {type(exc).__name__}: {exc}"
-        )
+        detail = f"{type(exc).__name__}: {exc}"
+        if transcript.contains_secret(detail):
+            detail = type(exc).__name__
+        result.error = f"{where} failed unexpectedly: {detail}"
     finally:
         session.close()
         result.steps = recorder.steps

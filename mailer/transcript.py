@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 REDACTED = "********"
+HIDDEN_LINE = "[line hidden: it contained a secret]"
+# Shorter values would match ordinary text by chance, and masking each match would
+# show where the secret's letters are: such values are masked only where the protocol
+# carries them (AUTH payloads), never searched for.
+MIN_SEARCHED = 4
 
 
 class Transcript:
@@ -14,8 +19,11 @@ class Transcript:
 
     def forbid(self, secret: str) -> None:
         """Make sure this value never shows, whatever line it would appear in."""
-        if secret:
+        if len(secret) >= MIN_SEARCHED:
             self._secrets.append(secret)
+
+    def contains_secret(self, text: str) -> bool:
+        return any(secret in text for secret in self._secrets)
 
     def sent(self, text: str) -> None:
         self._add("-> ", text)
@@ -30,9 +38,9 @@ class Transcript:
         self._add("** ", text)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        """The text, or a placeholder for all of it if it holds a secret: masking just
+        the secret would still show its length and what surrounds it."""
+        return HIDDEN_LINE if self.contains_secret(text) else text
 
     def _add(self, prefix: str, text: str) -> None:
         self.lines.append(prefix + self.redact(text))

@@ -38,7 +38,7 @@ def test_condition_hint_when_no_reply_code_is_known():
     assert hint_for("250 fine") is None
 
 
-def test_transcript_redacts_forbidden_values_wherever_they_appear():
+def test_transcript_hides_any_line_holding_a_forbidden_value():
     transcript = Transcript()
     transcript.forbid("hunter2")
     transcript.sent("AUTH LOGIN")
@@ -46,6 +46,13 @@ def test_transcript_redacts_forbidden_values_wherever_they_appear():
 
     assert transcript.lines == [
         "-> AUTH LOGIN",
-        "<- 535-5.7.8 password ******** rejected",
+        "<- [line hidden: it contained a secret]",
         "<- 535 second line",
     ]
+
+
+def test_a_short_secret_is_not_searched_so_it_cannot_be_read_off_the_masks():
+    transcript = Transcript()
+    transcript.forbid("p")  # a one-letter password
+    transcript.sent("MAIL FROM:<noreply@example.com>")
+    assert transcript.lines == ["-> MAIL FROM:<noreply@example.com>"]
