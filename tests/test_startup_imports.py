@@ -1,0 +1,39 @@
+"""Heavy delivery libraries stay off the start-up path of the TUI and the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from tests.cli_runner import REPO
+
+HEAVY = ("msal", "aiosmtplib", "aiosmtpd", "email_validator", "mailer")
+
+PROBE = textwrap.dedent(
+    """
+    import sys
+    from store.paths import Locations
+    from tui.cli import build_parser
+    from tui.app import build_app
+
+    build_parser().parse_args([])
+    app = build_app(Locations.resolve())
+
+    async def home(pilot):
+        while type(app.screen).__name__ != "HomeScreen":
+            await pilot.pause()
+        app.exit(0)
+
+    app.run(headless=True, size=(80, 24), auto_pilot=home)
+    print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})))
+    """
+)
+
+
+def test_the_tui_reaches_home_without_the_delivery_libraries(initialized):
+    code = PROBE.replace("{heavy!r}", repr(set(HEAVY)))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
