@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -75,5 +76,31 @@ def test_mailstage_in_tmux(tmp_path: Path) -> None:
         while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert done.read_text().strip() == "0"
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_demo_cleans_up_when_the_terminal_hangs_up(tmp_path: Path) -> None:
+    """An SSH session that drops sends SIGHUP: the demo still removes its store and mail."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    session = f"mailstage-demo-{os.getpid()}"
+    pid_file = tmp_path / "pid"
+    mailstage = str(Path(sys.executable).with_name("mailstage"))
+    command = f"echo $$ > {pid_file}; exec {mailstage} demo"
+    env = {**os.environ, "TERM": "xterm-256color", "TMPDIR": str(temp)}
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command],
+        check=True,
+        env=env,
+    )
+    try:
+        _wait_for(session, "Configure > Emails")
+        assert [p.name for p in temp.iterdir() if p.name.startswith("mailstage-demo-")]
+        os.kill(int(pid_file.read_text()), signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while any(temp.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(temp.iterdir()) == []
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

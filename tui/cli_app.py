@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +97,27 @@ def start_demo(root: Path, *, user: str | None = None) -> tuple[MailstageApp, Ca
     return app, server
 
 
+@contextlib.contextmanager
+def exit_on_hangup(app: Any) -> Iterator[None]:
+    """A dropped SSH session (SIGHUP) or a kill (SIGTERM) ends the app the normal way,
+    so the demo's temporary store and mail are still removed."""
+    import signal
+    import threading
+
+    def hang_up(*_: object) -> None:
+        # the event loop sleeps in select(): only a thread-safe call wakes it
+        threading.Thread(target=app.call_from_thread, args=(app.exit, 0), daemon=True).start()
+
+    previous = {
+        number: signal.signal(number, hang_up) for number in (signal.SIGHUP, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
     import shutil
     import tempfile
@@ -103,7 +126,8 @@ def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         app, server = start_demo(root)
         try:
-            result = app.run()
+            with exit_on_hangup(app):
+                result = app.run()
         finally:
             server.stop()
     finally:
