@@ -34,7 +34,8 @@ def run_tui(args: argparse.Namespace, ctx: CliContext) -> int:
 
     passphrase = os.environ.get("MAILSTAGE_PASSPHRASE")
     app = build_app(ctx.locations, passphrase=passphrase, capture_folder=_capture_folder())
-    return int(app.run() or 0)
+    with exit_on_hangup(app):
+        return int(app.run() or 0)
 
 
 def _capture_folder() -> Path | None:
@@ -99,8 +100,8 @@ def start_demo(root: Path, *, user: str | None = None) -> tuple[MailstageApp, Ca
 
 @contextlib.contextmanager
 def exit_on_hangup(app: Any) -> Iterator[None]:
-    """A dropped SSH session (SIGHUP) or a kill (SIGTERM) ends the app the normal way,
-    so the demo's temporary store and mail are still removed."""
+    """A dropped SSH session (SIGHUP) or a kill (SIGTERM) ends the app the normal way:
+    no process left spinning on a closed terminal, and the demo's files still removed."""
     import signal
     import threading
 
