@@ -477,10 +477,3 @@ def describe_event(event: AuditEvent) -> str:
     words = ACTION_WORDS.get(event.action, event.action)
     fields = f" ({', '.join(event.fields)})" if event.fields else ""
     return f"{event.user} {words} {event.target}{fields} at {event.at:%H:%M:%S}Z"
-
-
-def safe_error_text(exc: BaseException) -> str:
-    """The message of an error fit for a user: ours as is, anything else generic."""
-    if isinstance(exc, MailstageError):
-        return exc.message
-    return f"Unexpected error ({type(exc).__name__})."
