@@ -253,7 +253,7 @@ def build_app(
         from store.workspace import Workspace
 
         kinds = read_header_kinds(locations)
-        if passphrase is not None or "keyfile" in kinds:
+        if passphrase is not None or "passphrase" not in kinds:
             workspace = Workspace.open(locations, user=user, passphrase=passphrase)
         else:
             needs_passphrase = True
