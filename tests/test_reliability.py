@@ -29,7 +29,7 @@ WRITER = textwrap.dedent(
     while True:
         i += 1
         ws.add_app(f"Crash {ws.file.generation}-{i}")
-        sys.stdout.write(f"saved {ws.file.generation}\n")
+        sys.stdout.write(f"saved {ws.file.generation}\\n")
         sys.stdout.flush()
     """
 )
