@@ -18,7 +18,7 @@ from screens.test_list_editor import AddressInput, TestListEditorScreen
 from store import validation as rules
 from store.errors import InvalidInput, MailstageError
 from store.models import App, Permission
-from tui.widgets import AppHeader, highlighted_row_key
+from tui.widgets import AppHeader, ReadOnlyNote, highlighted_row_key
 
 COLUMN_STAGE = "stage"
 COLUMN_KIND = "kind"
@@ -93,7 +93,6 @@ class AppConfigScreen(Screen[None]):
     )
 
     DEFAULT_CSS = """
-    AppConfigScreen #config-readonly { height: auto; }
     AppConfigScreen #config-table { height: auto; max-height: 1fr; margin: 1 1 0 1; }
     AppConfigScreen #config-studio { padding: 0 1; margin-top: 1; height: auto; }
     AppConfigScreen #config-hint { padding: 0 1; height: auto; }
@@ -135,12 +134,7 @@ class AppConfigScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield AppHeader()
         sentence = self.app.workspace.why_not(Permission.MANAGE_TEST_LISTS)
-        yield Static(
-            f"Read-only. {sentence}" if sentence else "",
-            id="config-readonly",
-            classes="readonly-note",
-            markup=False,
-        )
+        yield ReadOnlyNote(sentence, id="config-readonly")
         yield DataTable(id="config-table", cursor_type="row")
         yield Static("", id="config-studio", markup=False)
         yield Static(
@@ -152,7 +146,6 @@ class AppConfigScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#config-readonly").display = not self._can_edit
         table = self.query_one("#config-table", DataTable)
         table.add_column("Stage", key=COLUMN_STAGE, width=24)
         table.add_column("Kind", key=COLUMN_KIND, width=12)

@@ -21,7 +21,7 @@ from textual.widgets.data_table import ColumnKey
 
 from store.errors import InvalidInput, MailstageError
 from store.models import App, Permission, Stage, TestList
-from tui.widgets import AppHeader, ConfirmModal, highlighted_row_key
+from tui.widgets import AppHeader, ConfirmModal, ReadOnlyNote, highlighted_row_key
 
 COLUMN_APP = "app"
 COLUMN_LIST = "list"
@@ -99,7 +99,6 @@ class AppsScreen(Screen[None]):
 
     DEFAULT_CSS = """
     AppsScreen #apps-stage { padding: 0 1; height: 1; text-style: bold; }
-    AppsScreen #apps-readonly { height: auto; }
     AppsScreen #apps-filter { margin: 0 1; }
     AppsScreen #apps-table { height: 1fr; margin: 0 1; }
     AppsScreen #apps-status { padding: 0 1; height: 1; }
@@ -139,12 +138,7 @@ class AppsScreen(Screen[None]):
         ws = self.app.workspace
         yield AppHeader()
         sentence = ws.why_not(Permission.MANAGE_TEST_LISTS)
-        yield Static(
-            f"Read-only. {sentence}" if sentence else "",
-            id="apps-readonly",
-            classes="readonly-note",
-            markup=False,
-        )
+        yield ReadOnlyNote(sentence, id="apps-readonly")
         yield Static("", id="apps-stage", markup=False)
         yield Input(placeholder="/ filter apps by name", id="apps-filter")
         table: DataTable[str] = DataTable(id="apps-table", cursor_type="row", zebra_stripes=False)
@@ -153,7 +147,6 @@ class AppsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#apps-readonly").display = not self._can_toggle
         table = self.query_one("#apps-table", DataTable)
         table.add_column("App", key=COLUMN_APP, width=32)
         table.add_column("Test list", key=COLUMN_LIST, width=24)

@@ -20,7 +20,7 @@ from textual.widgets import Button, Footer, Input, Select, Static
 from store import validation as rules
 from store.errors import InvalidInput, MailstageError
 from store.models import AUTH_LABELS, MASK, Permission, describe
-from tui.widgets import AppHeader, ConfirmModal, Field, SecretInput
+from tui.widgets import AppHeader, ConfirmModal, Field, ReadOnlyNote, SecretInput
 
 OAUTH = "oauth2_client_credentials"
 BASIC = "basic"
@@ -97,10 +97,7 @@ class EmailFormScreen(Screen[None]):
         self.initial = dict(values)
         self.initial["auth"] = auth_type or ""
         yield AppHeader()
-        if self.read_only_reason:
-            yield Static(
-                "Read-only. " + self.read_only_reason, classes="readonly-note", markup=False
-            )
+        yield ReadOnlyNote(self.read_only_reason)
         with VerticalScroll(id="form"):
             yield self._field("server", "SMTP server", values, "e.g. smtp.example.com")
             yield self._field("port", "SMTP port", values, "e.g. 587")

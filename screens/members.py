@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 
 from store.errors import InvalidInput, MailstageError
 from store.models import Permission
-from tui.widgets import AppHeader, highlighted_row_key
+from tui.widgets import AppHeader, ReadOnlyNote, highlighted_row_key
 
 
 class MemberModal(ModalScreen[tuple[str, str] | None]):
@@ -99,7 +99,6 @@ class MembersScreen(Screen[None]):
     )
 
     DEFAULT_CSS = """
-    MembersScreen #members-readonly { height: auto; }
     MembersScreen #members-table { height: auto; max-height: 1fr; margin: 0 1; }
     MembersScreen #roles-title { padding: 0 1; margin-top: 1; text-style: bold; }
     MembersScreen #roles-table { height: auto; max-height: 1fr; margin: 0 1; }
@@ -119,12 +118,7 @@ class MembersScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield AppHeader()
         sentence = self.app.workspace.why_not(Permission.MANAGE_MEMBERS)
-        yield Static(
-            f"Read-only. {sentence}" if sentence else "",
-            id="members-readonly",
-            classes="readonly-note",
-            markup=False,
-        )
+        yield ReadOnlyNote(sentence, id="members-readonly")
         yield DataTable(id="members-table", cursor_type="row")
         yield Static("Roles", id="roles-title", markup=False)
         yield DataTable(id="roles-table", cursor_type="none", show_cursor=False)
@@ -135,7 +129,6 @@ class MembersScreen(Screen[None]):
         return self.app.workspace.can(Permission.MANAGE_MEMBERS)
 
     def on_mount(self) -> None:
-        self.query_one("#members-readonly").display = not self._can_manage
         members = self.query_one("#members-table", DataTable)
         members.add_column("User", key="user", width=30)
         members.add_column("Role", key="role", width=40)

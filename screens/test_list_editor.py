@@ -22,7 +22,7 @@ from textual.widgets import Footer, Input, Label, Static, Switch
 from store import validation as rules
 from store.errors import MailstageError
 from store.models import Permission
-from tui.widgets import AppHeader, ConfirmModal
+from tui.widgets import AppHeader, ConfirmModal, ReadOnlyNote
 
 PRODUCTION_WARNING = (
     "Production stage: while this test list is active, real users receive nothing; "
@@ -230,7 +230,6 @@ class TestListEditorScreen(Screen[None]):
 
     DEFAULT_CSS = """
     TestListEditorScreen { layout: vertical; }
-    TestListEditorScreen #editor-readonly { padding: 0 1; height: auto; }
     TestListEditorScreen #editor-warning { padding: 0 1; text-style: bold; height: auto; }
     TestListEditorScreen .row { height: 3; }
     TestListEditorScreen .row > Label { width: 8; padding: 1 0 0 1; }
@@ -305,12 +304,7 @@ class TestListEditorScreen(Screen[None]):
             self.app_name = app.name
         yield AppHeader()
         sentence = workspace.why_not(Permission.MANAGE_TEST_LISTS)
-        yield Static(
-            f"Read-only. {sentence}" if sentence else "",
-            id="editor-readonly",
-            classes="readonly-note",
-            markup=False,
-        )
+        yield ReadOnlyNote(sentence, id="editor-readonly")
         with Horizontal(classes="row"):
             yield Label("Add")
             yield AddressInput(
@@ -330,7 +324,6 @@ class TestListEditorScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#editor-readonly").display = not self.can_edit
         self.load()
         if self.can_edit:
             self.query_one("#editor-add").focus()

@@ -227,3 +227,17 @@ def highlighted_row_key(table: DataTable) -> str | None:
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
     except CellDoesNotExist:
         return None
+
+
+class ReadOnlyNote(Static):
+    """ "Read-only." and the sentence naming the missing permission; hidden when the
+    user has it (``sentence`` is None)."""
+
+    def __init__(self, sentence: str | None, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(
+            f"Read-only. {sentence}" if sentence else "",
+            id=id,
+            classes="readonly-note",
+            markup=False,
+        )
+        self.display = bool(sentence)
