@@ -153,18 +153,21 @@ class StoreFile:
         data = _decode(plaintext, locations)
         return cls(locations, data_key, parsed.wraps, parsed.generation), data
 
-    def peek(self) -> tuple[int, StoreData]:
-        """The file as it is on disk now (generation, data), without adopting it."""
+    def _read(self) -> tuple[envelope.Parsed, StoreData]:
         raw = _read_store(self.locations)
         parsed = envelope.parse(raw, self.locations.store)
         plaintext = envelope.open_payload(parsed, self._data_key, self.locations.store)
-        data = _decode(plaintext, self.locations)
-        self.wraps = parsed.wraps
+        return parsed, _decode(plaintext, self.locations)
+
+    def peek(self) -> tuple[int, StoreData]:
+        """The file as it is on disk now (generation, data), without adopting it."""
+        parsed, data = self._read()
         return parsed.generation, data
 
     def reload(self) -> StoreData:
         """Read the current file again with the key already unwrapped, and adopt it."""
-        self.generation, data = self.peek()
+        parsed, data = self._read()
+        self.wraps, self.generation = parsed.wraps, parsed.generation
         return data
 
     # -- saving -----------------------------------------------------------------
