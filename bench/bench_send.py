@@ -15,14 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from mailer.capture import CaptureServer  # noqa: E402
-from mailer.message import build_test_message  # noqa: E402
-from mailer.send_test import send_test  # noqa: E402
-from mailer.smtp_session import local_hostname  # noqa: E402
-from mailer.tls import client_context  # noqa: E402
-from store.models import EmailConfig, Stage  # noqa: E402
+from mailstage.mailer.capture import CaptureServer
+from mailstage.mailer.message import build_test_message
+from mailstage.mailer.send_test import send_test
+from mailstage.mailer.smtp_session import local_hostname
+from mailstage.mailer.tls import client_context
+from mailstage.store.models import EmailConfig, Stage
 
 RECIPIENTS = ["dev@example.com"]
 

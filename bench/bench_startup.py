@@ -40,12 +40,12 @@ def child_bare() -> None:
 
 
 def child_mailstage() -> None:
-    from store.paths import Locations
-    from tui.cli import CliContext, build_parser
+    from mailstage.cli.context import CliContext, build_parser
+    from mailstage.store.paths import Locations
 
     args = build_parser().parse_args([])
     ctx = CliContext(Locations.resolve(args.store, args.key_file))
-    from tui.app import build_app
+    from mailstage.tui.app import build_app
 
     app = build_app(ctx.locations)
 
@@ -96,7 +96,7 @@ def main() -> None:
         env["MAILSTAGE_KEY_FILE"] = str(Path(folder) / "config" / "store.key")
         env["PYTHONPATH"] = str(ROOT)
         subprocess.run(
-            [sys.executable, "-m", "tui.cli", "init"],
+            [sys.executable, "-m", "mailstage.cli.main", "init"],
             env=env,
             cwd=ROOT,
             check=True,
@@ -110,7 +110,9 @@ def main() -> None:
             mailstage.append(time_child("mailstage", env))
             python_pass.append(time_command([sys.executable, "-c", "pass"], env))
             email_show.append(
-                time_command([sys.executable, "-m", "tui.cli", "email", "show", "QA"], env)
+                time_command(
+                    [sys.executable, "-m", "mailstage.cli.main", "email", "show", "QA"], env
+                )
             )
     b, m = statistics.median(bare), statistics.median(mailstage)
     p, e = statistics.median(python_pass), statistics.median(email_show)

@@ -18,11 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 
 def build(apps: int):
-    from store.models import App, StoreData, TestList
+    from mailstage.store.models import App, StoreData, TestList
 
     data = StoreData()
     stages = [s.name for s in data.stages]
@@ -48,8 +46,8 @@ def median_ms(fn, runs: int) -> float:
 
 
 def one_size(apps: int, runs: int) -> dict:
-    from store.filestore import StoreFile
-    from store.paths import Locations
+    from mailstage.store.filestore import StoreFile
+    from mailstage.store.paths import Locations
 
     data = build(apps)
     folder = Path(tempfile.mkdtemp())

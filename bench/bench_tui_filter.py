@@ -15,23 +15,20 @@ import argparse
 import asyncio
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 
-from screens.test_list_editor import AddressList, TestListEditorScreen  # noqa: E402
-from store.paths import Locations  # noqa: E402
-from store.workspace import Workspace  # noqa: E402
-from tui.app import MailstageApp  # noqa: E402
+from mailstage.screens.test_list_editor import AddressList, TestListEditorScreen
+from mailstage.store.paths import Locations
+from mailstage.store.workspace import Workspace
+from mailstage.tui.app import MailstageApp
 
 QUERY = "user12"  # narrows 10,000 -> 1,111 -> ... -> 111 as it is typed
 ERASE = ["backspace"] * len(QUERY)

@@ -18,9 +18,9 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from store.errors import InvalidInput
-from store.paths import ensure_private_dir
-from store.validation import is_loopback_host
+from mailstage.store.errors import InvalidInput
+from mailstage.store.paths import ensure_private_dir
+from mailstage.store.validation import is_loopback_host
 
 log = logging.getLogger("mailstage.capture")
 
@@ -175,7 +175,7 @@ class CaptureServer:
         self._lock = threading.Lock()
 
     def start(self) -> CaptureServer:
-        from mailer.selfsigned import self_signed_pem, server_context
+        from mailstage.mailer.selfsigned import self_signed_pem, server_context
 
         _filter_aiosmtpd_log()
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
-from store.models import App, EmailConfig, Stage
+from mailstage.store.models import App, EmailConfig, Stage
 
 
 def build_test_message(

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from store.models import OAuth2ClientCredentials
+from mailstage.store.models import OAuth2ClientCredentials
 
 EXPIRY_MARGIN_SECONDS = 300
 DEFAULT_LIFETIME_SECONDS = 3600
@@ -171,7 +171,7 @@ def _request_with_post(auth: OAuth2ClientCredentials, timeout: float) -> tuple[S
     import urllib.request
     from urllib.parse import urlencode
 
-    from mailer.tls import client_context
+    from mailstage.mailer.tls import client_context
 
     form = urlencode(
         {

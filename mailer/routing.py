@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
 
-from store.errors import InvalidInput
-from store.models import App, Stage
-from store.validation import check_address
+from mailstage.store.errors import InvalidInput
+from mailstage.store.models import App, Stage
+from mailstage.store.validation import check_address
 
 ORIGINAL_RECIPIENTS_HEADER = "X-Mailstage-Original-Recipients"
 RECIPIENT_HEADERS = ("To", "Cc", "Bcc")

@@ -10,16 +10,16 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from mailer.hints import hint_for
-from mailer.message import build_test_message
-from mailer.routing import route, send_test_recipients
-from mailer.smtp_session import SmtpSession
-from mailer.steps import StepCallback, StepFailed, StepName, StepRecorder, StepReport
-from mailer.transcript import Transcript
-from store.models import App, EmailConfig, OAuth2ClientCredentials, Stage
+from mailstage.mailer.hints import hint_for
+from mailstage.mailer.message import build_test_message
+from mailstage.mailer.routing import route, send_test_recipients
+from mailstage.mailer.smtp_session import SmtpSession
+from mailstage.mailer.steps import StepCallback, StepFailed, StepName, StepRecorder, StepReport
+from mailstage.mailer.transcript import Transcript
+from mailstage.store.models import App, EmailConfig, OAuth2ClientCredentials, Stage
 
 if TYPE_CHECKING:
-    from mailer.oauth import AccessToken
+    from mailstage.mailer.oauth import AccessToken
 
 
 class SendTestResult(BaseModel):
@@ -147,7 +147,7 @@ async def _converse(
 
 
 async def _fetch_token(auth: OAuth2ClientCredentials, timeout: float) -> AccessToken:
-    from mailer.oauth import TokenError, acquire_token
+    from mailstage.mailer.oauth import TokenError, acquire_token
 
     try:
         return await asyncio.wait_for(
@@ -162,7 +162,7 @@ async def _fetch_token(auth: OAuth2ClientCredentials, timeout: float) -> AccessT
 
 
 def _token_detail(token: AccessToken, auth: OAuth2ClientCredentials) -> str:
-    from mailer.oauth import token_cache
+    from mailstage.mailer.oauth import token_cache
 
     minutes = max(0, round((token.expires_at - token_cache.clock()) / 60))
     if token.from_cache:

@@ -7,8 +7,8 @@ import base64
 import json
 from typing import TYPE_CHECKING
 
-from mailer.steps import StepFailed
-from mailer.transcript import REDACTED, Transcript
+from mailstage.mailer.steps import StepFailed
+from mailstage.mailer.transcript import REDACTED, Transcript
 
 if TYPE_CHECKING:
     from aiosmtplib import SMTP

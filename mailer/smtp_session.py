@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from mailer import smtp_auth
-from mailer.steps import StepFailed
-from mailer.tls import client_context, describe_tls, is_certificate_error
-from mailer.transcript import Transcript
-from store.models import BasicAuth, EmailConfig
+from mailstage.mailer import smtp_auth
+from mailstage.mailer.steps import StepFailed
+from mailstage.mailer.tls import client_context, describe_tls, is_certificate_error
+from mailstage.mailer.transcript import Transcript
+from mailstage.store.models import BasicAuth, EmailConfig
 
 if TYPE_CHECKING:
     import ssl

@@ -13,12 +13,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
-from screens.apps import count_text, list_state
-from screens.test_list_editor import AddressInput, TestListEditorScreen
-from store import validation as rules
-from store.errors import InvalidInput, MailstageError
-from store.models import App, Permission
-from tui.widgets import AppHeader, ReadOnlyNote, highlighted_row_key
+from mailstage.screens.list_labels import count_text, list_state
+from mailstage.screens.test_list_editor import AddressInput, TestListEditorScreen
+from mailstage.screens.widgets import AppHeader, ReadOnlyNote, highlighted_row_key
+from mailstage.store import validation as rules
+from mailstage.store.errors import InvalidInput, MailstageError
+from mailstage.store.models import App, Permission
 
 COLUMN_STAGE = "stage"
 COLUMN_KIND = "kind"

@@ -19,22 +19,14 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from textual.widgets.data_table import ColumnKey
 
-from store.errors import InvalidInput, MailstageError
-from store.models import App, Permission, Stage, TestList
-from tui.widgets import AppHeader, ConfirmModal, ReadOnlyNote, highlighted_row_key
+from mailstage.screens.list_labels import count_text, list_state
+from mailstage.screens.widgets import AppHeader, ConfirmModal, ReadOnlyNote, highlighted_row_key
+from mailstage.store.errors import InvalidInput, MailstageError
+from mailstage.store.models import App, Permission, Stage, TestList
 
 COLUMN_APP = "app"
 COLUMN_LIST = "list"
 COLUMN_COUNT = "count"
-
-
-def list_state(test_list: TestList) -> str:
-    """'active' / 'inactive', in words (never colour alone)."""
-    return "active" if test_list.active else "inactive"
-
-
-def count_text(n: int) -> str:
-    return f"{n} address{'es' if n != 1 else ''}"
 
 
 def production_question(app_name: str, stage: Stage, count: int) -> str:
@@ -235,7 +227,7 @@ class AppsScreen(Screen[None]):
 
     def open_app(self, app_name: str) -> None:
         """Open one app's configuration (the command palette jumps here)."""
-        from screens.app_config import AppConfigScreen
+        from mailstage.screens.app_config import AppConfigScreen
 
         app = self.app.workspace.data.app(app_name)
         if app is not None:

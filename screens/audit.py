@@ -18,8 +18,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from store.models import MASK, AuditEvent
-from tui.widgets import AppHeader
+from mailstage.screens.widgets import AppHeader
+from mailstage.store.models import MASK, AuditEvent
 
 _SECRET_NAME = re.compile(r"secret|password|passphrase|token|key", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

@@ -21,7 +21,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from tui.widgets import AppHeader, short_path
+from mailstage.screens.widgets import AppHeader, short_path
 
 MAX_BODY = 200_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u0085\u200e\u200f\u202a-\u202e]")
@@ -50,7 +50,7 @@ def list_messages(folder: Path) -> list[Any]:
     """The messages in the folder, newest first."""
     if not folder.is_dir():
         return []
-    from mailer.capture import list_captured
+    from mailstage.mailer.capture import list_captured
 
     return list_captured(folder)
 

@@ -17,10 +17,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Select, Static
 
-from store import validation as rules
-from store.errors import InvalidInput, MailstageError
-from store.models import AUTH_LABELS, MASK, Permission, describe
-from tui.widgets import AppHeader, ConfirmModal, Field, ReadOnlyNote, SecretInput
+from mailstage.screens.widgets import AppHeader, ConfirmModal, Field, ReadOnlyNote, SecretInput
+from mailstage.store import validation as rules
+from mailstage.store.errors import InvalidInput, MailstageError
+from mailstage.store.models import AUTH_LABELS, MASK, Permission, describe
 
 OAUTH = "oauth2_client_credentials"
 BASIC = "basic"

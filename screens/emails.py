@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.widgets import AppHeader
+from mailstage.screens.widgets import AppHeader
 
 
 def stage_state(stage: Any) -> str:

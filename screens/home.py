@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from rich.text import Text
@@ -13,27 +12,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.widgets import AppHeader
+from mailstage.screens.widgets import AppHeader
 
-# (option id, label, description, module, class name)
+# (option id, label, description)
 DESTINATIONS = [
-    (
-        "emails",
-        "Configure > Emails",
-        "SMTP configuration of each stage, Send test",
-        "screens.emails",
-        "EmailsScreen",
-    ),
-    ("apps", "Apps", "Apps and their test lists per stage", "screens.apps", "AppsScreen"),
-    ("members", "Members", "Who may do what", "screens.members", "MembersScreen"),
-    ("audit", "Audit", "Every change, newest first", "screens.audit", "AuditScreen"),
-    (
-        "captured",
-        "Captured mail",
-        "Messages caught by the capture server",
-        "screens.captured",
-        "CapturedMailScreen",
-    ),
+    ("emails", "Configure > Emails", "SMTP configuration of each stage, Send test"),
+    ("apps", "Apps", "Apps and their test lists per stage"),
+    ("members", "Members", "Who may do what"),
+    ("audit", "Audit", "Every change, newest first"),
+    ("captured", "Captured mail", "Messages caught by the capture server"),
 ]
 
 
@@ -65,7 +52,7 @@ class HomeScreen(Screen[None]):
         yield Static("", id="home-note", classes="muted body", markup=False)
         yield Footer()
 
-    def _destinations(self) -> list[tuple[str, str, str, str, str]]:
+    def _destinations(self) -> list[tuple[str, str, str]]:
         has_capture = getattr(self.app, "capture_folder", None) is not None
         return [d for d in DESTINATIONS if d[0] != "captured" or has_capture]
 
@@ -73,7 +60,7 @@ class HomeScreen(Screen[None]):
         keys = {"emails": "e", "apps": "a", "members": "m", "audit": "u", "captured": "c"}
         return [
             Option(Text(f"{label}  ({keys[key]})\n  {text}"), id=key)
-            for key, label, text, _module, _cls in self._destinations()
+            for key, label, text in self._destinations()
         ]
 
     def on_mount(self) -> None:
@@ -104,19 +91,27 @@ class HomeScreen(Screen[None]):
             self.action_go(event.option.id)
 
     def action_go(self, key: str) -> None:
-        found = [d for d in self._destinations() if d[0] == key]
-        if not found:
-            return
-        module_name, class_name = found[0][3], found[0][4]
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            self.notify("This screen is not available yet.", markup=False)
-            return
-        cls: Any = getattr(module, class_name)
-        if key == "captured":
-            self.app.push_screen(cls(self.app.capture_folder))  # type: ignore[attr-defined]
-        else:
-            self.app.push_screen(cls())
+        if any(d[0] == key for d in self._destinations()):
+            self.app.push_screen(self._screen_for(key))
+
+    def _screen_for(self, key: str) -> Screen[Any]:
+        # imported on first use: the screens (and pydantic's models) stay off the first paint
+        if key == "emails":
+            from mailstage.screens.emails import EmailsScreen
+
+            return EmailsScreen()
+        if key == "apps":
+            from mailstage.screens.apps import AppsScreen
+
+            return AppsScreen()
+        if key == "members":
+            from mailstage.screens.members import MembersScreen
+
+            return MembersScreen()
+        if key == "audit":
+            from mailstage.screens.audit import AuditScreen
+
+            return AuditScreen()
+        from mailstage.screens.captured import CapturedMailScreen
+
+        return CapturedMailScreen(self.app.capture_folder)  # type: ignore[attr-defined]

@@ -12,9 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
-from store.errors import InvalidInput, MailstageError
-from store.models import Permission
-from tui.widgets import AppHeader, ReadOnlyNote, highlighted_row_key
+from mailstage.screens.widgets import AppHeader, ReadOnlyNote, highlighted_row_key
+from mailstage.store.errors import InvalidInput, MailstageError
+from mailstage.store.models import Permission
 
 
 class MemberModal(ModalScreen[tuple[str, str] | None]):

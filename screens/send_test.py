@@ -18,9 +18,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
-from store.errors import InvalidInput, MailstageError
-from store.validation import check_address, split_pasted_addresses
-from tui.widgets import Field
+from mailstage.screens.widgets import Field
+from mailstage.store.errors import InvalidInput, MailstageError
+from mailstage.store.validation import check_address, split_pasted_addresses
 
 MARKS = {"running": "…", "ok": "✓", "failed": "✗"}
 
@@ -184,7 +184,7 @@ class SendTestScreen(ModalScreen[None]):
 
     @work(exclusive=True, exit_on_error=False, group="send-test")
     async def run_test(self, recipients: list[str], check_only: bool) -> Any:
-        from mailer.send_test import send_test
+        from mailstage.mailer.send_test import send_test
 
         ws = self.app.workspace  # type: ignore[attr-defined]
         stage = ws.stage(self.stage_name)

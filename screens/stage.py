@@ -10,8 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from store.models import MASK
-from tui.widgets import AppHeader
+from mailstage.screens.widgets import AppHeader
+from mailstage.store.models import MASK
 
 
 def config_lines(stage: Any) -> list[tuple[str, str]]:

@@ -19,10 +19,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Static, Switch
 
-from store import validation as rules
-from store.errors import MailstageError
-from store.models import Permission
-from tui.widgets import AppHeader, ConfirmModal, ReadOnlyNote
+from mailstage.screens.widgets import AppHeader, ConfirmModal, ReadOnlyNote
+from mailstage.store import validation as rules
+from mailstage.store.errors import MailstageError
+from mailstage.store.models import Permission
 
 PRODUCTION_WARNING = (
     "Production stage: while this test list is active, real users receive nothing; "
@@ -67,12 +67,37 @@ class AddressList(Widget, can_focus=True):
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False, id="address_list.up"),
-        Binding("down", "cursor_down", "Down", show=False, id="address_list.down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="address_list.page_up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="address_list.page_down"),
-        Binding("home", "first", "First", show=False, id="address_list.first"),
-        Binding("end", "last", "Last", show=False, id="address_list.last"),
+        Binding(
+            "up", "cursor_up", "Up", show=False, id="address_list.up", tooltip="Previous address"
+        ),
+        Binding(
+            "down",
+            "cursor_down",
+            "Down",
+            show=False,
+            id="address_list.down",
+            tooltip="Next address",
+        ),
+        Binding(
+            "pageup",
+            "page_up",
+            "Page up",
+            show=False,
+            id="address_list.page_up",
+            tooltip="A page up",
+        ),
+        Binding(
+            "pagedown",
+            "page_down",
+            "Page down",
+            show=False,
+            id="address_list.page_down",
+            tooltip="A page down",
+        ),
+        Binding(
+            "home", "first", "First", show=False, id="address_list.first", tooltip="First address"
+        ),
+        Binding("end", "last", "Last", show=False, id="address_list.last", tooltip="Last address"),
     ]
 
     def __init__(
@@ -207,9 +232,21 @@ class EditorList(AddressList):
     """The editor's list: its keys act on the editor (shown only while it has focus)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("delete,d", "screen.remove", "Remove", id="test_list.remove"),
-        Binding("a", "screen.focus_add", "Add", id="test_list.focus_add"),
-        Binding("slash,f", "screen.focus_filter", "Filter", id="test_list.focus_filter"),
+        Binding(
+            "delete,d",
+            "screen.remove",
+            "Remove",
+            id="test_list.remove",
+            tooltip="Remove the highlighted address",
+        ),
+        Binding("a", "screen.focus_add", "Add", id="test_list.focus_add", tooltip="Add addresses"),
+        Binding(
+            "slash,f",
+            "screen.focus_filter",
+            "Filter",
+            id="test_list.focus_filter",
+            tooltip="Filter the addresses",
+        ),
     ]
 
 

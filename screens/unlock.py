@@ -9,8 +9,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
-from store.paths import Locations
-from tui.widgets import AppHeader, SecretInput, short_path
+from mailstage.screens.widgets import AppHeader, SecretInput, short_path
+from mailstage.store.paths import Locations
 
 
 class UnlockScreen(Screen[None]):
@@ -62,8 +62,8 @@ class UnlockScreen(Screen[None]):
 
     @work(exclusive=True, exit_on_error=False, thread=True, group="unlock")
     def _open(self, passphrase: str | None) -> None:
-        from store.errors import MailstageError
-        from store.workspace import Workspace
+        from mailstage.store.errors import MailstageError
+        from mailstage.store.workspace import Workspace
 
         try:
             workspace = Workspace.open(self.locations, user=self.app.user, passphrase=passphrase)  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from store.errors import StoreUnreadable
+from mailstage.store.errors import StoreUnreadable
 
 FORMAT = "mailstage-store"
 VERSION = 1

@@ -19,8 +19,8 @@ from typing import Any
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
 
-from store import envelope
-from store.errors import (
+from mailstage.store import envelope
+from mailstage.store.errors import (
     Conflict,
     InvalidInput,
     LockTimeout,
@@ -28,9 +28,9 @@ from store.errors import (
     NotInitialized,
     StoreUnreadable,
 )
-from store.keys import KeyFile, KeySource, Passphrase, new_data_key, wrap_kinds
-from store.models import StoreData
-from store.paths import (
+from mailstage.store.keys import KeyFile, KeySource, Passphrase, new_data_key, wrap_kinds
+from mailstage.store.models import StoreData
+from mailstage.store.paths import (
     Locations,
     check_private_file,
     create_private_file,

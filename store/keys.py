@@ -12,8 +12,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from store.envelope import SCRYPT_CAP, SCRYPT_DEFAULT, b64d, b64e
-from store.paths import create_private_file, ensure_private_dir, read_private_file
+from mailstage.store.envelope import SCRYPT_CAP, SCRYPT_DEFAULT, b64d, b64e
+from mailstage.store.paths import create_private_file, ensure_private_dir, read_private_file
 
 KEY_BYTES = 32
 WRAP_AAD = b"mailstage-wrap-v1:"

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from store import validation as rules
-from store.errors import InvalidInput
+from mailstage.store import validation as rules
+from mailstage.store.errors import InvalidInput
 
 MASK = "********"
 M = TypeVar("M", bound=BaseModel)

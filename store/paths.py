@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.errors import UnsafeFile
+from mailstage.store.errors import UnsafeFile
 
 APP_NAME = "mailstage"
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from store import validation as rules
-from store.errors import Conflict, InvalidInput, MailstageError, NotPermitted
-from store.filestore import StoreFile
-from store.models import (
+from mailstage.store import validation as rules
+from mailstage.store.errors import Conflict, InvalidInput, MailstageError, NotPermitted
+from mailstage.store.filestore import StoreFile
+from mailstage.store.models import (
     ORG_ADMIN,
     App,
     AuditEvent,
@@ -28,7 +28,7 @@ from store.models import (
     describe,
     validate_model,
 )
-from store.paths import Locations
+from mailstage.store.paths import Locations
 
 AUTH_ALIASES = {
     "basic": "basic",

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def mailstage_command() -> list[str]:
     script = Path(sys.executable).parent / "mailstage"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tui.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "mailstage.cli.main"]
 
 
 def run_cli(

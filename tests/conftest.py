@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.loopback", "tests.tui_fixtures"]
+
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path / "home"
     home.mkdir()
     for name, sub in (
@@ -26,8 +29,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LOGNAME", "alice")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
-    os.umask(0o022)
-    return home
+    previous_umask = os.umask(0o022)
+    yield home
+    os.umask(previous_umask)
 
 
 @pytest.fixture
@@ -47,8 +51,3 @@ def initialized(store_env: dict[str, Path]) -> dict[str, Path]:
     result = run_cli("init")
     assert result.returncode == 0, result.stderr
     return store_env
-
-
-# --- delivery fixtures ---
-from tests.loopback import *  # noqa: E402, F403
-from tests.tui_fixtures import *  # noqa: E402, F403

@@ -28,8 +28,8 @@ import pytest
 import trustme
 from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
 
-from mailer.capture import free_port_controller
-from store.models import App, EmailConfig, Stage, TestList
+from mailstage.mailer.capture import free_port_controller
+from mailstage.store.models import App, EmailConfig, Stage, TestList
 
 HOST = "127.0.0.1"
 USERNAME = "relay-user"
@@ -490,7 +490,7 @@ def dropping_server() -> Iterator[DroppingServer]:
 
 @pytest.fixture(autouse=True)
 def fresh_token_cache() -> Iterator[None]:
-    from mailer.oauth import token_cache
+    from mailstage.mailer.oauth import token_cache
 
     token_cache.clear()
     yield

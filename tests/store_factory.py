@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from store.paths import Locations
-from store.workspace import Workspace
+from mailstage.store.paths import Locations
+from mailstage.store.workspace import Workspace
 
 PASSWORD = "Pa55word-basic-7f3a"
 CLIENT_SECRET = "cl13nt-secret-value-9d2c"

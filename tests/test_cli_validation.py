@@ -231,8 +231,8 @@ def test_port_465_implies_implicit_tls_and_partial_update_keeps_secret(initializ
     data = json.loads(run_cli("email", "show", "QA", "--json").stdout)
     assert (data["port"], data["security"]) == (465, "implicit")
     assert data["auth"]["password"] == "********"
-    from store.paths import Locations
-    from store.workspace import Workspace
+    from mailstage.store.paths import Locations
+    from mailstage.store.workspace import Workspace
 
     ws = Workspace.open(Locations.resolve())
     assert ws.data.stage("QA").email.auth.password.get_secret_value() == "pw"

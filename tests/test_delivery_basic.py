@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mailer.send_test import send_test
-from mailer.steps import StepReport
+from mailstage.mailer.send_test import send_test
+from mailstage.mailer.steps import StepReport
 from tests.loopback import PASSWORD, SENDER, USERNAME, app, basic_config, stage
 
 

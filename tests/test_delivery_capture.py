@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 
-from mailer.capture import CaptureServer, default_folder, list_captured
-from mailer.send_test import send_test
-from store.errors import InvalidInput
+from mailstage.mailer.capture import CaptureServer, default_folder, list_captured
+from mailstage.mailer.send_test import send_test
+from mailstage.store.errors import InvalidInput
 from tests.cli_runner import REPO, mailstage_command, run_cli
 from tests.loopback import PASSWORD, basic_config, oauth_config, stage
 

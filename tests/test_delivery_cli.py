@@ -204,8 +204,8 @@ def test_building_the_cli_imports_no_delivery_library():
     from tests.cli_runner import REPO
 
     code = (
-        "import sys, tui.cli; tui.cli.build_parser(); "
-        "print(sorted(m for m in ('aiosmtplib', 'aiosmtpd', 'msal', 'mailer.send_test') "
+        "import sys, mailstage.cli.main; mailstage.cli.main.build_parser(); "
+        "print(sorted(m for m in ('aiosmtplib', 'aiosmtpd', 'msal', 'mailstage.mailer.send_test') "
         "if m in sys.modules))"
     )
     result = subprocess.run(

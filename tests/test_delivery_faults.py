@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mailer.send_test import SendTestResult, send_test
+from mailstage.mailer.send_test import SendTestResult, send_test
 from tests.loopback import CLIENT_SECRET, PASSWORD, basic_config, oauth_config, refused_port, stage
 
 TIMEOUT = 1.0

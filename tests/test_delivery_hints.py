@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mailer.hints import hint_for
-from mailer.transcript import Transcript
+from mailstage.mailer.hints import hint_for
+from mailstage.mailer.transcript import Transcript
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ import msal
 import pytest
 from pydantic import SecretStr
 
-from mailer import oauth
-from store.models import OAuth2ClientCredentials
+from mailstage.mailer import oauth
+from mailstage.store.models import OAuth2ClientCredentials
 from tests.loopback import CLIENT_ID, CLIENT_SECRET
 
 TENANT = "contoso-tenant"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mailer.oauth import microsoft_authority, token_cache
-from mailer.send_test import send_test
+from mailstage.mailer.oauth import microsoft_authority, token_cache
+from mailstage.mailer.send_test import send_test
 from tests.loopback import CLIENT_SECRET, SENDER, oauth_config, stage
 
 

@@ -6,9 +6,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from mailer.routing import ORIGINAL_RECIPIENTS_HEADER, route, send_test_recipients
-from mailer.send_test import send_test
-from store.errors import InvalidInput
+from mailstage.mailer.routing import ORIGINAL_RECIPIENTS_HEADER, route, send_test_recipients
+from mailstage.mailer.send_test import send_test
+from mailstage.store.errors import InvalidInput
 from tests.loopback import app, basic_config, stage
 
 TESTERS = ["qa1@example.com", "qa2@example.com"]

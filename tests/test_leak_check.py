@@ -9,17 +9,17 @@ import signal
 import subprocess
 from pathlib import Path
 
-from screens.app_config import AppConfigScreen
-from screens.audit import AuditScreen
-from screens.captured import CapturedMailScreen, MessageViewerScreen
-from screens.members import MembersScreen
-from screens.test_list_editor import TestListEditorScreen
-from store.paths import Locations
+from mailstage.screens.app_config import AppConfigScreen
+from mailstage.screens.audit import AuditScreen
+from mailstage.screens.captured import CapturedMailScreen, MessageViewerScreen
+from mailstage.screens.members import MembersScreen
+from mailstage.screens.test_list_editor import TestListEditorScreen
+from mailstage.store.paths import Locations
+from mailstage.tui.app import build_app
 from tests import store_factory
 from tests.cli_runner import REPO, mailstage_command, run_cli
 from tests.loopback import CLIENT_ID, CLIENT_SECRET, PASSWORD, SENDER, USERNAME
 from tests.tui_fixtures import screen_text, settle
-from tui.app import build_app
 
 SNAPSHOT_SECRETS = (
     PASSWORD,

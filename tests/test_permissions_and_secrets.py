@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import SecretStr
 
-from store.models import BasicAuth, EmailConfig
+from mailstage.store.models import BasicAuth, EmailConfig
 from tests.cli_runner import as_user, run_cli
 from tests.store_factory import CLIENT_SECRET, PASSWORD, full_workspace, locations
 

@@ -10,8 +10,8 @@ import textwrap
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from store.filestore import StoreFile
-from store.workspace import Workspace
+from mailstage.store.filestore import StoreFile
+from mailstage.store.workspace import Workspace
 from tests.cli_runner import REPO, run_cli
 from tests.store_factory import full_workspace, locations
 
@@ -21,8 +21,8 @@ KILLS = 100
 WRITER = textwrap.dedent(
     """
     import sys
-    from store.paths import Locations
-    from store.workspace import Workspace
+    from mailstage.store.paths import Locations
+    from mailstage.store.workspace import Workspace
     ws = Workspace.open(Locations.resolve(sys.argv[1], sys.argv[2]), user="alice")
     print("ready", ws.file.generation, flush=True)
     i = 0

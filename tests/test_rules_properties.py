@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from store import validation as rules
-from store.errors import InvalidInput
-from store.filestore import StoreFile
-from store.models import App, EmailConfig, StoreData, TestList, validate_model
+from mailstage.store import validation as rules
+from mailstage.store.errors import InvalidInput
+from mailstage.store.filestore import StoreFile
+from mailstage.store.models import App, EmailConfig, StoreData, TestList, validate_model
 from tests.store_factory import locations
 
 LINE_BREAKS = ("\r", "\n", "\x00", "\u2028", "\x85")

@@ -8,14 +8,14 @@ import textwrap
 
 from tests.cli_runner import REPO
 
-HEAVY = ("msal", "aiosmtplib", "aiosmtpd", "email_validator", "mailer")
+HEAVY = ("msal", "aiosmtplib", "aiosmtpd", "email_validator", "mailstage.mailer")
 
 PROBE = textwrap.dedent(
     """
     import sys
-    from store.paths import Locations
-    from tui.cli import build_parser
-    from tui.app import build_app
+    from mailstage.store.paths import Locations
+    from mailstage.cli.main import build_parser
+    from mailstage.tui.app import build_app
 
     build_parser().parse_args([])
     app = build_app(Locations.resolve())
@@ -26,14 +26,17 @@ PROBE = textwrap.dedent(
         app.exit(0)
 
     app.run(headless=True, size=(80, 24), auto_pilot=home)
-    print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})))
+    heavy = {heavy!r}
+    loaded = [m for m in sys.modules if any(m == h or m.startswith(h + ".") for h in heavy)]
+    print(" ".join(sorted(loaded)))
     """
 )
 
 
 def test_the_tui_reaches_home_without_the_delivery_libraries(initialized):
     code = PROBE.replace("{heavy!r}", repr(set(HEAVY)))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=REPO, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""

@@ -8,10 +8,10 @@ import stat
 
 import pytest
 
-from store import envelope
-from store.errors import Conflict, NotInitialized, StoreUnreadable, UnsafeFile
-from store.filestore import StoreFile
-from store.workspace import Workspace, describe_event
+from mailstage.store import envelope
+from mailstage.store.errors import Conflict, NotInitialized, StoreUnreadable, UnsafeFile
+from mailstage.store.filestore import StoreFile
+from mailstage.store.workspace import Workspace, describe_event
 from tests.cli_runner import run_cli
 from tests.store_factory import CLIENT_SECRET, PASSWORD, full_workspace, locations
 

@@ -9,9 +9,9 @@ import textwrap
 import pytest
 from cryptography.hazmat.primitives.ciphers import aead
 
-from store import filestore, paths
-from store.errors import Conflict
-from store.workspace import Workspace
+from mailstage.store import filestore, paths
+from mailstage.store.errors import Conflict
+from mailstage.store.workspace import Workspace
 from tests.cli_runner import REPO
 from tests.store_factory import full_workspace, locations
 
@@ -20,9 +20,9 @@ from tests.store_factory import full_workspace, locations
 RACER = textwrap.dedent(
     """
     import sys
-    from store.errors import MailstageError
-    from store.paths import Locations
-    from store.workspace import Workspace
+    from mailstage.store.errors import MailstageError
+    from mailstage.store.paths import Locations
+    from mailstage.store.workspace import Workspace
     ws = Workspace.open(Locations.resolve(sys.argv[1], sys.argv[2]), user="alice")
     print("loaded", ws.file.generation, flush=True)
     sys.stdin.readline()

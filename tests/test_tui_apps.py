@@ -10,10 +10,11 @@ from pathlib import Path
 from textual import events
 from textual.widgets import Input
 
-from screens.app_config import AppConfigScreen
-from screens.apps import AppsScreen
-from screens.test_list_editor import AddressList, TestListEditorScreen
-from store.errors import Conflict
+from mailstage.screens.app_config import AppConfigScreen
+from mailstage.screens.apps import AppsScreen
+from mailstage.screens.test_list_editor import AddressList, TestListEditorScreen
+from mailstage.screens.widgets import ConfirmModal, MessageDialog
+from mailstage.store.errors import Conflict
 from tests.test_tui_apps_support import (
     HarnessApp,
     flat,
@@ -22,7 +23,6 @@ from tests.test_tui_apps_support import (
     screen_text,
     settle,
 )
-from tui.widgets import ConfirmModal, MessageDialog
 
 SIZE = (80, 24)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from screens.apps import AppsScreen
-from screens.audit import AuditScreen
-from screens.members import MembersScreen
-from screens.test_list_editor import TestListEditorScreen
+from mailstage.screens.apps import AppsScreen
+from mailstage.screens.audit import AuditScreen
+from mailstage.screens.members import MembersScreen
+from mailstage.screens.test_list_editor import TestListEditorScreen
 from tests.test_tui_apps_support import HarnessApp, make_store, reopen, settle
 
 SIZE = (80, 24)

@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textual.app import App
 from textual.screen import Screen
 
-from store.models import AuditEvent
-from store.paths import Locations
-from store.workspace import Workspace
-from tui import app as tui_app
-from tui.app import MailstageApp
+from mailstage.store.models import AuditEvent
+from mailstage.store.paths import Locations
+from mailstage.store.workspace import Workspace
+from mailstage.tui import app as tui_app
+from mailstage.tui.app import MailstageApp
+from tests.tui_fixtures import screen_text, stop_blinking  # noqa: F401 - screen_text shared
 
 FIXED = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
 
@@ -91,13 +91,6 @@ class HarnessApp(MailstageApp):
         self.send_tests.append((stage_name, app_name, recipients))
 
 
-def screen_text(app: App[Any]) -> str:
-    """The screen as plain text, one line a row (for assertions and debugging)."""
-    compositor = app.screen._compositor
-    chops = compositor._render_chops(compositor.size.region, lambda y: True)
-    return "\n".join("".join(strip.text for strip in chop.values()).rstrip() for chop in chops)
-
-
 def flat(text: str) -> str:
     """Screen text with wrapped lines joined, to find sentences that wrap."""
     return " ".join(line.strip(" │▎▊") for line in text.splitlines() if line.strip())
@@ -108,6 +101,8 @@ async def settle(pilot: Any, screen_type: type[Screen[Any]] | None = None) -> No
     for _ in range(50):
         await pilot.pause()
         if screen_type is None or isinstance(pilot.app.screen, screen_type):
+            await pilot.pause()
+            stop_blinking(pilot.app)
             await pilot.pause()
             return
     raise AssertionError(f"{screen_type} never became the current screen: {pilot.app.screen}")

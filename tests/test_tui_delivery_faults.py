@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from store.workspace import Workspace
+from mailstage.store.workspace import Workspace
 from tests.loopback import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from screens.audit import AuditEventModal, AuditScreen, safe_details
-from screens.captured import CapturedMailScreen, MessageViewerScreen
-from screens.members import MemberModal, MembersScreen
-from store.models import AuditEvent
+from mailstage.screens.audit import AuditEventModal, AuditScreen, safe_details
+from mailstage.screens.captured import CapturedMailScreen, MessageViewerScreen
+from mailstage.screens.members import MemberModal, MembersScreen
+from mailstage.store.models import AuditEvent
 from tests.test_tui_apps_support import (
     FIXED,
     HarnessApp,

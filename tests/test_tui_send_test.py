@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mailer.capture import CaptureServer, list_captured
-from store.workspace import Workspace
+from mailstage.mailer.capture import CaptureServer, list_captured
+from mailstage.store.workspace import Workspace
 from tests.loopback import refused_port
 from tests.tui_fixtures import screen_text, settle
 
@@ -133,7 +133,7 @@ async def test_app_test_list_is_the_default_recipient(make_tui_app: Any, tui_sto
 
 
 async def test_demo_sends_to_its_capture_server(tmp_path: Path):
-    from tui.cli_app import start_demo
+    from mailstage.tui.launch import start_demo
 
     app, server = start_demo(tmp_path / "demo", user="alice")
     try:
@@ -153,7 +153,7 @@ async def test_demo_sends_to_its_capture_server(tmp_path: Path):
 
 
 def test_default_recipients_follow_the_app_list_then_the_last_test_then_the_sender(tmp_path):
-    from screens.send_test import default_recipients
+    from mailstage.screens.send_test import default_recipients
     from tests.store_factory import full_workspace
 
     ws = full_workspace(tmp_path)  # Shop's QA list is active; Portal has a studio list

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mailer.capture import CaptureServer
-from store.workspace import Workspace
+from mailstage.mailer.capture import CaptureServer
+from mailstage.store.workspace import Workspace
 from tests.loopback import refused_port
 from tests.tui_fixtures import settle
 
@@ -53,10 +53,10 @@ def masked(text: str) -> str:
 
 @pytest.fixture
 def mask_send_test(monkeypatch: pytest.MonkeyPatch) -> None:
-    import screens.send_test
+    from mailstage.screens import send_test as send_test_screen
 
-    monkeypatch.setattr(screens.send_test, "display_filter", masked)
-    monkeypatch.setattr(screens.send_test, "format_ms", lambda ms: "n ms")
+    monkeypatch.setattr(send_test_screen, "display_filter", masked)
+    monkeypatch.setattr(send_test_screen, "format_ms", lambda ms: "n ms")
 
 
 def keys(*presses: str) -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from store.paths import Locations
-from store.workspace import Workspace
+from mailstage.store.paths import Locations
+from mailstage.store.workspace import Workspace
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def tui_store(tui_locations: Locations) -> Locations:
 @pytest.fixture
 def make_tui_app(tui_store: Locations) -> Callable[..., Any]:
     """build_app for the test store, with a fixed store label for snapshots."""
-    from tui.app import build_app
+    from mailstage.tui.app import build_app
 
     def make(**kwargs: Any) -> Any:
         kwargs.setdefault("store_label", "~/store.json")
@@ -37,18 +37,22 @@ def make_tui_app(tui_store: Locations) -> Callable[..., Any]:
 
 
 def screen_text(app: Any) -> str:
-    """What the terminal shows right now, as plain text."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    """What the terminal shows right now, as plain text, one line a row."""
+    return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
+
+
+def stop_blinking(app: Any) -> None:
+    """No blinking cursor anywhere: a blink caught mid-way flakes a snapshot."""
+    for screen in app.screen_stack:
+        for widget in screen.query("*"):
+            if hasattr(widget, "cursor_blink"):
+                widget.cursor_blink = False
 
 
 async def settle(pilot: Any) -> None:
     """Let screen changes land and stop cursors blinking (deterministic snapshots)."""
-    from textual.widgets import Input
-
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
-    for screen in pilot.app.screen_stack:
-        for widget in screen.query(Input):
-            widget.cursor_blink = False
+    stop_blinking(pilot.app)
     await pilot.pause()

@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App
 from textual.binding import Binding
 
-from store.errors import Conflict, InvalidInput, LockTimeout, MailstageError, NotPermitted
-from store.models import FIELD_LABELS
-from store.paths import Locations
-from tui.widgets import AppHeader, MessageDialog, short_path
+from mailstage.screens.widgets import AppHeader, MessageDialog, short_path
+from mailstage.store.errors import Conflict, InvalidInput, LockTimeout, MailstageError, NotPermitted
+from mailstage.store.models import FIELD_LABELS
+from mailstage.store.paths import Locations
 
 if TYPE_CHECKING:
-    from store.workspace import Workspace
+    from mailstage.store.workspace import Workspace
 
 
 def _palette_provider() -> Any:
-    from tui.palette import MailstageCommands
+    from mailstage.tui.palette import MailstageCommands
 
     return MailstageCommands
 
@@ -89,7 +89,7 @@ class MailstageApp(App[int]):
             self.show_home()
 
     def show_unlock(self) -> None:
-        from screens.unlock import UnlockScreen
+        from mailstage.screens.unlock import UnlockScreen
 
         self.push_screen(UnlockScreen(self.locations, needs_passphrase=self.needs_passphrase))
 
@@ -100,7 +100,7 @@ class MailstageApp(App[int]):
         self.show_home()
 
     def show_home(self) -> None:
-        from screens.home import HomeScreen
+        from mailstage.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
 
@@ -122,37 +122,37 @@ class MailstageApp(App[int]):
     # -- navigation ------------------------------------------------------------------
 
     def action_back(self) -> None:
-        from screens.home import HomeScreen
-        from screens.unlock import UnlockScreen
+        from mailstage.screens.home import HomeScreen
+        from mailstage.screens.unlock import UnlockScreen
 
         if isinstance(self.screen, (HomeScreen, UnlockScreen)) or len(self.screen_stack) <= 2:
             return
         self.pop_screen()
 
     def action_help(self) -> None:
-        from screens.help import HelpScreen
+        from mailstage.screens.help import HelpScreen
 
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen))
 
     def open_stage_picker(self) -> None:
-        from screens.emails import EmailsScreen
+        from mailstage.screens.emails import EmailsScreen
 
         self.push_screen(EmailsScreen())
 
     def open_stage(self, stage_name: str) -> None:
-        from screens.stage import StageScreen
+        from mailstage.screens.stage import StageScreen
 
         self.push_screen(StageScreen(stage_name))
 
     def open_email_form(self, stage_name: str) -> None:
-        from screens.email_form import EmailFormScreen
+        from mailstage.screens.email_form import EmailFormScreen
 
         self.push_screen(EmailFormScreen(stage_name))
 
     def open_apps(self, app_name: str | None = None) -> None:
-        from screens.apps import AppsScreen
+        from mailstage.screens.apps import AppsScreen
 
         self.push_screen(AppsScreen())
         if app_name is not None:
@@ -167,7 +167,7 @@ class MailstageApp(App[int]):
         recipients: list[str] | None = None,
     ) -> None:
         """Push the Send test modal for a stage (and an app's test list, if given)."""
-        from screens.send_test import SendTestScreen
+        from mailstage.screens.send_test import SendTestScreen
 
         self.push_screen(SendTestScreen(stage_name, app_name=app_name, recipients=recipients))
 
@@ -249,8 +249,8 @@ def build_app(
     (missing, unreadable, unsafe) raise here so the CLI reports them with its codes."""
     needs_passphrase = False
     if workspace is None:
-        from store.filestore import read_header_kinds
-        from store.workspace import Workspace
+        from mailstage.store.filestore import read_header_kinds
+        from mailstage.store.workspace import Workspace
 
         kinds = read_header_kinds(locations)
         if passphrase is not None or "passphrase" not in kinds:

@@ -1,39 +1,28 @@
-"""Opening the full-screen app from the command line: `mailstage` and `mailstage demo`."""
+"""Starting the full-screen app: on a store (`mailstage`) or on a throwaway demo store."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from store.paths import Locations
-from tui.cli import CliContext
+from mailstage.store.paths import Locations
 
 if TYPE_CHECKING:
-    from mailer.capture import CaptureServer
-    from store.workspace import Workspace
-    from tui.app import MailstageApp
+    from mailstage.mailer.capture import CaptureServer
+    from mailstage.store.workspace import Workspace
+    from mailstage.tui.app import MailstageApp
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - a throwaway login for the local capture server
 
 
-def register(groups: dict[str, Any]) -> None:
-    text = (
-        "open the full-screen app on a throwaway demo store whose Development stage sends "
-        "to a local capture server (everything is removed on exit)"
-    )
-    parser = groups["root"].add_parser("demo", help=text, description=text)
-    parser.set_defaults(func=run_demo)
-
-
-def run_tui(args: argparse.Namespace, ctx: CliContext) -> int:
-    from tui.app import build_app
+def run_tui(locations: Locations) -> int:
+    from mailstage.tui.app import build_app
 
     passphrase = os.environ.get("MAILSTAGE_PASSPHRASE")
-    app = build_app(ctx.locations, passphrase=passphrase, capture_folder=_capture_folder())
+    app = build_app(locations, passphrase=passphrase, capture_folder=_capture_folder())
     with exit_on_hangup(app):
         return int(app.run() or 0)
 
@@ -48,7 +37,7 @@ def _capture_folder() -> Path | None:
 
 def build_demo_store(locations: Locations, *, port: int, user: str | None = None) -> Workspace:
     """Three stages, a few apps with test lists, Development sent to the capture server."""
-    from store.workspace import Workspace
+    from mailstage.store.workspace import Workspace
 
     ws = Workspace.init(locations, user=user)
     ws.set_email(
@@ -81,8 +70,8 @@ def build_demo_store(locations: Locations, *, port: int, user: str | None = None
 
 def start_demo(root: Path, *, user: str | None = None) -> tuple[MailstageApp, CaptureServer]:
     """The demo App and its running capture server, everything under ``root``."""
-    from mailer.capture import CaptureServer
-    from tui.app import build_app
+    from mailstage.mailer.capture import CaptureServer
+    from mailstage.tui.app import build_app
 
     locations = Locations(root / "store.json", root / "store.key")
     folder = root / "captured"
@@ -119,7 +108,7 @@ def exit_on_hangup(app: Any) -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
+def run_demo(say: Callable[[str], None]) -> int:
     import shutil
     import tempfile
 
@@ -133,5 +122,5 @@ def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
             server.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    ctx.out("The demo store and its captured mail were removed.")
+    say("The demo store and its captured mail were removed.")
     return int(result or 0)

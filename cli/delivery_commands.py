@@ -10,13 +10,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from store.errors import DeliveryFailed, InvalidInput
-from tui.output import to_json
+from mailstage.cli.output import to_json
+from mailstage.store.errors import DeliveryFailed, InvalidInput
 
 if TYPE_CHECKING:
-    from mailer.send_test import SendTestResult
-    from mailer.steps import StepReport
-    from tui.cli import CliContext
+    from mailstage.cli.context import CliContext
+    from mailstage.mailer.send_test import SendTestResult
+    from mailstage.mailer.steps import StepReport
 
 MAX_TIMEOUT_SECONDS = 600
 
@@ -64,7 +64,7 @@ def register(groups: dict[str, Any]) -> None:
 def cmd_send_test(args: argparse.Namespace, ctx: CliContext) -> int:
     import asyncio
 
-    from mailer.send_test import send_test
+    from mailstage.mailer.send_test import send_test
 
     if not 0 < args.timeout <= MAX_TIMEOUT_SECONDS:
         raise InvalidInput(
@@ -138,7 +138,7 @@ def cmd_sink(args: argparse.Namespace, ctx: CliContext) -> int:
     import signal
     import threading
 
-    from mailer.capture import CaptureServer
+    from mailstage.mailer.capture import CaptureServer
 
     if not 0 <= args.port <= 65535:
         raise InvalidInput("Port (port) must be from 0 to 65535.", [("port", "out of range")])

@@ -1,0 +1,142 @@
+"""`mailstage app` and `mailstage testlist`: apps and their test lists."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mailstage.cli.context import CliContext
+from mailstage.cli.output import table, to_json
+
+
+def register(groups: dict[str, Any]) -> None:
+    app = groups["app"]
+    p = app.add_parser("list", help="every app")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_app_list)
+    p = app.add_parser("add", help="add an app")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_app_add)
+
+    testlist = groups["testlist"]
+    for action, help_text in (
+        ("show", "an app's test list for a stage"),
+        ("add", "add addresses to the test list"),
+        ("remove", "remove addresses from the test list"),
+        ("activate", "send all of the app's mail in this stage to the list"),
+        ("deactivate", "let the app's mail reach its real recipients"),
+    ):
+        p = testlist.add_parser(action, help=help_text)
+        p.add_argument("app")
+        p.add_argument("--stage", required=True)
+        if action in ("add", "remove"):
+            p.add_argument("addresses", nargs="+", metavar="ADDR")
+        if action == "show":
+            p.add_argument("--json", action="store_true")
+        p.set_defaults(func=cmd_testlist, testlist_action=action)
+
+
+def cmd_app_list(args: argparse.Namespace, ctx: CliContext) -> int:
+    data = ctx.load().data
+    stages = [s.name for s in data.ordered_stages()]
+    apps = [
+        {
+            "name": a.name,
+            "test_lists": {
+                s: {"active": a.test_list(s).active, "count": len(a.test_list(s).addresses)}
+                for s in stages
+            },
+            "studio_list": a.studio_list,
+        }
+        for a in data.apps
+    ]
+    if args.json:
+        ctx.out(to_json(apps))
+        return 0
+    rows = [
+        (
+            a["name"],
+            *(
+                ("on " if a["test_lists"][s]["active"] else "off ")
+                + f"({a['test_lists'][s]['count']})"
+                for s in stages
+            ),
+        )
+        for a in apps
+    ]
+    ctx.out(table(["app", *(f"{s} test list" for s in stages)], rows))
+    return 0
+
+
+def cmd_app_add(args: argparse.Namespace, ctx: CliContext) -> int:
+    app = ctx.change(lambda ws: ws.add_app(args.name))
+    ctx.out(f"Added the app {app.name}.")
+    return 0
+
+
+def testlist_json(app: Any, stage: Any) -> dict[str, Any]:
+    tl = app.test_list(stage.name)
+    return {
+        "app": app.name,
+        "stage": stage.name,
+        "active": tl.active,
+        "addresses": list(tl.addresses),
+    }
+
+
+def production_warning(stage: Any, app: Any) -> str:
+    return (
+        f"Warning: {stage.name} is a production stage; while this test list is active, "
+        f"real users of {app.name} receive none of its email."
+    )
+
+
+def cmd_testlist(args: argparse.Namespace, ctx: CliContext) -> int:
+    action = args.testlist_action
+    if action == "show":
+        ws = ctx.load()
+        app, stage = ws.app(args.app), ws.stage(args.stage)
+        shown = testlist_json(app, stage)
+        if args.json:
+            ctx.out(to_json(shown))
+        else:
+            state = "active" if shown["active"] else "inactive"
+            ctx.out(
+                f"{app.name} / {stage.name}: test list {state}, "
+                f"{len(shown['addresses'])} address(es)"
+            )
+            for address in shown["addresses"]:
+                ctx.out(f"  {address}")
+        return 0
+
+    def apply(ws: Any) -> tuple[Any, Any, Any]:
+        if action == "add":
+            result = ws.add_to_test_list(args.app, args.stage, args.addresses)
+        elif action == "remove":
+            result = ws.remove_from_test_list(args.app, args.stage, args.addresses)
+        else:
+            result = ws.set_test_list_active(args.app, args.stage, action == "activate")
+        return ws.app(args.app), ws.stage(args.stage), result
+
+    app, stage, result = ctx.change(apply)
+    tl = app.test_list(stage.name)
+    if action == "add":
+        skipped = len(args.addresses) - len(result)
+        ctx.out(
+            f"Added {len(result)} address(es) to {app.name} / {stage.name}"
+            + (f" ({skipped} already there)." if skipped else ".")
+            + f" {len(tl.addresses)} in all."
+        )
+    elif action == "remove":
+        ctx.out(
+            f"Removed {len(result)} address(es) from {app.name} / {stage.name}; "
+            f"{len(tl.addresses)} left."
+        )
+    else:
+        state = "active" if tl.active else "inactive"
+        ctx.out(f"The test list of {app.name} / {stage.name} is {state}.")
+        if tl.active and stage.production:
+            ctx.warn(production_warning(stage, app))
+        if tl.active and not tl.addresses:
+            ctx.warn("Warning: the list is empty, so this app's email in this stage goes nowhere.")
+    return 0

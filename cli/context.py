@@ -1,0 +1,64 @@
+"""What every command gets: the store's locations, the streams, and how to open the store."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from mailstage.store.errors import StoreUnreadable
+from mailstage.store.paths import Locations
+
+
+@dataclass
+class CliContext:
+    locations: Locations
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+
+    def out(self, text: str = "") -> None:
+        print(text, file=self.stdout)
+
+    def warn(self, text: str) -> None:
+        print(text, file=self.stderr)
+
+    def passphrase(self) -> str | None:
+        """The passphrase if the store needs one: MAILSTAGE_PASSPHRASE or a prompt."""
+        from mailstage.store.filestore import read_header_kinds
+
+        if "MAILSTAGE_PASSPHRASE" in os.environ:
+            return os.environ["MAILSTAGE_PASSPHRASE"]
+        if "passphrase" not in read_header_kinds(self.locations):
+            return None
+        return prompt_passphrase(confirm=False)
+
+    def load(self) -> Any:
+        from mailstage.store.workspace import Workspace
+
+        return Workspace.open(self.locations, passphrase=self.passphrase())
+
+    def change(self, action: Callable[[Any], Any]) -> Any:
+        """Run one change under the store lock, so it never conflicts with itself."""
+        workspace = self.load()
+        with workspace.transaction():
+            return action(workspace)
+
+
+def prompt_passphrase(*, confirm: bool) -> str:
+    import getpass
+
+    try:
+        tty = open("/dev/tty")  # noqa: SIM115 - probe that a terminal is there to ask
+        tty.close()
+    except OSError:
+        raise StoreUnreadable(
+            "This store is protected by a passphrase and there is no terminal to ask for "
+            "it: set MAILSTAGE_PASSPHRASE."
+        ) from None
+    first = getpass.getpass("Store passphrase: ")
+    if confirm and getpass.getpass("Repeat the passphrase: ") != first:
+        raise StoreUnreadable("The two passphrases differ; nothing was created.")
+    return first

@@ -1,0 +1,150 @@
+"""`mailstage email show|set`: a stage's SMTP configuration."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mailstage.cli.context import CliContext
+from mailstage.cli.output import pairs, to_json
+
+SECURITY_LABELS = {"starttls": "STARTTLS", "implicit": "implicit TLS"}
+
+
+def register(groups: dict[str, Any]) -> None:
+    email = groups["email"]
+    p = email.add_parser("show", help="a stage's SMTP configuration (secrets masked)")
+    p.add_argument("stage")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_email_show)
+    p = email.add_parser("set", help="change a stage's SMTP configuration (only what is given)")
+    p.add_argument("stage")
+    p.add_argument("--server", metavar="HOST")
+    p.add_argument("--port", metavar="N")
+    p.add_argument("--security", choices=["starttls", "implicit"])
+    p.add_argument("--auth", choices=["basic", "oauth2"])
+    p.add_argument("--username", metavar="U")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.add_argument("--token-url", metavar="URL")
+    p.add_argument("--client-id", metavar="ID")
+    p.add_argument(
+        "--client-secret-stdin", action="store_true", help="read the client secret from stdin"
+    )
+    p.add_argument(
+        "--scope",
+        action="append",
+        metavar="S",
+        dest="scopes",
+        help="an OAuth scope (repeat for several)",
+    )
+    p.add_argument("--sender-email", metavar="E")
+    p.add_argument("--sender-name", metavar="N")
+    p.add_argument("--ca-file", metavar="PEM")
+    p.set_defaults(func=cmd_email_set)
+
+
+def email_json(stage: Any) -> dict[str, Any]:
+    email = stage.email
+    if email is None:
+        return {
+            "stage": stage.name,
+            "server": None,
+            "port": None,
+            "security": None,
+            "sender_email": None,
+            "sender_name": None,
+            "auth": None,
+            "ca_file": None,
+            "updated_at": None,
+            "updated_by": None,
+        }
+    return {"stage": stage.name, **email.model_dump(mode="json")}
+
+
+def cmd_email_show(args: argparse.Namespace, ctx: CliContext) -> int:
+    stage = ctx.load().stage(args.stage)
+    if args.json:
+        ctx.out(to_json(email_json(stage)))
+        return 0
+    email = stage.email
+    if email is None:
+        ctx.out(
+            f"{stage.name}: not configured. Set it with: mailstage email set {stage.name} "
+            "--server HOST --auth basic|oauth2 ..."
+        )
+        return 0
+    items: list[tuple[str, Any]] = [
+        ("Stage", stage.name + (" (production)" if stage.production else "")),
+        ("SMTP server", email.server),
+        ("SMTP port", f"{email.port} ({SECURITY_LABELS[email.security]})"),
+        ("Authentication type", email.auth_label),
+    ]
+    auth = email.auth
+    if auth.type == "basic":
+        items += [("Username", auth.username), ("Password", "********")]
+    else:
+        items += [
+            ("Server Token URL", auth.token_url),
+            ("Client ID", auth.client_id),
+            ("Client Secret", "********"),
+            ("Scopes", " ".join(auth.scopes)),
+        ]
+    items += [("Sender email", email.sender_email), ("Sender name", email.sender_name or "-")]
+    if email.ca_file:
+        items.append(("CA file", email.ca_file))
+    if email.updated_at:
+        items.append(("Last changed", f"{email.updated_at:%Y-%m-%d %H:%M}Z by {email.updated_by}"))
+    ctx.out(pairs(items))
+    return 0
+
+
+def read_secret_line(ctx: CliContext, what: str) -> Any:
+    from pydantic import SecretStr
+
+    from mailstage.store.errors import InvalidInput
+
+    line = ctx.stdin.readline()
+    value = line[:-1] if line.endswith("\n") else line
+    value = value[:-1] if value.endswith("\r") else value
+    if not value:
+        raise InvalidInput(
+            f"{what} is mandatory: nothing was read from standard input.", [(what, "is mandatory")]
+        )
+    return SecretStr(value)
+
+
+def cmd_email_set(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.password_stdin and args.client_secret_stdin:
+        ctx.warn(
+            "Give --password-stdin or --client-secret-stdin, not both: a stage has one "
+            "authentication type."
+        )
+        return 2
+    options: dict[str, Any] = {
+        "server": args.server,
+        "port": args.port,
+        "security": args.security,
+        "auth": args.auth,
+        "username": args.username,
+        "token_url": args.token_url,
+        "client_id": args.client_id,
+        "scopes": args.scopes,
+        "sender_email": args.sender_email,
+        "sender_name": args.sender_name,
+        "ca_file": args.ca_file,
+    }
+    if args.password_stdin:
+        options["password"] = read_secret_line(ctx, "Password (password)")
+    if args.client_secret_stdin:
+        options["client_secret"] = read_secret_line(ctx, "Client Secret (client_secret)")
+
+    def apply(ws: Any) -> tuple[str, list[str]]:
+        config = ws.email_from_options(args.stage, options)
+        return ws.stage(args.stage).name, ws.set_email(args.stage, config)
+
+    name, changed = ctx.change(apply)
+    if changed:
+        ctx.out(f"Saved the email configuration of {name} (changed: {', '.join(changed)}).")
+    else:
+        ctx.out(f"Nothing changed in the email configuration of {name}.")
+    return 0

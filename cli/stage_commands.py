@@ -1,0 +1,58 @@
+"""`mailstage stage list|add`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mailstage.cli.context import CliContext
+from mailstage.cli.output import table, to_json
+
+
+def register(groups: dict[str, Any]) -> None:
+    stage = groups["stage"]
+    p = stage.add_parser("list", help="every stage and its email state")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stage_list)
+    p = stage.add_parser("add", help="add a stage")
+    p.add_argument("name")
+    p.add_argument("--production", action="store_true")
+    p.set_defaults(func=cmd_stage_add)
+
+
+def stage_state(stage: Any) -> dict[str, Any]:
+    email = stage.email
+    return {
+        "name": stage.name,
+        "production": stage.production,
+        "order": stage.order,
+        "configured": email is not None,
+        "server": email.server if email else None,
+        "port": email.port if email else None,
+        "auth_type": email.auth.type if email else None,
+        "sender_email": email.sender_email if email else None,
+    }
+
+
+def cmd_stage_list(args: argparse.Namespace, ctx: CliContext) -> int:
+    stages = [stage_state(s) for s in ctx.load().data.ordered_stages()]
+    if args.json:
+        ctx.out(to_json(stages))
+        return 0
+    rows = [
+        (
+            s["name"] + (" (production)" if s["production"] else ""),
+            f"{s['server']}:{s['port']}" if s["configured"] else "not configured",
+            s["auth_type"] or "",
+            s["sender_email"] or "",
+        )
+        for s in stages
+    ]
+    ctx.out(table(["stage", "server", "auth", "sender"], rows))
+    return 0
+
+
+def cmd_stage_add(args: argparse.Namespace, ctx: CliContext) -> int:
+    stage = ctx.change(lambda ws: ws.add_stage(args.name, args.production))
+    ctx.out(f"Added the stage {stage.name}" + (" (production)." if stage.production else "."))
+    return 0

@@ -1,0 +1,76 @@
+"""`mailstage init`, `locate` and `audit`: the store itself."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from mailstage.cli.context import CliContext, prompt_passphrase
+from mailstage.cli.output import pairs, table, to_json
+
+
+def register(groups: dict[str, Any]) -> None:
+    root = groups["root"]
+    root = groups["root"]
+    p = root.add_parser("init", help="create the encrypted store; you become its administrator")
+    p.add_argument(
+        "--passphrase",
+        action="store_true",
+        help="protect the store with a passphrase (MAILSTAGE_PASSPHRASE or a prompt) "
+        "instead of a key file",
+    )
+    p.set_defaults(func=cmd_init)
+    p = root.add_parser("locate", help="print where the store and its key file are")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_locate)
+    p = root.add_parser("audit", help="the audit trail, newest first")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=50, metavar="N")
+    p.set_defaults(func=cmd_audit)
+
+
+def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
+    from mailstage.store.workspace import Workspace
+
+    passphrase = None
+    if args.passphrase:
+        passphrase = os.environ.get("MAILSTAGE_PASSPHRASE") or prompt_passphrase(confirm=True)
+    workspace = Workspace.init(ctx.locations, passphrase=passphrase)
+    key = "a passphrase" if passphrase is not None else f"the key file {ctx.locations.key_file}"
+    ctx.out(f"Created the store {ctx.locations.store}, protected by {key}.")
+    ctx.out(f"You ({workspace.user}) are its Organization Administrator.")
+    return 0
+
+
+def cmd_locate(args: argparse.Namespace, ctx: CliContext) -> int:
+    where = {"store": str(ctx.locations.store), "key_file": str(ctx.locations.key_file)}
+    ctx.out(
+        to_json(where)
+        if args.json
+        else pairs([("store", where["store"]), ("key file", where["key_file"])])
+    )
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace, ctx: CliContext) -> int:
+    events = list(reversed(ctx.load().data.audit))[: max(args.limit, 0)]
+    if args.json:
+        ctx.out(to_json([e.model_dump(mode="json") for e in events]))
+        return 0
+    rows = [
+        (
+            e.at.strftime("%Y-%m-%d %H:%M:%SZ"),
+            e.user,
+            e.action,
+            e.target,
+            ", ".join(e.fields) or describe_details(e.details),
+        )
+        for e in events
+    ]
+    ctx.out(table(["when (UTC)", "who", "action", "target", "what"], rows))
+    return 0
+
+
+def describe_details(details: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in details.items() if not isinstance(v, list))

@@ -1,0 +1,73 @@
+"""A real terminal for tests: tmux on a private server, never the user's own.
+
+`tmux new-session` on a running server ignores the caller's environment, and people run
+the suite from inside tmux: every test gets its own socket (`-L`), no config (`-f
+/dev/null`), and the server is killed at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class Tmux:
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+        self.session = "mailstage"
+
+    def _run(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            env=env,
+        ).stdout
+
+    def start(
+        self, command: str, *, env: dict[str, str], width: int = 80, height: int = 24
+    ) -> None:
+        size = ["-x", str(width), "-y", str(height)]
+        self._run("new-session", "-d", "-s", self.session, *size, command, env=env)
+
+    def keys(self, *keys: str) -> None:
+        self._run("send-keys", "-t", self.session, *keys)
+
+    def screen(self) -> str:
+        return self._run("capture-pane", "-t", self.session, "-p", check=False)
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        """Poll the pane until the text shows (a real terminal has no message to wait on)."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never showed; the screen was:\n{screen}")
+
+    def wait_gone(self, text: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text not in self.screen():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} is still on screen")
+
+    def kill(self) -> None:
+        self._run("kill-server", check=False)
+
+
+@contextmanager
+def private_tmux() -> Iterator[Tmux]:
+    tmux = Tmux(f"mailstage-test-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        yield tmux
+    finally:
+        tmux.kill()
