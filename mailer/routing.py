@@ -41,6 +41,7 @@ def route(message: EmailMessage, *, app: App | None, stage: Stage) -> Routed:
             raise InvalidInput("The message has no recipients (To, Cc or Bcc).")
         return Routed(message, original, redirected=False)
 
+    assert app is not None  # an active test list belongs to an app
     if not test_list.addresses:
         raise InvalidInput(
             f"The test list of app {app.name} for stage {stage.name} is active but empty: "

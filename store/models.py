@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -252,7 +253,10 @@ class TestList(Model):
     addresses: list[str] = Field(default_factory=list)
     active: bool = False
 
-    _check = field_validator("addresses")(classmethod(_addresses))
+    @field_validator("addresses")
+    @classmethod
+    def _check(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        return _addresses(cls, v, info)
 
 
 class Stage(Model):
@@ -280,7 +284,10 @@ class App(Model):
     test_lists: dict[str, TestList] = Field(default_factory=dict)  # stage name -> list
     studio_list: list[str] = Field(default_factory=list)
 
-    _check_studio = field_validator("studio_list")(classmethod(_addresses))
+    @field_validator("studio_list")
+    @classmethod
+    def _check_studio(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        return _addresses(cls, v, info)
 
     @field_validator("name")
     @classmethod
@@ -364,7 +371,7 @@ def field_of(loc: tuple[Any, ...]) -> str:
     return names[-1] if names else "input"
 
 
-def _rule_text(error: dict[str, Any]) -> str:
+def _rule_text(error: Mapping[str, Any]) -> str:
     msg = str(error.get("msg", "is invalid"))
     if error.get("type") == "missing":
         return "is mandatory"

@@ -76,7 +76,7 @@ def _changed_fields(old: EmailConfig | None, new: EmailConfig) -> list[str]:
     def same(a: Any, b: Any) -> bool:
         if isinstance(a, SecretStr) and isinstance(b, SecretStr):
             return a.get_secret_value() == b.get_secret_value()
-        return a == b
+        return bool(a == b)
 
     before, after = flat(old), flat(new)
     if old is None:  # a first configuration: name what was filled in
