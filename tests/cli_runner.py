@@ -1,7 +1,10 @@
-"""Run the real `mailstage` command in a subprocess."""
+"""Run the real `mailstage` command: in a subprocess (exit codes, signals, isolation), or
+in-process through `main(argv)` where a test is about a command's logic (much faster)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -36,3 +39,40 @@ def run_cli(
 
 def as_user(name: str) -> dict[str, str]:
     return {"USER": name, "LOGNAME": name}
+
+
+def run_cli_here(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`main(argv)` in this process, with its own stdin/stdout/stderr and environment."""
+    from mailstage.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            _stdin(io.StringIO(input or "")),
+        ):
+            try:
+                code = main(list(args))
+            except SystemExit as exit:  # argparse's usage errors
+                code = exit.code if isinstance(exit.code, int) else 2
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return subprocess.CompletedProcess(["mailstage", *args], code, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def _stdin(stream: io.StringIO):  # type: ignore[no-untyped-def]
+    saved, sys.stdin = sys.stdin, stream
+    try:
+        yield
+    finally:
+        sys.stdin = saved

@@ -1,10 +1,11 @@
-"""Each validation rule through the real CLI: exit 3, the field is named, nothing changes."""
+"""Each validation rule through the CLI (in-process `main`): exit 3, the field is named,
+nothing changes. Exit codes across a real process boundary are tested elsewhere."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.cli_runner import run_cli
+from tests.cli_runner import run_cli_here as run_cli
 
 BASIC = [
     "--auth",
