@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mailstage.cli.output import to_json
-from mailstage.store.errors import DeliveryFailed, InvalidInput
+from mailstage.store.errors import DeliveryFailed, InvalidInput, MailstageError
 
 if TYPE_CHECKING:
     from mailstage.cli.context import CliContext
@@ -98,6 +98,7 @@ def cmd_send_test(args: argparse.Namespace, ctx: CliContext) -> int:
             user=workspace.user,
         )
     )
+    append_to_email_log(workspace, result, ctx)
     if result.warning:
         ctx.warn(f"Warning: {result.warning}")
     if args.json:
@@ -113,6 +114,20 @@ def cmd_send_test(args: argparse.Namespace, ctx: CliContext) -> int:
     if not args.json:
         ctx.out(_success_text(result))
     return 0
+
+
+def append_to_email_log(workspace: Any, result: SendTestResult, ctx: CliContext) -> None:
+    """One record in the email log; a log that cannot be written is a warning, not a failure
+    of the test (the message went, or did not, either way)."""
+    from mailstage.mailer.maillog import MailLog
+
+    record = result.log_record()
+    if record is None:
+        return
+    try:
+        MailLog.of_store(workspace.file).append(record)
+    except (OSError, MailstageError) as exc:
+        ctx.warn(f"Warning: the email log could not be written: {exc}")
 
 
 def _step_line(report: StepReport) -> str:

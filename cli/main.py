@@ -16,7 +16,9 @@ from mailstage.cli import (
     app_commands,
     delivery_commands,
     email_commands,
+    log_commands,
     member_commands,
+    relay_commands,
     stage_commands,
     store_commands,
     tui_commands,
@@ -31,6 +33,8 @@ COMMAND_MODULES = (
     email_commands,
     delivery_commands,
     app_commands,
+    relay_commands,
+    log_commands,
     member_commands,
     tui_commands,
 )

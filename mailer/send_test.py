@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 
 from mailstage.mailer.hints import hint_for
+from mailstage.mailer.maillog import LogRecord, outcome_of_reply
 from mailstage.mailer.message import build_test_message
 from mailstage.mailer.routing import route, send_test_recipients
 from mailstage.mailer.smtp_session import SmtpSession
@@ -35,6 +37,11 @@ class SendTestResult(BaseModel):
     warning: str | None = None
     check_only: bool = False
     transcript: list[str] = Field(default_factory=list)
+    # for the email log
+    message_id: str = ""
+    subject: str = ""
+    recipients: list[str] = Field(default_factory=list)  # before test-list routing
+    ms: int = 0
 
     @property
     def failed_step(self) -> StepReport | None:
@@ -54,6 +61,30 @@ class SendTestResult(BaseModel):
         if with_transcript:
             data["transcript"] = list(self.transcript)
         return data
+
+    def log_record(self) -> LogRecord | None:
+        """The email log's record of this test; None for a check that sent nothing."""
+        if self.check_only:
+            return None
+        reply = self.reply or ""
+        if self.ok:
+            send = next((s for s in self.steps if s.name == StepName.SEND), None)
+            reply = send.detail if send is not None else ""
+        elif not reply:
+            reply = self.error or ""
+        return LogRecord(
+            source="send-test",
+            stage=self.stage,
+            app=self.app,
+            outcome=outcome_of_reply(self.reply or "", ok=self.ok),
+            message_id=self.message_id,
+            subject=self.subject,
+            recipients=list(self.recipients),
+            delivered_to=list(self.delivered_to),
+            redirected=self.redirected,
+            reply=reply,
+            ms=self.ms,
+        )
 
 
 async def send_test(
@@ -80,7 +111,11 @@ async def send_test(
         redirected=routed.redirected,
         warning=routed.warning,
         check_only=check_only,
+        message_id=str(message["Message-ID"] or ""),
+        subject=str(message["Subject"] or ""),
+        recipients=list(addressed_to),
     )
+    started = time.perf_counter()
     recorder = StepRecorder(on_step)
     transcript = Transcript()
     session = SmtpSession(config, timeout=timeout, transcript=transcript)
@@ -105,6 +140,7 @@ async def send_test(
         result.error = f"{where} failed unexpectedly: {detail}"
     finally:
         session.close()
+        result.ms = round((time.perf_counter() - started) * 1000)
         result.steps = recorder.steps
         result.transcript = transcript.lines
     return result

@@ -159,6 +159,16 @@ class StoreFile:
         plaintext = envelope.open_payload(parsed, self._data_key, self.locations.store)
         return parsed, _decode(plaintext, self.locations)
 
+    def derived_key(self, purpose: bytes) -> bytes:
+        """A 256-bit key for another file of this store (the email log), derived from the
+        data key with HKDF: whoever can open the store can read it, nobody else."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
+            self._data_key
+        )
+
     def peek(self) -> tuple[int, StoreData]:
         """The file as it is on disk now (generation, data), without adopting it."""
         parsed, data = self._read()

@@ -283,6 +283,8 @@ class App(Model):
     name: str
     test_lists: dict[str, TestList] = Field(default_factory=dict)  # stage name -> list
     studio_list: list[str] = Field(default_factory=list)
+    # stage name -> hash of the relay password (store/relay_credentials.py), never the password
+    relay_credentials: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("studio_list")
     @classmethod
@@ -296,6 +298,10 @@ class App(Model):
 
     def test_list(self, stage: str) -> TestList:
         return self.test_lists.get(stage) or TestList()
+
+    def relay_credential(self, stage: str) -> str | None:
+        key = stage.casefold()
+        return next((h for s, h in self.relay_credentials.items() if s.casefold() == key), None)
 
 
 class AuditEvent(Model):

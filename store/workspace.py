@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from mailstage.store import relay_credentials
 from mailstage.store import validation as rules
 from mailstage.store.errors import Conflict, InvalidInput, MailstageError, NotPermitted
 from mailstage.store.filestore import StoreFile
@@ -412,6 +413,62 @@ class Workspace:
             apply, self._event("studio_list.set", app.name, ["studio_list"], count=len(new))
         )
 
+    # -- relay credentials ----------------------------------------------------------------------
+
+    def relay_credentials_needs(self) -> str | None:
+        """Why this user may not make relay credentials, or None if they may."""
+        if self.can(Permission.MANAGE_TEST_LISTS) or self.can(
+            Permission.MANAGE_EMAIL_CONFIGURATIONS
+        ):
+            return None
+        sentence = permission_sentence(
+            self.data.organization, self.user, Permission.MANAGE_TEST_LISTS
+        )
+        return sentence.replace(
+            Permission.MANAGE_TEST_LISTS.label,
+            f"{Permission.MANAGE_TEST_LISTS.label} or "
+            f"{Permission.MANAGE_EMAIL_CONFIGURATIONS.label}",
+        )
+
+    def make_relay_credentials(self, app_name: str, stage_name: str, *, rotate: bool) -> str:
+        """Make (or, with rotate, replace) the app's relay password for the stage and
+        return it: the only time it exists outside the app. The store keeps its hash."""
+        if sentence := self.relay_credentials_needs():
+            raise NotPermitted(sentence, Permission.MANAGE_TEST_LISTS.value)
+        app, stage = self.app(app_name), self.stage(stage_name)
+        old = app.relay_credentials.get(stage.name)
+        if old is not None and not rotate:
+            raise InvalidInput(
+                describe(
+                    "rotate",
+                    f"is needed: {app.name} already has relay credentials for {stage.name}; "
+                    "--rotate replaces them and the old password stops working",
+                ),
+                [("rotate", "credentials exist")],
+            )
+        password = relay_credentials.new_password()
+        new_hash = relay_credentials.password_hash(password)
+
+        def apply() -> Callable[[], None]:
+            app.relay_credentials[stage.name] = new_hash
+
+            def undo() -> None:
+                if old is None:
+                    app.relay_credentials.pop(stage.name, None)
+                else:
+                    app.relay_credentials[stage.name] = old
+
+            return undo
+
+        event = self._event(
+            "app.credentials",
+            f"{app.name}/{stage.name}",
+            ["relay_credentials"],
+            rotated=old is not None,
+        )
+        self._commit(apply, event)
+        return password
+
     # -- members -------------------------------------------------------------------------------
 
     def set_member(self, user: str, role_name: str) -> None:
@@ -469,6 +526,7 @@ ACTION_WORDS = {
     "testlist.save": "changed the test list of",
     "studio_list.set": "changed the studio list of",
     "member.set": "changed the role of",
+    "app.credentials": "made relay credentials for",
 }
 
 
