@@ -286,7 +286,7 @@ class SmtpSession:
                 self.transcript.received(code, text)
             raise self._failure(exc, shown.split()[0]) from None
         self.transcript.received(response.code, response.message)
-        return cast(SMTPResponse, response)
+        return cast("SMTPResponse", response)
 
     def _timed_out(self, doing: str) -> StepFailed:
         return StepFailed(f"No answer within {self.timeout:g} s while {doing}.", hint_key="timeout")

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -17,7 +18,7 @@ from mailstage.store.errors import UnsafeFile
 from mailstage.store.workspace import Workspace
 from tests.cli_runner import REPO, mailstage_command, run_cli
 from tests.loopback import refused_port
-from tests.store_factory import full_workspace, locations
+from tests.store_factory import full_workspace
 from tests.test_delivery_cli import set_basic
 
 
@@ -59,7 +60,7 @@ def test_records_round_trip_encrypted_with_the_store_key(workspace):
         assert secretish not in raw
     assert len(set(raw.splitlines())) == 3  # each record its own nonce
     records = log.read()
-    assert [r.message_id for r in records] == ["<m0@shop.example>", "<m1@shop.example>", "<m2@shop.example>"]  # fmt: skip
+    assert [r.message_id for r in records] == [f"<m{n}@shop.example>" for n in range(3)]
     assert records[0].to_json() == record(0).to_json() | {"time": records[0].time}
     assert list(records[0].to_json()) == [
         "time", "source", "stage", "app", "message_id", "subject", "recipients",
@@ -148,9 +149,7 @@ def test_two_writers_at_once_lose_nothing_even_across_rotation(tmp_path):
         assert mine == [f"<{name}-{n}@x>" for n in range(count)]  # each writer's order kept
 
 
-def test_send_test_appends_records_that_mailstage_log_shows(
-    initialized, smtp_server, certificates
-):
+def test_send_test_appends_records_that_mailstage_log_shows(initialized, smtp_server, certificates):
     set_basic(smtp_server.port, ca_file=certificates.ca_file)
     sent = run_cli("email", "send-test", "QA", "--to", "dev@example.com", "--timeout", "5")
     assert sent.returncode == 0, sent.stderr
@@ -190,10 +189,7 @@ def test_log_follow_prints_new_records(initialized):
     try:
         ws = Workspace.open(locations_of(initialized))
         log = MailLog.of_store(ws.file)
-        # the follower starts at the end: wait until it has opened the (empty) log
-        log.append(record(0))
-        import time
-
+        # the follower starts at the end of the log: keep appending until it prints one
         deadline = time.monotonic() + 30
         seen: list[dict] = []
         while time.monotonic() < deadline and not seen:
@@ -221,6 +217,3 @@ def locations_of(paths):
     from mailstage.store.paths import Locations
 
     return Locations.resolve(paths["store"], paths["key"])
-
-
-del locations  # the store_factory helper is not needed beyond full_workspace
