@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from mailstage.store.errors import StoreUnreadable
 from mailstage.store.paths import Locations
+from mailstage.store.text import visible
 
 
 @dataclass
@@ -19,11 +20,13 @@ class CliContext:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
 
+    # Everything printed passes the one sanitizer: names, server replies and messages
+    # may carry terminal escapes.
     def out(self, text: str = "") -> None:
-        print(text, file=self.stdout)
+        print(visible(text, multiline=True), file=self.stdout)
 
     def warn(self, text: str) -> None:
-        print(text, file=self.stderr)
+        print(visible(text, multiline=True), file=self.stderr)
 
     def passphrase(self) -> str | None:
         """The passphrase if the store needs one: MAILSTAGE_PASSPHRASE or a prompt."""

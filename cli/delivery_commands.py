@@ -186,8 +186,10 @@ def _log_captures_to(stream: Any) -> None:
     """Show each login (mechanism and user, never the secret) and each captured message."""
     import logging
 
+    from mailstage.store.text import VisibleFormatter
+
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    handler.setFormatter(VisibleFormatter("%(asctime)s %(message)s", "%H:%M:%S"))
     logger = logging.getLogger("mailstage.capture")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -6,9 +6,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from mailstage.store.text import json_escape_unsafe
+
 
 def to_json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    """JSON with the characters a terminal would act on written as \\u escapes."""
+    return json_escape_unsafe(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

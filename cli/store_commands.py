@@ -8,6 +8,7 @@ from typing import Any
 
 from mailstage.cli.context import CliContext, prompt_passphrase
 from mailstage.cli.output import pairs, table, to_json
+from mailstage.store.text import when_text
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -60,7 +61,7 @@ def cmd_audit(args: argparse.Namespace, ctx: CliContext) -> int:
         return 0
     rows = [
         (
-            e.at.strftime("%Y-%m-%d %H:%M:%SZ"),
+            when_text(e.at, seconds=True) + "Z",
             e.user,
             e.action,
             e.target,

@@ -20,6 +20,7 @@ from typing import Any
 
 from mailstage.store.errors import InvalidInput
 from mailstage.store.paths import ensure_private_dir
+from mailstage.store.text import visible
 from mailstage.store.validation import is_loopback_host
 
 log = logging.getLogger("mailstage.capture")
@@ -94,7 +95,12 @@ class CaptureHandler:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as file:
             file.write(header + content)
-        log.info("captured %s from %s to %s", path.name, envelope.mail_from, envelope.rcpt_tos)
+        log.info(
+            "captured %s from %s to %s",
+            path.name,
+            visible(envelope.mail_from),
+            visible(", ".join(envelope.rcpt_tos)),
+        )
         if self.on_message is not None:
             self.on_message(path)
         return "250 2.0.0 OK: captured"
@@ -112,7 +118,7 @@ class CaptureHandler:
             except ValueError:
                 return AuthResult(success=False, handled=False, message="501 5.5.2 Bad base64")
         user = blob.split(b"\x01", 1)[0].removeprefix(b"user=").decode("utf-8", "replace")
-        log.info("AUTH XOAUTH2 accepted for user %s", user)
+        log.info("AUTH XOAUTH2 accepted for user %s", visible(user))
         return AuthResult(success=True, auth_data=user)
 
     def _new_path(self) -> Path:
@@ -125,7 +131,7 @@ def _accept_any_login(server: Any, session: Any, envelope: Any, mechanism: str, 
 
     login = getattr(data, "login", b"")
     user = login.decode("utf-8", "replace") if isinstance(login, bytes) else str(login)
-    log.info("AUTH %s accepted for user %s", mechanism, user)  # never the password
+    log.info("AUTH %s accepted for user %s", mechanism, visible(user))  # never the password
     return AuthResult(success=True, auth_data=user)
 
 
@@ -143,7 +149,8 @@ def _filter_aiosmtpd_log() -> None:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    # a header value: one line, whatever the client sent
+    return visible(" ".join(str(text).split()))
 
 
 class CaptureServer:

@@ -116,8 +116,9 @@ async def send_test(
         recipients=list(addressed_to),
     )
     started = time.perf_counter()
-    recorder = StepRecorder(on_step)
     transcript = Transcript()
+    forbid_credentials(transcript, config)
+    recorder = StepRecorder(on_step, clean=transcript.clean)
     session = SmtpSession(config, timeout=timeout, transcript=transcript)
     try:
         await _converse(
@@ -128,22 +129,33 @@ async def send_test(
     except StepFailed as failure:
         step = recorder.failed
         where = f"Step {step.name.value}" if step is not None else "Send test"
-        result.error = f"{where} failed: {failure.message}"
-        result.reply = failure.reply or None
-        result.hint = hint_for(f"{failure.reply} {failure.message}", failure.hint_key)
+        result.error = f"{where} failed: {transcript.clean(failure.message)}"
+        result.reply = transcript.clean(failure.reply) if failure.reply else None
+        hint = hint_for(f"{failure.reply} {failure.message}", failure.hint_key)
+        result.hint = transcript.clean(hint) if hint else None
     except Exception as exc:  # a failure nobody foresaw is still a result, not a crash
         step = recorder.failed
         where = f"Step {step.name.value}" if step is not None else "Send test"
         detail = f"{type(exc).__name__}: {exc}"
         if transcript.contains_secret(detail):
             detail = type(exc).__name__
-        result.error = f"{where} failed unexpectedly: {detail}"
+        result.error = f"{where} failed unexpectedly: {transcript.clean(detail)}"
     finally:
         session.close()
         result.ms = round((time.perf_counter() - started) * 1000)
         result.steps = recorder.steps
         result.transcript = transcript.lines
     return result
+
+
+def forbid_credentials(transcript: Transcript, config: EmailConfig) -> None:
+    """Register the stage's secrets before anything is said: a server may echo them at
+    any step, even before AUTH."""
+    auth = config.auth
+    if isinstance(auth, OAuth2ClientCredentials):
+        transcript.forbid_secret(auth.client_secret.get_secret_value())
+    else:
+        transcript.forbid_secret(auth.password.get_secret_value())
 
 
 async def _converse(
@@ -173,7 +185,7 @@ async def _converse(
     if isinstance(config.auth, OAuth2ClientCredentials):
         with recorder.step(StepName.TOKEN) as report:
             token = await _fetch_token(config.auth, timeout)
-            session.transcript.forbid(token.value.get_secret_value())
+            session.transcript.forbid_secret(token.value.get_secret_value())
             report.detail = _token_detail(token, config.auth)
             session.transcript.note(report.detail)
     await run(StepName.AUTH, session.authenticate(token.value if token else None))

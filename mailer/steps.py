@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from mailstage.store.text import visible
+
 
 class StepName(StrEnum):
     RESOLVE = "resolve"
@@ -73,10 +75,13 @@ StepCallback = Callable[[StepReport], None]
 class StepRecorder:
     """Times each step and tells the listener when it starts and how it ends."""
 
-    def __init__(self, on_step: StepCallback | None = None) -> None:
+    def __init__(
+        self, on_step: StepCallback | None = None, *, clean: Callable[[str], str] = visible
+    ) -> None:
         self.steps: list[StepReport] = []
         self.failed: StepReport | None = None
         self._on_step = on_step
+        self._clean = clean  # every detail passes it: details quote what servers said
 
     @contextmanager
     def step(self, name: StepName) -> Iterator[StepReport]:
@@ -99,6 +104,7 @@ class StepRecorder:
             report.status = "ok"
         finally:
             report.ms = round((time.perf_counter() - started) * 1000)
+            report.detail = self._clean(report.detail)
             self._notify(report)
 
     def _notify(self, report: StepReport) -> None:

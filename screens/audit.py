@@ -8,7 +8,6 @@ name looks like a secret.
 from __future__ import annotations
 
 import re
-from datetime import UTC
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -20,18 +19,17 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from mailstage.screens.widgets import AppHeader
 from mailstage.store.models import MASK, AuditEvent
+from mailstage.store.text import visible, when_text
 
 _SECRET_NAME = re.compile(r"secret|password|passphrase|token|key", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def when(event: AuditEvent) -> str:
-    at = event.at if event.at.tzinfo is None else event.at.astimezone(UTC)
-    return at.strftime("%Y-%m-%d %H:%M")
+    return when_text(event.at)
 
 
 def clean(text: object) -> str:
-    return _CONTROL.sub("?", str(text))
+    return visible(text)
 
 
 def safe_details(details: dict[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,7 @@ text (no markup), with control characters replaced, and never executed or render
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -22,9 +21,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from mailstage.screens.widgets import AppHeader, short_path
+from mailstage.store.text import visible, when_text
 
 MAX_BODY = 200_000
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u0085\u200e\u200f\u202a-\u202e]")
 SHOWN_HEADERS = (
     "From",
     "To",
@@ -40,10 +39,10 @@ SHOWN_HEADERS = (
 
 def plain(text: object, *, keep_newlines: bool = False) -> str:
     """Text from a message made safe to show: no control or direction characters."""
-    value = str(text).replace("\r\n", "\n").replace("\t", "    ")
+    value = str(text).replace("\t", "    ")
     if not keep_newlines:
-        value = value.replace("\n", " ")
-    return _CONTROL.sub("?", value)
+        value = " ".join(value.splitlines())
+    return visible(value, multiline=keep_newlines)
 
 
 def list_messages(folder: Path) -> list[Any]:
@@ -56,11 +55,7 @@ def list_messages(folder: Path) -> list[Any]:
 
 
 def date_text(date: datetime | None) -> str:
-    if date is None:
-        return ""
-    if date.tzinfo is not None:
-        date = date.astimezone(UTC)
-    return date.strftime("%Y-%m-%d %H:%M")
+    return when_text(date)
 
 
 def read_message(path: Path) -> EmailMessage:

@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from mailstage.screens.widgets import Field
 from mailstage.store.errors import InvalidInput, MailstageError
+from mailstage.store.text import visible
 from mailstage.store.validation import check_address, split_pasted_addresses
 
 MARKS = {"running": "…", "ok": "✓", "failed": "✗"}
@@ -28,6 +29,11 @@ MARKS = {"running": "…", "ok": "✓", "failed": "✗"}
 def display_filter(text: str) -> str:
     """Every text shown passes here (tests replace it to mask ports and timings)."""
     return text
+
+
+def shown(text: str) -> str:
+    """Text for the screen: what servers said, with control characters made visible."""
+    return display_filter(visible(text, multiline=True))
 
 
 def format_ms(ms: int) -> str:
@@ -116,8 +122,8 @@ class SendTestScreen(ModalScreen[None]):
             email = stage.email
             where = f"{email.server}:{email.port} · {email.auth_label} · from {email.sender_email}"
         with Vertical(classes="dialog", id="send-test"):
-            yield Static(display_filter(title), classes="dialog-title", markup=False)
-            yield Static(display_filter(where), classes="muted", markup=False)
+            yield Static(shown(title), classes="dialog-title", markup=False)
+            yield Static(shown(where), classes="muted", markup=False)
             yield Field(
                 "Recipients",
                 Input(
@@ -268,12 +274,12 @@ class SendTestScreen(ModalScreen[None]):
             ms = format_ms(step.ms) if step.status != "running" else ""
             detail = step.detail.splitlines()[0] if step.detail else ""
             lines.append(f"{mark} {step.label:<24}{ms:>8}  {detail}".rstrip())
-        self.query_one("#steps", Static).update(display_filter("\n".join(lines)))
+        self.query_one("#steps", Static).update(shown("\n".join(lines)))
 
     def _show_result(self, headline: str, hint: str, transcript: list[str]) -> None:
-        self.query_one("#result", Static).update(display_filter(headline))
-        self.query_one("#hint", Static).update(display_filter(hint))
-        self.query_one("#transcript-text", Static).update(display_filter("\n".join(transcript)))
+        self.query_one("#result", Static).update(shown(headline))
+        self.query_one("#hint", Static).update(shown(hint))
+        self.query_one("#transcript-text", Static).update(shown("\n".join(transcript)))
 
     # -- leaving ----------------------------------------------------------------------
 

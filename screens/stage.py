@@ -12,6 +12,7 @@ from textual.widgets import Footer, Static
 
 from mailstage.screens.widgets import AppHeader
 from mailstage.store.models import MASK
+from mailstage.store.text import when_text
 
 
 def config_lines(stage: Any) -> list[tuple[str, str]]:
@@ -38,7 +39,7 @@ def config_lines(stage: Any) -> list[tuple[str, str]]:
     if email.ca_file:
         rows.append(("CA file", email.ca_file))
     if email.updated_by:
-        when = email.updated_at.strftime("%Y-%m-%d %H:%M UTC") if email.updated_at else ""
+        when = f"{when_text(email.updated_at)} UTC" if email.updated_at else ""
         rows.append(("Last change", f"{email.updated_by} {when}".strip()))
     return rows
 

@@ -18,6 +18,8 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
+from mailstage.store.text import visible
+
 if TYPE_CHECKING:
     from textual.widgets import DataTable
 
@@ -180,9 +182,11 @@ class MessageDialog(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title", markup=False)
+            yield Static(visible(self.title_text), classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
-                yield Static(self.message, classes="dialog-text", markup=False)
+                yield Static(
+                    visible(self.message, multiline=True), classes="dialog-text", markup=False
+                )
             with Horizontal(classes="dialog-buttons"):
                 if self.offer_reload:
                     yield Button("Reload (r)", id="reload", variant="primary")

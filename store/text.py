@@ -1,0 +1,108 @@
+"""The one sanitizer for text from outside (servers, clients, files, stored names)
+before a terminal, a log line or a JSON consumer sees it.
+
+Control characters (C0, DEL, C1), format characters (bidi overrides and isolates,
+zero-width characters, soft hyphen, tags), line and paragraph separators and lone
+surrogates are shown as escapes such as ``\\x1b`` or ``\\u202e``: an ESC from a
+server's banner cannot clear the screen, set the title or write the clipboard, a
+``\\u202e`` cannot reverse what follows, ``Prod\\u200duction`` does not look like
+Production, and a newline in a login name cannot forge a log line.
+
+Applying it twice gives the same text as applying it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+
+# Every code point of the Unicode categories Cc, Cf, Zl, Zp and Cs (as of Unicode 15,
+# Python 3.11/3.12); tests/test_hostile_escapes.py checks this class against
+# unicodedata for every code point.
+_UNSAFE_CLASS = (
+    "\x00-\x1f\x7f-\x9f\xad"
+    "\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f"
+    "\ud800-\udfff\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
+# \t and \n are the only controls a multi-line text may keep
+_UNSAFE_MULTILINE = re.compile(
+    "[\x00-\x08\x0b-\x1f" + _UNSAFE_CLASS.removeprefix("\x00-\x1f") + "]"
+)
+
+ELLIPSIS = "…"
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def visible(text: object, *, multiline: bool = False, limit: int | None = None) -> str:
+    """``text`` with every unsafe character shown as an escape.
+
+    ``multiline`` keeps line breaks (``\\r\\n`` and ``\\n`` become ``\\n``) and tabs;
+    otherwise they are escaped too, so the result is one line. ``limit`` cuts the
+    result to that many characters, ending with an ellipsis.
+    """
+    value = str(text)
+    if multiline:
+        value = _UNSAFE_MULTILINE.sub(_escape, value.replace("\r\n", "\n"))
+    else:
+        value = _UNSAFE.sub(_escape, value)
+    if limit is not None and len(value) > limit:
+        value = value[: max(limit - 1, 0)] + ELLIPSIS
+    return value
+
+
+def has_unsafe(text: str, *, multiline: bool = False) -> bool:
+    pattern = _UNSAFE_MULTILINE if multiline else _UNSAFE
+    return pattern.search(text) is not None
+
+
+def json_escape_unsafe(encoded: str) -> str:
+    """JSON text (as ``json.dumps(..., ensure_ascii=False)`` writes it) with every
+    unsafe character written as a ``\\uXXXX`` escape: the same JSON value, safe to print."""
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        if code < 0x10000:
+            return f"\\u{code:04x}"
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+    # a raw line break or tab in json.dumps output is layout (indent): strings hold escapes
+    return _UNSAFE_MULTILINE.sub(escape, encoded)
+
+
+def when_text(moment: datetime | None, *, seconds: bool = False) -> str:
+    """A moment as UTC, ``2026-11-25 09:30`` (with ``:SS`` when asked); naive values are
+    taken as UTC already. Empty for None."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+class VisibleFormatter(logging.Formatter):
+    """A log formatter whose every record is one line with nothing a terminal acts on:
+    a newline or an ESC inside a logged value (a login name, a server reply) shows as
+    an escape, so it can neither forge a log line nor drive the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record))
