@@ -40,7 +40,8 @@ def child_bare() -> None:
 
 
 def child_mailstage() -> None:
-    from mailstage.cli.context import CliContext, build_parser
+    from mailstage.cli.context import CliContext
+    from mailstage.cli.main import build_parser
     from mailstage.store.paths import Locations
 
     args = build_parser().parse_args([])

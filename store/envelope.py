@@ -1,39 +1,58 @@
-"""The on-disk envelope: canonical JSON, AES-256-GCM payload, data key wrapped per key source.
+"""The on-disk envelope, version 2: a length-prefixed JSON header, then raw ciphertext.
 
-    {"format": "mailstage-store", "version": 1, "generation": n, "wraps": [...],
-     "nonce": b64, "ciphertext": b64}
+    MAGIC | header length (4 bytes, big-endian) | header JSON | section ciphertexts
 
-The header (everything but nonce and ciphertext) is the associated data of the
-payload, so no header field can change unnoticed. The file must be exactly the
-canonical serialization: any byte changed outside mailstage is detected, even in
-places JSON would ignore (whitespace) or base64 would forgive (padding bits).
+    header = {"format": "mailstage-store", "version": 2, "generation": n, "wraps": [...],
+              ...other authenticated fields..., "sections": [
+                  ["core", nonce, length], [kind, nonce, length, tag], ...]}
+
+The payload is cut into sections, each AES-256-GCM under the data key with its own
+nonce: "core" (organization, stages, the app index), "apps" (a chunk of apps each)
+and "audit" (a chunk of events each). The core's associated data is the whole prefix
+(magic, length, header), so no header field can change unnoticed; every other
+section is pinned by the nonce and tag the header lists for it, so a section cannot
+be swapped for one from another file or generation. A reader that needs one stage
+decrypts the core alone; one app, the core and that app's chunk.
+
+The header must be exactly its canonical serialization and the file exactly the
+prefix plus the listed sections: any byte changed outside mailstage is detected.
+Version 1 files (one JSON object with base64 fields, see envelope_v1.py) are read
+and written as version 2 on their next save.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import hmac
 import json
 import os
-from dataclasses import dataclass
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from mailstage.store.codec import b64d, b64e, dumps
 from mailstage.store.errors import StoreUnreadable
 
 FORMAT = "mailstage-store"
-VERSION = 1
-HEADER_KEYS = ("format", "version", "generation", "wraps")
-ENVELOPE_KEYS = (*HEADER_KEYS, "nonce", "ciphertext")
+VERSION = 2
+READS = (1, 2)
+MAGIC = b"mailstage-store\x00"
+LENGTH = struct.Struct(">I")
+PREFIX_FIXED = len(MAGIC) + LENGTH.size
+MAX_HEADER = 8 * 1024 * 1024
+TAG = 16
+NONCE = 12
+SECTION_AAD = b"mailstage-store:2:"
+FIXED_KEYS = ("format", "version", "generation", "wraps")
 
 # KDF parameters are read from the file: refuse ones that would exhaust the machine.
 SCRYPT_DEFAULT = {"n": 2**17, "r": 8, "p": 1}
 SCRYPT_CAP = {"n": 2**20, "r": 16, "p": 4}
-CIPHERTEXT_MARK = b',"ciphertext":"'
-TAIL = b'"}\n'
-GENERATION_PREFIX = b'{"format":"mailstage-store","version":1,"generation":'
+
+__all__ = ["SCRYPT_CAP", "SCRYPT_DEFAULT", "b64d", "b64e", "dumps"]
 
 
 def unreadable(path: object) -> StoreUnreadable:
@@ -43,126 +62,190 @@ def unreadable(path: object) -> StoreUnreadable:
     )
 
 
-def b64e(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+def unknown_version(path: object, version: int) -> StoreUnreadable:
+    return StoreUnreadable(
+        f"Cannot open the store {path}: it is format version {version}, and this "
+        f"mailstage reads only versions {READS[0]} and {READS[-1]}. The file was left as it is."
+    )
 
 
-def b64d(text: Any) -> bytes:
-    if not isinstance(text, str):
-        raise ValueError("not base64 text")
-    data = base64.b64decode(text.encode("ascii"), validate=True)
-    if b64e(data) != text:  # forgiven padding bits would hide a change
-        raise ValueError("not canonical base64")
-    return data
+@dataclass(frozen=True)
+class Section:
+    kind: str
+    nonce: bytes
+    length: int  # of the ciphertext, tag included
+    tag: bytes | None = None  # None for the core: the header is its associated data
+    offset: int = 0  # from the start of the file
+
+    def as_json(self) -> list[Any]:
+        row: list[Any] = [self.kind, b64e(self.nonce), self.length]
+        if self.tag is not None:
+            row.append(b64e(self.tag))
+        return row
 
 
-def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+@dataclass
+class Header:
+    generation: int
+    wraps: list[dict[str, Any]]
+    sections: list[Section] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # more authenticated fields
+    prefix: bytes = b""  # the file's bytes up to the first section
+
+    @property
+    def end(self) -> int:
+        return len(self.prefix) + sum(s.length for s in self.sections)
+
+    def of_kind(self, kind: str) -> list[Section]:
+        return [s for s in self.sections if s.kind == kind]
 
 
 def canonical_wrap(wrap: dict[str, Any]) -> dict[str, Any]:
     return dict(sorted(wrap.items()))
 
 
-def header_bytes(generation: int, wraps: list[dict[str, Any]]) -> bytes:
+def build_prefix(
+    generation: int, wraps: list[dict[str, Any]], extra: dict[str, Any], sections: list[Section]
+) -> bytes:
     header = {
         "format": FORMAT,
         "version": VERSION,
         "generation": generation,
         "wraps": [canonical_wrap(w) for w in wraps],
+        **extra,
+        "sections": [s.as_json() for s in sections],
     }
-    return dumps(header)
-
-
-def seal(
-    data_key: bytes, generation: int, wraps: list[dict[str, Any]], plaintext: bytes
-) -> tuple[bytes, ...]:
-    """The file's bytes, in pieces: a large store is never copied into one more buffer."""
-    nonce = os.urandom(12)
-    aad = header_bytes(generation, wraps)
-    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, aad)
-    return seal_layout(generation, wraps, b64e(nonce), base64.b64encode(ciphertext))
-
-
-def seal_layout(
-    generation: int, wraps: list[dict[str, Any]], nonce: str, ciphertext: bytes
-) -> tuple[bytes, ...]:
-    # the header's bytes end with "}": splice nonce and ciphertext in, keeping the key order
-    aad = header_bytes(generation, wraps)
-    return (aad[:-1], b',"nonce":', dumps(nonce), CIPHERTEXT_MARK, ciphertext, TAIL)
+    body = dumps(header)
+    return MAGIC + LENGTH.pack(len(body)) + body
 
 
 @dataclass
-class Parsed:
-    generation: int
-    wraps: list[dict[str, Any]]
+class Sealed:
+    """A section ready to be written: its ciphertext (tag at the end) and nonce."""
+
+    kind: str
     nonce: bytes
     ciphertext: bytes
 
-
-def _ciphertext(text: memoryview) -> bytes:
-    """Strict, canonical base64: no stray characters and no forgiven padding bits."""
-    data = binascii.a2b_base64(text, strict_mode=True)
-    quads = len(text) // 4
-    if quads and base64.b64encode(data[(quads - 1) * 3 :]) != bytes(text[-4:]):
-        raise ValueError("not canonical base64")
-    return data
+    @property
+    def section(self) -> Section:
+        return Section(self.kind, self.nonce, len(self.ciphertext), self.ciphertext[-TAG:])
 
 
-def parse(raw: bytes, path: object) -> Parsed:
-    """Check the envelope's shape and canonical form; nothing is decrypted yet.
+def seal_section(data_key: bytes, kind: str, plaintext: bytes) -> Sealed:
+    nonce = os.urandom(NONCE)
+    aad = SECTION_AAD + kind.encode("ascii")
+    return Sealed(kind, nonce, AESGCM(data_key).encrypt(nonce, plaintext, aad))
 
-    The ciphertext is sliced out rather than run through the JSON parser: it is most of
-    the file, and its canonical form (plain base64 between fixed marks) is checked directly.
+
+def seal(
+    data_key: bytes,
+    generation: int,
+    wraps: list[dict[str, Any]],
+    core: bytes,
+    sections: Sequence[Sealed],
+    extra: dict[str, Any] | None = None,
+) -> tuple[bytes, ...]:
+    """The file's bytes, in pieces: a large store is never copied into one more buffer."""
+    nonce = os.urandom(NONCE)
+    core_section = Section("core", nonce, len(core) + TAG)
+    listed = [core_section, *(s.section for s in sections)]
+    prefix = build_prefix(generation, wraps, dict(extra or {}), listed)
+    core_ct = AESGCM(data_key).encrypt(nonce, core, prefix)
+    return (prefix, core_ct, *(s.ciphertext for s in sections))
+
+
+def _section(row: Any, offset: int) -> Section:
+    if not isinstance(row, list) or len(row) not in (3, 4):
+        raise ValueError("shape")
+    kind, nonce, length = row[0], b64d(row[1]), row[2]
+    if not isinstance(kind, str) or not isinstance(length, int) or isinstance(length, bool):
+        raise ValueError("shape")
+    if len(nonce) != NONCE or length < TAG:
+        raise ValueError("shape")
+    tag = b64d(row[3]) if len(row) == 4 else None
+    if tag is not None and len(tag) != TAG:
+        raise ValueError("shape")
+    return Section(kind, nonce, length, tag, offset)
+
+
+def parse_prefix(head: bytes, path: object) -> Header:
+    """The header from the file's first bytes (which must hold the whole prefix).
+
+    Checks the magic, the canonical form and the shape; nothing is decrypted yet.
     """
-    at = raw.rfind(CIPHERTEXT_MARK)
-    if at < 0 or not raw.endswith(TAIL):
+    if len(head) < PREFIX_FIXED or not head.startswith(MAGIC):
         raise unreadable(path)
+    (size,) = LENGTH.unpack_from(head, len(MAGIC))
+    if size > MAX_HEADER or len(head) < PREFIX_FIXED + size:
+        raise unreadable(path)
+    body = head[PREFIX_FIXED : PREFIX_FIXED + size]
     try:
-        env = json.loads(raw[:at] + b"}")
-    except (ValueError, UnicodeDecodeError):
+        env = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise unreadable(path) from None
     if not isinstance(env, dict) or env.get("format") != FORMAT:
         raise unreadable(path)
     version = env.get("version")
     if version != VERSION:
-        if isinstance(version, int) and not isinstance(version, bool):
-            raise StoreUnreadable(
-                f"Cannot open the store {path}: it is format version {version}, and this "
-                f"mailstage reads only version {VERSION}. The file was left as it is."
-            )
+        if isinstance(version, int) and not isinstance(version, bool) and version not in READS:
+            raise unknown_version(path, version)
         raise unreadable(path)
     try:
-        generation = env["generation"]
-        wraps = env["wraps"]
-        if tuple(env) != ENVELOPE_KEYS[:-1] or isinstance(generation, bool):
+        generation, wraps, rows = env["generation"], env["wraps"], env["sections"]
+        keys = tuple(env)
+        if keys[: len(FIXED_KEYS)] != FIXED_KEYS or keys[-1] != "sections":
             raise ValueError("shape")
-        if not isinstance(generation, int) or generation < 0 or not isinstance(wraps, list):
+        if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
             raise ValueError("shape")
-        if not all(isinstance(w, dict) for w in wraps):
+        if not isinstance(wraps, list) or not all(isinstance(w, dict) for w in wraps):
             raise ValueError("shape")
-        nonce = b64d(env["nonce"])
-        ciphertext = _ciphertext(memoryview(raw)[at + len(CIPHERTEXT_MARK) : -len(TAIL)])
-        prefix = header_bytes(generation, wraps)[:-1] + b',"nonce":' + dumps(env["nonce"])
-    except (KeyError, ValueError, TypeError, binascii.Error):
+        if not isinstance(rows, list) or not rows:
+            raise ValueError("shape")
+        offset = PREFIX_FIXED + size
+        sections = []
+        for row in rows:
+            section = _section(row, offset)
+            sections.append(section)
+            offset += section.length
+        if sections[0].kind != "core" or sections[0].tag is not None:
+            raise ValueError("shape")
+        if any(s.tag is None for s in sections[1:]):
+            raise ValueError("shape")
+        if dumps(env) != body or any(list(canonical_wrap(w)) != list(w) for w in wraps):
+            raise ValueError("not canonical")
+    except (KeyError, ValueError, TypeError, IndexError):
         raise unreadable(path) from None
-    if raw[:at] != prefix or len(nonce) != 12:
-        raise unreadable(path)
-    return Parsed(generation, wraps, nonce, ciphertext)
+    extra = {k: v for k, v in env.items() if k not in (*FIXED_KEYS, "sections")}
+    prefix = bytes(head[: PREFIX_FIXED + size])
+    return Header(generation, wraps, sections, extra, prefix)
 
 
-def open_payload(parsed: Parsed, data_key: bytes, path: object) -> bytes:
+def open_core(header: Header, data_key: bytes, ciphertext: bytes, path: object) -> bytes:
+    """Decrypt the core; this authenticates the header too."""
     try:
-        return AESGCM(data_key).decrypt(
-            parsed.nonce, parsed.ciphertext, header_bytes(parsed.generation, parsed.wraps)
-        )
+        return AESGCM(data_key).decrypt(header.sections[0].nonce, ciphertext, header.prefix)
     except (InvalidTag, ValueError):
         raise unreadable(path) from None
 
 
-def generation_on_disk(head: bytes) -> int | None:
-    """The generation from the first bytes of a file, or None if they are not ours."""
-    if not head.startswith(GENERATION_PREFIX):
+def open_section(section: Section, data_key: bytes, ciphertext: bytes, path: object) -> bytes:
+    """Decrypt a section listed in an authenticated header (its core opened first)."""
+    if section.tag is None or not hmac.compare_digest(bytes(ciphertext[-TAG:]), section.tag):
+        raise unreadable(path)
+    try:
+        aad = SECTION_AAD + section.kind.encode("ascii", "replace")
+        return AESGCM(data_key).decrypt(section.nonce, ciphertext, aad)
+    except (InvalidTag, ValueError):
+        raise unreadable(path) from None
+
+
+def is_v2(head: bytes) -> bool:
+    return head.startswith(MAGIC)
+
+
+def prefix_size(head: bytes) -> int | None:
+    """How many bytes the prefix takes, from its first PREFIX_FIXED bytes (None: not v2)."""
+    if len(head) < PREFIX_FIXED or not head.startswith(MAGIC):
         return None
-    digits = head[len(GENERATION_PREFIX) :].split(b",", 1)[0]
-    return int(digits) if digits.isdigit() else None
+    return PREFIX_FIXED + LENGTH.unpack_from(head, len(MAGIC))[0]

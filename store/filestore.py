@@ -12,34 +12,35 @@ import contextlib
 import gc
 import os
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
 
-from mailstage.store import envelope
+from mailstage.store import envelope, reader
 from mailstage.store.errors import (
     Conflict,
     InvalidInput,
     LockTimeout,
     MailstageError,
-    NotInitialized,
-    StoreUnreadable,
 )
-from mailstage.store.keys import KeyFile, KeySource, Passphrase, new_data_key, wrap_kinds
-from mailstage.store.models import StoreData
+from mailstage.store.keys import KeyFile, new_data_key
+from mailstage.store.models import App, StoreData
 from mailstage.store.paths import (
     Locations,
     check_private_file,
     create_private_file,
     ensure_private_dir,
     fsync_dir,
-    read_private_file,
 )
+from mailstage.store.reader import key_source, read_header_kinds
+from mailstage.store.sections import ArchiveInfo, SectionCache, decode_store, seal_store
 
 DEFAULT_LOCK_TIMEOUT = 10.0
+
+__all__ = ["StoreFile", "key_source", "read_header_kinds"]
 
 
 class StoreWriteFailed(MailstageError):
@@ -51,27 +52,6 @@ def lock_timeout() -> float:
         return float(os.environ.get("MAILSTAGE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
     except ValueError:
         return DEFAULT_LOCK_TIMEOUT
-
-
-def key_source(locations: Locations, passphrase: str | None) -> KeySource:
-    return Passphrase(passphrase) if passphrase is not None else KeyFile(locations.key_file)
-
-
-def read_header_kinds(locations: Locations) -> set[str]:
-    """Which key sources can open the store (read without decrypting anything)."""
-    raw = _read_store(locations)
-    return wrap_kinds(envelope.parse(raw, locations.store).wraps)
-
-
-def _read_store(locations: Locations) -> bytes:
-    try:
-        return read_private_file(locations.store, "store")
-    except FileNotFoundError:
-        raise NotInitialized(
-            f"There is no store at {locations.store} yet. Create one with: mailstage init"
-        ) from None
-    except OSError as exc:
-        raise StoreUnreadable(f"Cannot read the store {locations.store}: {exc.strerror}.") from None
 
 
 @contextlib.contextmanager
@@ -87,13 +67,24 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _decode(plaintext: bytes, locations: Locations) -> StoreData:
-    """The authenticated payload as models; addresses were validated on the way in."""
+def _decode(opened: reader.OpenedStore) -> tuple[StoreData, ArchiveInfo, SectionCache]:
     try:
         with gc_paused():
-            return StoreData.model_validate_json(plaintext, context={"trusted": True})
+            return decode_store(opened)
     except ValueError:
-        raise envelope.unreadable(locations.store) from None
+        raise envelope.unreadable(opened.locations.store) from None
+
+
+def _read_whole(
+    locations: Locations, passphrase: str | None = None, data_key: bytes | None = None
+) -> tuple[reader.OpenedStore, StoreData, ArchiveInfo, SectionCache]:
+    """Read, authenticate and decode the whole file (with a known data key, or unwrap)."""
+    opened = reader.open_store(locations, passphrase, whole=True, data_key=data_key)
+    try:
+        data, archive, cache = _decode(opened)
+    finally:
+        opened.close()
+    return opened, data, archive, cache
 
 
 class StoreFile:
@@ -106,10 +97,24 @@ class StoreFile:
         self._data_key = data_key
         self.wraps = wraps
         self.generation = generation
+        self.header_extra: dict[str, Any] = {}  # more authenticated header fields, kept
+        self.archive = ArchiveInfo()
+        self.version = envelope.VERSION  # of the file as loaded; 1 is rewritten as 2
+        self._sections = SectionCache()
         self._lock = FileLock(str(locations.lock), mode=0o600, timeout=lock_timeout())
 
     def __repr__(self) -> str:
         return f"StoreFile({str(self.locations.store)!r}, generation={self.generation})"
+
+    @property
+    def data_key(self) -> bytes:
+        """The store's data key (the email log encrypts its records with it)."""
+        return self._data_key
+
+    def _adopt(self, opened: reader.OpenedStore, archive: ArchiveInfo, cache: SectionCache) -> None:
+        self.wraps, self.generation = opened.wraps, opened.generation
+        self.header_extra = dict(opened.extra)
+        self.archive, self._sections, self.version = archive, cache, opened.version
 
     # -- creating and opening -------------------------------------------------
 
@@ -134,30 +139,17 @@ class StoreFile:
         with store.locked():
             if locations.store.exists():
                 raise Conflict(f"Another admin created a store at {locations.store} first.")
-            store._write(data)
+            store._write(data, None)
         return store
 
     @classmethod
     def open(
         cls, locations: Locations, passphrase: str | None = None
     ) -> tuple[StoreFile, StoreData]:
-        raw = _read_store(locations)
-        parsed = envelope.parse(raw, locations.store)
-        source = key_source(locations, passphrase)
-        if isinstance(source, KeyFile):
-            check_private_file(source.path, "key file")
-        data_key = source.unwrap(parsed.wraps)
-        if data_key is None:
-            raise envelope.unreadable(locations.store)
-        plaintext = envelope.open_payload(parsed, data_key, locations.store)
-        data = _decode(plaintext, locations)
-        return cls(locations, data_key, parsed.wraps, parsed.generation), data
-
-    def _read(self) -> tuple[envelope.Parsed, StoreData]:
-        raw = _read_store(self.locations)
-        parsed = envelope.parse(raw, self.locations.store)
-        plaintext = envelope.open_payload(parsed, self._data_key, self.locations.store)
-        return parsed, _decode(plaintext, self.locations)
+        opened, data, archive, cache = _read_whole(locations, passphrase)
+        store = cls(locations, opened.data_key, opened.wraps, opened.generation)
+        store._adopt(opened, archive, cache)
+        return store, data
 
     def derived_key(self, purpose: bytes) -> bytes:
         """A 256-bit key for another file of this store (the email log), derived from the
@@ -171,13 +163,13 @@ class StoreFile:
 
     def peek(self) -> tuple[int, StoreData]:
         """The file as it is on disk now (generation, data), without adopting it."""
-        parsed, data = self._read()
-        return parsed.generation, data
+        opened, data, _, _ = _read_whole(self.locations, data_key=self._data_key)
+        return opened.generation, data
 
     def reload(self) -> StoreData:
         """Read the current file again with the key already unwrapped, and adopt it."""
-        parsed, data = self._read()
-        self.wraps, self.generation = parsed.wraps, parsed.generation
+        opened, data, archive, cache = _read_whole(self.locations, data_key=self._data_key)
+        self._adopt(opened, archive, cache)
         return data
 
     # -- saving -----------------------------------------------------------------
@@ -199,15 +191,20 @@ class StoreFile:
             fd = os.open(self.locations.store, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
-        with os.fdopen(fd, "rb") as handle:
-            head = handle.read(4096)
-        generation = envelope.generation_on_disk(head)
+        try:
+            generation = reader.generation_on_disk(fd)
+        finally:
+            os.close(fd)
         if generation is None:
             raise envelope.unreadable(self.locations.store)
         return generation
 
-    def save(self, data: StoreData) -> int:
-        """Save; refuses (Conflict) if someone else saved since this was loaded."""
+    def save(self, data: StoreData, *, changed_apps: Collection[App] | None = None) -> int:
+        """Save; refuses (Conflict) if someone else saved since this was loaded.
+
+        ``changed_apps``: the only apps changed in place since the last save or load
+        (their sections are written anew, the others reused); None means any may have.
+        """
         with self.locked():
             on_disk = self.disk_generation()
             if on_disk != self.generation:
@@ -219,17 +216,26 @@ class StoreFile:
                 )
             self.generation += 1
             try:
-                self._write(data)
+                self._write(data, changed_apps)
             except BaseException:
                 self.generation -= 1
                 raise
         return self.generation
 
-    def _write(self, data: StoreData) -> None:
+    def _write(self, data: StoreData, changed_apps: Collection[App] | None) -> None:
         with gc_paused():
-            payload = data.model_dump_json(context={"reveal_secrets": True}).encode("utf-8")
-        blob = envelope.seal(self._data_key, self.generation, self.wraps, payload)
+            core, sealed, cache = seal_store(
+                data,
+                self._data_key,
+                self._sections,
+                changed_apps=changed_apps,
+                archive=self.archive,
+            )
+        blob = envelope.seal(
+            self._data_key, self.generation, self.wraps, core, sealed, self.header_extra
+        )
         write_atomically(self.locations.store, self.locations.backup, blob)
+        self._sections, self.version = cache, envelope.VERSION
 
 
 def _temp_name(path: Path) -> Path:

@@ -64,7 +64,8 @@ def _trusted(info: ValidationInfo) -> bool:
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    # cache_strings=False: hundreds of thousands of unique addresses only thrash the cache
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, cache_strings=False)
 
 
 class Role(Model):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,12 +149,20 @@ class Workspace:
                 self.reload()
             yield
 
-    def _commit(self, apply: Callable[[], Callable[[], None]], event: AuditEvent) -> None:
+    def _commit(
+        self,
+        apply: Callable[[], Callable[[], None]],
+        event: AuditEvent,
+        *,
+        changed_apps: Collection[App] | None = None,
+    ) -> None:
+        """Apply, audit and save. ``changed_apps``: the apps ``apply`` changes in place
+        (only their part of the file is written anew); None when it may change any."""
         undo = apply()
         known = len(self.data.audit)
         self.data.audit.append(event)
         try:
-            self.file.save(self.data)
+            self.file.save(self.data, changed_apps=changed_apps)
         except Conflict as exc:
             self.data.audit.pop()
             undo()
@@ -230,7 +238,9 @@ class Workspace:
             self.data.stages.append(stage)
             return lambda: self.data.stages.remove(stage)
 
-        self._commit(apply, self._event("stage.add", stage.name, ["name", "production"]))
+        self._commit(
+            apply, self._event("stage.add", stage.name, ["name", "production"]), changed_apps=()
+        )
         return stage
 
     def email_from_options(self, stage_name: str, options: dict[str, Any]) -> EmailConfig:
@@ -291,7 +301,7 @@ class Workspace:
 
             return undo
 
-        self._commit(apply, self._event("email.set", stage.name, changed))
+        self._commit(apply, self._event("email.set", stage.name, changed), changed_apps=())
         return changed
 
     # -- apps and test lists ------------------------------------------------------------------
@@ -311,7 +321,7 @@ class Workspace:
             self.data.apps.append(app)
             return lambda: self.data.apps.remove(app)
 
-        self._commit(apply, self._event("app.add", app.name, ["name"]))
+        self._commit(apply, self._event("app.add", app.name, ["name"]), changed_apps=())
         return app
 
     def _valid_addresses(self, addresses: list[str], field: str = "addresses") -> list[str]:
@@ -322,19 +332,63 @@ class Workspace:
             raise InvalidInput(describe(field, f"{raw!r} {why}{more}"), [(field, why)])
         return good
 
+    def _merge_addresses(self, known: list[str], addresses: list[str]) -> list[str]:
+        """Unique valid addresses in order. Those already in the stored list passed the
+        rules on the way in: only the others are validated (a 400,000-address list
+        with one address added costs one check, not 400,000)."""
+        stored = set(known)
+        seen: set[str] = set()
+        good: list[str] = []
+        problems: list[tuple[str, str]] = []
+        for raw in addresses:
+            if raw in stored:
+                address = raw
+            else:
+                try:
+                    address = rules.check_address(raw)
+                except ValueError as exc:
+                    problems.append((raw, str(exc)))
+                    continue
+            key = address.casefold()
+            if key not in seen:
+                seen.add(key)
+                good.append(address)
+        if problems:
+            raw, why = problems[0]
+            more = f" ({len(problems) - 1} more invalid)" if len(problems) > 1 else ""
+            raise InvalidInput(describe("addresses", f"{raw!r} {why}{more}"), [("addresses", why)])
+        return good
+
     def save_test_list(
         self, app_name: str, stage_name: str, addresses: list[str], active: bool
     ) -> TestList:
         """Replace an app's test list for a stage (the TUI editor's Save)."""
         self.require(Permission.MANAGE_TEST_LISTS)
         app, stage = self.app(app_name), self.stage(stage_name)
-        new = TestList.model_construct(addresses=self._valid_addresses(addresses), active=active)
+        known = app.test_list(stage.name).addresses
+        return self._replace_test_list(app, stage, self._merge_addresses(known, addresses), active)
+
+    def _replace_test_list(
+        self,
+        app: App,
+        stage: Stage,
+        addresses: list[str],
+        active: bool,
+        added: list[str] | None = None,
+        removed: list[str] | None = None,
+    ) -> TestList:
+        """Save already-valid addresses; ``added``/``removed`` when the caller knows them."""
+        new = TestList.model_construct(addresses=addresses, active=active)
         old = app.test_lists.get(stage.name)
         before = old or TestList()
-        old_keys = {a.casefold() for a in before.addresses}
-        new_keys = {a.casefold() for a in new.addresses}
-        added = [a for a in new.addresses if a.casefold() not in old_keys]
-        removed = [a for a in before.addresses if a.casefold() not in new_keys]
+        if added is None or removed is None:
+            if before.addresses == new.addresses:
+                added, removed = [], []
+            else:
+                old_keys = {a.casefold() for a in before.addresses}
+                new_keys = {a.casefold() for a in new.addresses}
+                added = [a for a in new.addresses if a.casefold() not in old_keys]
+                removed = [a for a in before.addresses if a.casefold() not in new_keys]
         fields = ["addresses"] if added or removed or before.addresses != new.addresses else []
         if before.active != new.active:
             fields.append("active")
@@ -358,24 +412,31 @@ class Workspace:
         if removed:
             details["removed"] = removed
         self._commit(
-            apply, self._event("testlist.save", f"{app.name}/{stage.name}", fields, **details)
+            apply,
+            self._event("testlist.save", f"{app.name}/{stage.name}", fields, **details),
+            changed_apps=(app,),
         )
         return new
 
     def add_to_test_list(self, app_name: str, stage_name: str, addresses: list[str]) -> list[str]:
         self.require(Permission.MANAGE_TEST_LISTS)
-        current = self.app(app_name).test_list(self.stage(stage_name).name)
+        app, stage = self.app(app_name), self.stage(stage_name)
+        current = app.test_list(stage.name)
         new = self._valid_addresses(addresses)
         known = {a.casefold() for a in current.addresses}
         added = [a for a in new if a.casefold() not in known]
-        self.save_test_list(app_name, stage_name, current.addresses + added, current.active)
+        if added:
+            self._replace_test_list(
+                app, stage, current.addresses + added, current.active, added, []
+            )
         return added
 
     def remove_from_test_list(
         self, app_name: str, stage_name: str, addresses: list[str]
     ) -> list[str]:
         self.require(Permission.MANAGE_TEST_LISTS)
-        current = self.app(app_name).test_list(self.stage(stage_name).name)
+        app, stage = self.app(app_name), self.stage(stage_name)
+        current = app.test_list(stage.name)
         wanted = {a.strip().casefold() for a in addresses}
         present = {a.casefold() for a in current.addresses}
         missing = [a for a in addresses if a.strip().casefold() not in present]
@@ -385,13 +446,16 @@ class Workspace:
                 [("addresses", "not in the list")],
             )
         kept = [a for a in current.addresses if a.casefold() not in wanted]
-        self.save_test_list(app_name, stage_name, kept, current.active)
-        return [a for a in current.addresses if a.casefold() in wanted]
+        gone = [a for a in current.addresses if a.casefold() in wanted]
+        self._replace_test_list(app, stage, kept, current.active, [], gone)
+        return gone
 
     def set_test_list_active(self, app_name: str, stage_name: str, active: bool) -> TestList:
+        """The quick toggle: the addresses are kept as they are, none is checked again."""
         self.require(Permission.MANAGE_TEST_LISTS)
-        current = self.app(app_name).test_list(self.stage(stage_name).name)
-        return self.save_test_list(app_name, stage_name, list(current.addresses), active)
+        app, stage = self.app(app_name), self.stage(stage_name)
+        current = app.test_list(stage.name)
+        return self._replace_test_list(app, stage, current.addresses, active, [], [])
 
     def set_studio_list(self, app_name: str, addresses: list[str]) -> None:
         self.require(Permission.MANAGE_TEST_LISTS)
@@ -410,7 +474,9 @@ class Workspace:
             return undo
 
         self._commit(
-            apply, self._event("studio_list.set", app.name, ["studio_list"], count=len(new))
+            apply,
+            self._event("studio_list.set", app.name, ["studio_list"], count=len(new)),
+            changed_apps=(app,),
         )
 
     # -- relay credentials ----------------------------------------------------------------------
@@ -515,7 +581,11 @@ class Workspace:
 
             return undo
 
-        self._commit(apply, self._event("member.set", user, ["role"], role=role.name, previous=old))
+        self._commit(
+            apply,
+            self._event("member.set", user, ["role"], role=role.name, previous=old),
+            changed_apps=(),
+        )
 
 
 ACTION_WORDS = {

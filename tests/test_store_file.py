@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 
@@ -14,6 +13,7 @@ from mailstage.store.filestore import StoreFile
 from mailstage.store.workspace import Workspace, describe_event
 from tests.cli_runner import run_cli
 from tests.store_factory import CLIENT_SECRET, PASSWORD, full_workspace, locations
+from tests.store_versions import as_version, header_end, version_digit_at
 
 UNREADABLE = "the key does not match, or the file is damaged or was changed outside mailstage"
 
@@ -35,9 +35,9 @@ def test_every_save_uses_a_fresh_nonce_and_bumps_the_generation(tmp_path):
     seen = set()
     for i in range(5):
         ws.add_app(f"App{i}")
-        env = json.loads(path.read_bytes())
-        assert env["generation"] == ws.file.generation
-        seen.add(env["nonce"])
+        header = envelope.parse_prefix(path.read_bytes(), path)
+        assert header.generation == ws.file.generation
+        seen.add(header.sections[0].nonce)
     assert len(seen) == 5
 
 
@@ -70,16 +70,17 @@ def _expect_unreadable(loc, raw):
     return str(info.value)
 
 
-def test_flipping_any_byte_is_refused_with_the_same_message(tmp_path):
+@pytest.mark.parametrize("version", [1, 2])
+def test_flipping_any_byte_is_refused_with_the_same_message(tmp_path, version):
     full_workspace(tmp_path)
     loc = locations(tmp_path)
-    original = loc.store.read_bytes()
-    version_at = original.index(b'"version":1') + len(b'"version":')
+    original = as_version(loc, version)
+    version_at = version_digit_at(original)
     messages = set()
     for pos in range(len(original)):
         for flip in (0x01, 0x80):
             if pos == version_at and flip == 0x01:
-                continue  # '1' -> '0': reported by name, checked below
+                continue  # '1' -> '0', '2' -> '3': reported by name, checked below
             tampered = bytearray(original)
             tampered[pos] ^= flip
             loc.store.write_bytes(bytes(tampered))
@@ -88,29 +89,33 @@ def test_flipping_any_byte_is_refused_with_the_same_message(tmp_path):
     assert UNREADABLE in messages.pop()
 
 
-def test_truncation_at_any_length_is_refused(tmp_path):
+@pytest.mark.parametrize("version", [1, 2])
+def test_truncation_at_any_length_is_refused(tmp_path, version):
     full_workspace(tmp_path)
     loc = locations(tmp_path)
-    original = loc.store.read_bytes()
+    original = as_version(loc, version)
     for length in range(len(original)):
         loc.store.write_bytes(original[:length])
         assert UNREADABLE in _expect_unreadable(loc, original[:length])
 
 
-def test_tamper_and_truncation_through_the_cli_exit_5_and_leave_the_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("version", [1, 2])
+def test_tamper_and_truncation_through_the_cli_exit_5_and_leave_the_file(
+    tmp_path, monkeypatch, version
+):
     full_workspace(tmp_path)
     loc = locations(tmp_path)
     monkeypatch.setenv("MAILSTAGE_STORE", str(loc.store))
     monkeypatch.setenv("MAILSTAGE_KEY_FILE", str(loc.key_file))
-    original = loc.store.read_bytes()
-    header_end = original.index(b'"nonce"')
-    positions = [0, 5, 30, header_end - 3, header_end + 12, len(original) // 2, len(original) - 2]
+    original = as_version(loc, version)
+    end = header_end(original)
+    positions = [0, 5, 30, end - 3, end + 12, len(original) // 2, len(original) - 2]
     cases = [bytes(b ^ 0x04 if i == p else b for i, b in enumerate(original)) for p in positions]
-    cases += [original[:n] for n in (0, 1, header_end, len(original) - 1)]
+    cases += [original[:n] for n in (0, 1, end, len(original) - 1)]
     outputs = set()
     for damaged in cases:
         loc.store.write_bytes(damaged)
-        result = run_cli("stage", "list")
+        result = run_cli("member", "list")  # reads every section
         assert result.returncode == 5, result.stderr
         assert "Traceback" not in result.stderr
         outputs.add(result.stderr)
@@ -118,13 +123,15 @@ def test_tamper_and_truncation_through_the_cli_exit_5_and_leave_the_file(tmp_pat
     assert len(outputs) == 1 and UNREADABLE in outputs.pop()
 
 
-def test_unknown_version_is_refused_by_name(tmp_path):
+@pytest.mark.parametrize("version", [1, 2])
+def test_unknown_version_is_refused_by_name(tmp_path, version):
     full_workspace(tmp_path)
     loc = locations(tmp_path)
-    raw = loc.store.read_bytes().replace(b'"version":1', b'"version":2', 1)
+    raw = as_version(loc, version)
+    raw = raw.replace(f'"version":{version}'.encode(), b'"version":7', 1)
     loc.store.write_bytes(raw)
     message = _expect_unreadable(loc, raw)
-    assert "format version 2" in message and "reads only version 1" in message
+    assert "format version 7" in message and "reads only versions 1 and 2" in message
 
 
 def test_wrong_key_file_is_refused_like_tampering(tmp_path):
@@ -164,12 +171,11 @@ def test_passphrase_through_the_cli(store_env, monkeypatch):
 def test_kdf_parameters_above_the_cap_are_refused(tmp_path):
     full_workspace(tmp_path, passphrase="pp")
     loc = locations(tmp_path)
-    env = json.loads(loc.store.read_bytes())
-    env["wraps"][0]["n"] = 2**30
-    raw = envelope.seal_layout(
-        env["generation"], env["wraps"], env["nonce"], env["ciphertext"].encode()
-    )
-    loc.store.write_bytes(b"".join(raw))
+    original = loc.store.read_bytes()
+    header = envelope.parse_prefix(original, loc.store)
+    wraps = [dict(header.wraps[0], n=2**30)]
+    prefix = envelope.build_prefix(header.generation, wraps, header.extra, header.sections)
+    loc.store.write_bytes(prefix + original[len(header.prefix) :])
     with pytest.raises(StoreUnreadable):
         StoreFile.open(loc, passphrase="pp")
 

@@ -1,0 +1,256 @@
+"""Opening the store file: the one read path, and reading only the sections needed.
+
+Free of pydantic and of the models: `mailstage email show` decrypts the header's
+core section and prints from plain JSON, so it costs the same at any store size.
+The full load (filestore.StoreFile.open) goes through the same checks here first.
+
+The core section holds the organization, the stages, the app index (the names in
+each apps section, in order) and what the audit archive holds:
+
+    {"organization": {...}, "stages": [...], "apps": [["App 1", ...], ...],
+     "archive": {"chunks": n, "events": m}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from mailstage.store import envelope, envelope_v1
+from mailstage.store.errors import NotInitialized, StoreUnreadable
+from mailstage.store.keys import KeyFile, KeySource, Passphrase, wrap_kinds
+from mailstage.store.paths import Locations, check_private_file
+
+FIRST_READ = 64 * 1024
+
+
+def key_source(locations: Locations, passphrase: str | None) -> KeySource:
+    return Passphrase(passphrase) if passphrase is not None else KeyFile(locations.key_file)
+
+
+def _not_there(locations: Locations) -> NotInitialized:
+    return NotInitialized(
+        f"There is no store at {locations.store} yet. Create one with: mailstage init"
+    )
+
+
+def _cannot_read(locations: Locations, exc: OSError) -> StoreUnreadable:
+    return StoreUnreadable(f"Cannot read the store {locations.store}: {exc.strerror}.")
+
+
+@dataclass
+class RawFile:
+    """The store's bytes as read so far, from one open file (never a newer file's)."""
+
+    fd: int
+    head: bytes
+    size: int
+
+    def read(self, offset: int, length: int) -> bytes | memoryview:
+        if offset + length <= len(self.head):
+            return memoryview(self.head)[offset : offset + length]
+        data = os.pread(self.fd, length, offset)
+        if len(data) != length:
+            raise EOFError
+        return data
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def open_raw(locations: Locations, *, whole: bool) -> RawFile:
+    """The store file, checked like any private file; its first bytes (or all) read."""
+    try:
+        check_private_file(locations.store, "store")
+        fd = os.open(locations.store, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise _not_there(locations) from None
+    except OSError as exc:
+        raise _cannot_read(locations, exc) from None
+    try:
+        size = os.fstat(fd).st_size
+        head = _read_all(fd) if whole else os.pread(fd, FIRST_READ, 0)
+        if whole:
+            size = len(head)
+    except OSError as exc:
+        os.close(fd)
+        raise _cannot_read(locations, exc) from None
+    return RawFile(fd, head, size)
+
+
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(os.dup(fd), "rb") as handle:
+        return handle.read()
+
+
+def read_header(raw: RawFile, locations: Locations) -> envelope.Header | envelope_v1.Parsed:
+    """The v2 header (prefix only), or the whole v1 envelope parsed."""
+    path = locations.store
+    if not envelope.is_v2(raw.head):
+        if raw.size != len(raw.head):
+            raw.head = bytes(raw.read(0, raw.size))
+        return envelope_v1.parse(raw.head, path)
+    size = envelope.prefix_size(raw.head)
+    if size is None or size > envelope.MAX_HEADER + envelope.PREFIX_FIXED or size > raw.size:
+        raise envelope.unreadable(path)
+    try:
+        head = bytes(raw.read(0, size))
+    except (EOFError, OSError):
+        raise envelope.unreadable(path) from None
+    header = envelope.parse_prefix(head, path)
+    if header.end != raw.size:
+        raise envelope.unreadable(path)
+    return header
+
+
+@dataclass
+class OpenedStore:
+    """An authenticated store file: the data key, the header, and the sections on demand."""
+
+    locations: Locations
+    data_key: bytes
+    generation: int
+    wraps: list[dict[str, Any]]
+    raw: RawFile
+    header: envelope.Header | None  # None for a version 1 file
+    extra: dict[str, Any] = field(default_factory=dict)
+    core_bytes: bytes = b""  # v2: the decrypted core; v1: the whole payload
+    _core: dict[str, Any] | None = None
+
+    @property
+    def version(self) -> int:
+        return 1 if self.header is None else 2
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self) -> OpenedStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def section_bytes(self, section: envelope.Section) -> bytes:
+        try:
+            ciphertext = self.raw.read(section.offset, section.length)
+        except (EOFError, OSError):
+            raise envelope.unreadable(self.locations.store) from None
+        return envelope.open_section(section, self.data_key, ciphertext, self.locations.store)
+
+    def sections(self, kind: str) -> list[envelope.Section]:
+        return [] if self.header is None else self.header.of_kind(kind)
+
+    # -- plain JSON views (the one-shot commands) ---------------------------------------
+
+    def core(self) -> dict[str, Any]:
+        """organization, stages, apps (the index), archive; from v1 too."""
+        if self._core is None:
+            core = _loads(self.core_bytes, self.locations)
+            if self.header is None:
+                apps = core.get("apps", [])
+                core = {
+                    "organization": core.get("organization", {}),
+                    "stages": core.get("stages", []),
+                    "apps": [[a.get("name") for a in apps]],
+                    "archive": {"chunks": 0, "events": 0},
+                    "_v1": core,
+                }
+            self._core = core
+        return self._core
+
+    def app_chunk(self, index: int) -> list[dict[str, Any]]:
+        if self.header is None:
+            return list(self.core()["_v1"].get("apps", []))
+        return _loads(self.section_bytes(self.sections("apps")[index]), self.locations)
+
+    def find_app(self, name: str) -> dict[str, Any] | None:
+        """One app by name (ignoring case), decrypting only the section that holds it."""
+        key = name.casefold()
+        for index, names in enumerate(self.core().get("apps", [])):
+            for at, candidate in enumerate(names):
+                if isinstance(candidate, str) and candidate.casefold() == key:
+                    return self.app_chunk(index)[at]
+        return None
+
+
+def _loads(data: bytes, locations: Locations) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise envelope.unreadable(locations.store) from None
+
+
+def open_store(
+    locations: Locations,
+    passphrase: str | None = None,
+    *,
+    whole: bool = False,
+    data_key: bytes | None = None,
+) -> OpenedStore:
+    """Check, read and authenticate the store: the header and its core are decrypted;
+    the other sections wait until asked for. ``whole`` reads the file in one go; a
+    known ``data_key`` (a reload) is used instead of unwrapping one."""
+    raw = open_raw(locations, whole=whole)
+    try:
+        header = read_header(raw, locations)
+        if data_key is None:
+            data_key = _unwrap(locations, passphrase, header.wraps)
+        if data_key is None:
+            raise envelope.unreadable(locations.store)
+        if isinstance(header, envelope_v1.Parsed):
+            payload = envelope_v1.open_payload(header, data_key, locations.store)
+            return OpenedStore(
+                locations, data_key, header.generation, header.wraps, raw, None, {}, payload
+            )
+        core_section = header.sections[0]
+        try:
+            ciphertext = raw.read(core_section.offset, core_section.length)
+        except (EOFError, OSError):
+            raise envelope.unreadable(locations.store) from None
+        core = envelope.open_core(header, data_key, ciphertext, locations.store)
+        return OpenedStore(
+            locations, data_key, header.generation, header.wraps, raw, header, header.extra, core
+        )
+    except BaseException:
+        raw.close()
+        raise
+
+
+def _unwrap(
+    locations: Locations, passphrase: str | None, wraps: list[dict[str, Any]]
+) -> bytes | None:
+    source = key_source(locations, passphrase)
+    if isinstance(source, KeyFile):
+        check_private_file(source.path, "key file")
+    return source.unwrap(wraps)
+
+
+def read_header_kinds(locations: Locations) -> set[str]:
+    """Which key sources can open the store: read from the header alone, nothing decrypted."""
+    raw = open_raw(locations, whole=False)
+    try:
+        return wrap_kinds(read_header(raw, locations).wraps)
+    finally:
+        raw.close()
+
+
+def generation_on_disk(fd: int) -> int | None:
+    """The generation in the header of an open store file, or None if it is not ours."""
+    head = os.pread(fd, FIRST_READ, 0)
+    if not envelope.is_v2(head):
+        return envelope_v1.generation_on_disk(head)
+    size = envelope.prefix_size(head)
+    if size is None or size > envelope.MAX_HEADER + envelope.PREFIX_FIXED:
+        return None
+    if size > len(head):
+        head = os.pread(fd, size, 0)
+    try:
+        env = json.loads(head[envelope.PREFIX_FIXED : size])
+        generation = env["generation"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return None
+    return generation if isinstance(generation, int) and not isinstance(generation, bool) else None
