@@ -47,6 +47,7 @@ TAG = 16
 NONCE = 12
 SECTION_AAD = b"mailstage-store:2:"
 FIXED_KEYS = ("format", "version", "generation", "wraps")
+Buffer = bytes | memoryview
 
 # KDF parameters are read from the file: refuse ones that would exhaust the machine.
 SCRYPT_DEFAULT = {"n": 2**17, "r": 8, "p": 1}
@@ -125,11 +126,11 @@ class Sealed:
 
     kind: str
     nonce: bytes
-    ciphertext: bytes
+    ciphertext: Buffer
 
     @property
     def section(self) -> Section:
-        return Section(self.kind, self.nonce, len(self.ciphertext), self.ciphertext[-TAG:])
+        return Section(self.kind, self.nonce, len(self.ciphertext), bytes(self.ciphertext[-TAG:]))
 
 
 def seal_section(data_key: bytes, kind: str, plaintext: bytes) -> Sealed:
@@ -145,7 +146,7 @@ def seal(
     core: bytes,
     sections: Sequence[Sealed],
     extra: dict[str, Any] | None = None,
-) -> tuple[bytes, ...]:
+) -> tuple[Buffer, ...]:
     """The file's bytes, in pieces: a large store is never copied into one more buffer."""
     nonce = os.urandom(NONCE)
     core_section = Section("core", nonce, len(core) + TAG)
@@ -221,7 +222,7 @@ def parse_prefix(head: bytes, path: object) -> Header:
     return Header(generation, wraps, sections, extra, prefix)
 
 
-def open_core(header: Header, data_key: bytes, ciphertext: bytes, path: object) -> bytes:
+def open_core(header: Header, data_key: bytes, ciphertext: Buffer, path: object) -> bytes:
     """Decrypt the core; this authenticates the header too."""
     try:
         return AESGCM(data_key).decrypt(header.sections[0].nonce, ciphertext, header.prefix)
@@ -229,7 +230,7 @@ def open_core(header: Header, data_key: bytes, ciphertext: bytes, path: object) 
         raise unreadable(path) from None
 
 
-def open_section(section: Section, data_key: bytes, ciphertext: bytes, path: object) -> bytes:
+def open_section(section: Section, data_key: bytes, ciphertext: Buffer, path: object) -> bytes:
     """Decrypt a section listed in an authenticated header (its core opened first)."""
     if section.tag is None or not hmac.compare_digest(bytes(ciphertext[-TAG:]), section.tag):
         raise unreadable(path)
@@ -248,4 +249,4 @@ def prefix_size(head: bytes) -> int | None:
     """How many bytes the prefix takes, from its first PREFIX_FIXED bytes (None: not v2)."""
     if len(head) < PREFIX_FIXED or not head.startswith(MAGIC):
         return None
-    return PREFIX_FIXED + LENGTH.unpack_from(head, len(MAGIC))[0]
+    return PREFIX_FIXED + int(LENGTH.unpack_from(head, len(MAGIC))[0])

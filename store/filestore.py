@@ -14,7 +14,7 @@ import os
 import secrets
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
@@ -249,12 +249,12 @@ def remove_stale_temps(path: Path) -> None:
             stale.unlink()
 
 
-def write_atomically(path: Path, backup: Path, blob: Sequence[bytes]) -> None:
+def write_atomically(path: Path, backup: Path, blob: Sequence[bytes | memoryview]) -> None:
     remove_stale_temps(path)
     temp = _temp_name(path)
     backup_temp = _temp_name(backup)
     try:
-        create_private_file(temp, blob)
+        create_private_file(temp, cast(Sequence[bytes], blob))  # memoryviews write alike
         if path.exists():
             os.link(path, backup_temp)
             os.replace(backup_temp, backup)

@@ -165,7 +165,10 @@ class OpenedStore:
     def app_chunk(self, index: int) -> list[dict[str, Any]]:
         if self.header is None:
             return list(self.core()["_v1"].get("apps", []))
-        return _loads(self.section_bytes(self.sections("apps")[index]), self.locations)
+        chunk: list[dict[str, Any]] = _loads(
+            self.section_bytes(self.sections("apps")[index]), self.locations
+        )
+        return chunk
 
     def find_app(self, name: str) -> dict[str, Any] | None:
         """One app by name (ignoring case), decrypting only the section that holds it."""

@@ -137,9 +137,9 @@ def decode_store(opened: OpenedStore) -> tuple[StoreData, ArchiveInfo, SectionCa
         cache.apps.append(Chunk(chunk, _as_sealed(opened, section)))
     audit: list[AuditEvent] = []
     for section in opened.sections("audit"):
-        chunk = EVENTS.validate_json(opened.section_bytes(section), context=TRUSTED)
-        audit.extend(chunk)
-        cache.audit.append(Chunk(chunk, _as_sealed(opened, section)))
+        events = EVENTS.validate_json(opened.section_bytes(section), context=TRUSTED)
+        audit.extend(events)
+        cache.audit.append(Chunk(events, _as_sealed(opened, section)))
     if {s.kind for s in opened.header.sections[1:]} - {"apps", "audit"}:
         raise _bad(opened)
     data = StoreData.model_construct(
