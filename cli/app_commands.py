@@ -74,16 +74,6 @@ def cmd_app_add(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def testlist_json(app: Any, stage: Any) -> dict[str, Any]:
-    tl = app.test_list(stage.name)
-    return {
-        "app": app.name,
-        "stage": stage.name,
-        "active": tl.active,
-        "addresses": list(tl.addresses),
-    }
-
-
 def production_warning(stage: Any, app: Any) -> str:
     return (
         f"Warning: {stage.name} is a production stage; while this test list is active, "
@@ -94,15 +84,24 @@ def production_warning(stage: Any, app: Any) -> str:
 def cmd_testlist(args: argparse.Namespace, ctx: CliContext) -> int:
     action = args.testlist_action
     if action == "show":
-        ws = ctx.load()
-        app, stage = ws.app(args.app), ws.stage(args.stage)
-        shown = testlist_json(app, stage)
+        from mailstage.store import views
+
+        with ctx.read() as opened:  # the core and the one section that holds the app
+            app = views.app(opened, args.app)
+            stage = views.stage(opened, args.stage)
+        tl = views.test_list(app, stage["name"])
+        shown = {
+            "app": app["name"],
+            "stage": stage["name"],
+            "active": tl["active"],
+            "addresses": tl["addresses"],
+        }
         if args.json:
             ctx.out(to_json(shown))
         else:
             state = "active" if shown["active"] else "inactive"
             ctx.out(
-                f"{app.name} / {stage.name}: test list {state}, "
+                f"{app['name']} / {stage['name']}: test list {state}, "
                 f"{len(shown['addresses'])} address(es)"
             )
             for address in shown["addresses"]:

@@ -30,13 +30,20 @@ class CliContext:
 
     def passphrase(self) -> str | None:
         """The passphrase if the store needs one: MAILSTAGE_PASSPHRASE or a prompt."""
-        from mailstage.store.filestore import read_header_kinds
+        from mailstage.store.reader import read_header_kinds
 
         if "MAILSTAGE_PASSPHRASE" in os.environ:
             return os.environ["MAILSTAGE_PASSPHRASE"]
         if "passphrase" not in read_header_kinds(self.locations):
             return None
         return prompt_passphrase(confirm=False)
+
+    def read(self) -> Any:
+        """The store opened for reading only what a command prints (no models built):
+        a context manager whose sections are decrypted on demand (store/views.py)."""
+        from mailstage.store.reader import open_store
+
+        return open_store(self.locations, self.passphrase())
 
     def load(self) -> Any:
         from mailstage.store.workspace import Workspace

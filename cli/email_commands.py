@@ -43,11 +43,14 @@ def register(groups: dict[str, Any]) -> None:
     p.set_defaults(func=cmd_email_set)
 
 
-def email_json(stage: Any) -> dict[str, Any]:
-    email = stage.email
+def email_json(stage: dict[str, Any]) -> dict[str, Any]:
+    """`email show --json` of a stage as stored (store/views.py), secrets masked."""
+    from mailstage.store.views import masked_email
+
+    email = stage.get("email")
     if email is None:
         return {
-            "stage": stage.name,
+            "stage": stage["name"],
             "server": None,
             "port": None,
             "security": None,
@@ -58,42 +61,52 @@ def email_json(stage: Any) -> dict[str, Any]:
             "updated_at": None,
             "updated_by": None,
         }
-    return {"stage": stage.name, **email.model_dump(mode="json")}
+    return {"stage": stage["name"], **masked_email(email)}
 
 
 def cmd_email_show(args: argparse.Namespace, ctx: CliContext) -> int:
-    stage = ctx.load().stage(args.stage)
+    from mailstage.store import views
+    from mailstage.store.fields import AUTH_LABELS
+
+    with ctx.read() as opened:
+        stage = views.stage(opened, args.stage)
     if args.json:
         ctx.out(to_json(email_json(stage)))
         return 0
-    email = stage.email
+    email, name = stage.get("email"), stage["name"]
     if email is None:
         ctx.out(
-            f"{stage.name}: not configured. Set it with: mailstage email set {stage.name} "
+            f"{name}: not configured. Set it with: mailstage email set {name} "
             "--server HOST --auth basic|oauth2 ..."
         )
         return 0
+    auth = email["auth"]
     items: list[tuple[str, Any]] = [
-        ("Stage", stage.name + (" (production)" if stage.production else "")),
-        ("SMTP server", email.server),
-        ("SMTP port", f"{email.port} ({SECURITY_LABELS[email.security]})"),
-        ("Authentication type", email.auth_label),
+        ("Stage", name + (" (production)" if stage.get("production") else "")),
+        ("SMTP server", email["server"]),
+        ("SMTP port", f"{email['port']} ({SECURITY_LABELS[email['security']]})"),
+        ("Authentication type", AUTH_LABELS[auth["type"]]),
     ]
-    auth = email.auth
-    if auth.type == "basic":
-        items += [("Username", auth.username), ("Password", "********")]
+    if auth["type"] == "basic":
+        items += [("Username", auth["username"]), ("Password", "********")]
     else:
         items += [
-            ("Server Token URL", auth.token_url),
-            ("Client ID", auth.client_id),
+            ("Server Token URL", auth["token_url"]),
+            ("Client ID", auth["client_id"]),
             ("Client Secret", "********"),
-            ("Scopes", " ".join(auth.scopes)),
+            ("Scopes", " ".join(auth.get("scopes", []))),
         ]
-    items += [("Sender email", email.sender_email), ("Sender name", email.sender_name or "-")]
-    if email.ca_file:
-        items.append(("CA file", email.ca_file))
-    if email.updated_at:
-        items.append(("Last changed", f"{email.updated_at:%Y-%m-%d %H:%M}Z by {email.updated_by}"))
+    items += [
+        ("Sender email", email["sender_email"]),
+        ("Sender name", email.get("sender_name") or "-"),
+    ]
+    if email.get("ca_file"):
+        items.append(("CA file", email["ca_file"]))
+    if email.get("updated_at"):
+        from datetime import datetime
+
+        when = datetime.fromisoformat(email["updated_at"])
+        items.append(("Last changed", f"{when:%Y-%m-%d %H:%M}Z by {email.get('updated_by')}"))
     ctx.out(pairs(items))
     return 0
 

@@ -20,22 +20,26 @@ def register(groups: dict[str, Any]) -> None:
     p.set_defaults(func=cmd_stage_add)
 
 
-def stage_state(stage: Any) -> dict[str, Any]:
-    email = stage.email
+def stage_state(stage: dict[str, Any]) -> dict[str, Any]:
+    """A stage as stored (store/views.py), as `stage list` shows it."""
+    email = stage.get("email")
     return {
-        "name": stage.name,
-        "production": stage.production,
-        "order": stage.order,
+        "name": stage["name"],
+        "production": bool(stage.get("production")),
+        "order": stage.get("order", 0),
         "configured": email is not None,
-        "server": email.server if email else None,
-        "port": email.port if email else None,
-        "auth_type": email.auth.type if email else None,
-        "sender_email": email.sender_email if email else None,
+        "server": email["server"] if email else None,
+        "port": email["port"] if email else None,
+        "auth_type": email["auth"]["type"] if email else None,
+        "sender_email": email["sender_email"] if email else None,
     }
 
 
 def cmd_stage_list(args: argparse.Namespace, ctx: CliContext) -> int:
-    stages = [stage_state(s) for s in ctx.load().data.ordered_stages()]
+    from mailstage.store import views
+
+    with ctx.read() as opened:
+        stages = [stage_state(s) for s in views.ordered_stages(opened)]
     if args.json:
         ctx.out(to_json(stages))
         return 0

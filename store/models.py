@@ -27,6 +27,7 @@ from pydantic import (
 
 from mailstage.store import validation as rules
 from mailstage.store.errors import InvalidInput
+from mailstage.store.fields import AUTH_LABELS, FIELD_LABELS, describe
 
 MASK = "********"
 M = TypeVar("M", bound=BaseModel)
@@ -177,8 +178,6 @@ class OAuth2ClientCredentials(Model):
 
 
 AuthConfig = Annotated[BasicAuth | OAuth2ClientCredentials, Field(discriminator="type")]
-
-AUTH_LABELS = {"oauth2_client_credentials": "OAuth 2.0 - client credentials", "basic": "Basic"}
 
 
 class EmailConfig(Model):
@@ -349,26 +348,6 @@ class StoreData(Model):
         return sorted(self.stages, key=lambda s: (s.order, s.name.casefold()))
 
 
-FIELD_LABELS = {
-    "server": "SMTP server",
-    "port": "SMTP port",
-    "security": "Security",
-    "ca_file": "CA file",
-    "auth": "Authentication type",
-    "type": "Authentication type",
-    "username": "Username",
-    "password": "Password",
-    "token_url": "Server Token URL",
-    "client_id": "Client ID",
-    "client_secret": "Client Secret",
-    "scopes": "Scopes",
-    "sender_email": "Sender email",
-    "sender_name": "Sender name",
-    "addresses": "Addresses",
-    "studio_list": "Studio list",
-    "name": "Name",
-}
-
 _AUTH_TAGS = {"basic", "oauth2_client_credentials"}
 
 
@@ -399,11 +378,6 @@ def problems_of(exc: ValidationError) -> list[tuple[str, str]]:
             field, text = text.split(": ", 1)
         problems.append((field, text))
     return problems
-
-
-def describe(field: str, rule: str) -> str:
-    label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
-    return f"{label} ({field}) {rule.rstrip('.')}."
 
 
 def invalid_input(exc: ValidationError) -> InvalidInput:

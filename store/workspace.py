@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from mailstage.store import relay_credentials
 from mailstage.store import validation as rules
 from mailstage.store.errors import Conflict, InvalidInput, MailstageError, NotPermitted
+from mailstage.store.fields import no_such_app, no_such_stage
 from mailstage.store.filestore import StoreFile
 from mailstage.store.models import (
     ORG_ADMIN,
@@ -198,20 +199,13 @@ class Workspace:
     def stage(self, name: str) -> Stage:
         stage = self.data.stage(name)
         if stage is None:
-            known = ", ".join(s.name for s in self.data.ordered_stages())
-            raise InvalidInput(
-                describe("stage", f"{name!r} does not exist (stages: {known})"),
-                [("stage", "does not exist")],
-            )
+            raise no_such_stage(name, [s.name for s in self.data.ordered_stages()])
         return stage
 
     def app(self, name: str) -> App:
         app = self.data.app(name)
         if app is None:
-            raise InvalidInput(
-                describe("app", f"{name!r} does not exist; add it with: mailstage app add NAME"),
-                [("app", "does not exist")],
-            )
+            raise no_such_app(name)
         return app
 
     # -- stages and email configurations -------------------------------------------------

@@ -40,3 +40,30 @@ def test_the_tui_reaches_home_without_the_delivery_libraries(initialized):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+ONE_SHOT_PROBE = textwrap.dedent(
+    """
+    import sys
+    from mailstage.cli.main import main
+
+    for argv in (["email", "show", "QA"], ["stage", "list", "--json"],
+                 ["testlist", "show", "Shop", "--stage", "QA", "--json"]):
+        assert main(argv) == 0, argv
+    heavy = ("pydantic", "pydantic_core", "textual", "email_validator", "aiosmtplib", "msal")
+    loaded = [m for m in sys.modules if m.split(".")[0] in heavy]
+    print("LOADED:", " ".join(sorted(loaded)))
+    """
+)
+
+
+def test_one_shot_reads_load_neither_the_models_nor_textual_nor_delivery(initialized):
+    from tests.cli_runner import run_cli
+
+    assert run_cli("app", "add", "Shop").returncode == 0
+    assert run_cli("testlist", "add", "Shop", "--stage", "QA", "qa@example.com").returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-c", ONE_SHOT_PROBE], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "LOADED:"

@@ -17,7 +17,7 @@ from textual.binding import Binding
 
 from mailstage.screens.widgets import AppHeader, MessageDialog, short_path
 from mailstage.store.errors import Conflict, InvalidInput, LockTimeout, MailstageError, NotPermitted
-from mailstage.store.models import FIELD_LABELS
+from mailstage.store.fields import FIELD_LABELS
 from mailstage.store.paths import Locations
 
 if TYPE_CHECKING:

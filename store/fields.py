@@ -1,0 +1,54 @@
+"""Field labels and the sentence that names a field and its rule.
+
+Free of pydantic: the one-shot commands and the TUI's first paint use them without
+loading the models.
+"""
+
+from __future__ import annotations
+
+from mailstage.store.errors import InvalidInput
+
+FIELD_LABELS = {
+    "server": "SMTP server",
+    "port": "SMTP port",
+    "security": "Security",
+    "ca_file": "CA file",
+    "auth": "Authentication type",
+    "type": "Authentication type",
+    "username": "Username",
+    "password": "Password",
+    "token_url": "Server Token URL",
+    "client_id": "Client ID",
+    "client_secret": "Client Secret",
+    "scopes": "Scopes",
+    "sender_email": "Sender email",
+    "sender_name": "Sender name",
+    "addresses": "Addresses",
+    "studio_list": "Studio list",
+    "name": "Name",
+}
+
+AUTH_LABELS = {"oauth2_client_credentials": "OAuth 2.0 - client credentials", "basic": "Basic"}
+
+# the secret fields of an email configuration's auth, masked wherever they are shown
+SECRET_FIELDS = ("password", "client_secret")
+MASK = "********"
+
+
+def describe(field: str, rule: str) -> str:
+    label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+    return f"{label} ({field}) {rule.rstrip('.')}."
+
+
+def no_such_stage(name: str, known: list[str]) -> InvalidInput:
+    return InvalidInput(
+        describe("stage", f"{name!r} does not exist (stages: {', '.join(known)})"),
+        [("stage", "does not exist")],
+    )
+
+
+def no_such_app(name: str) -> InvalidInput:
+    return InvalidInput(
+        describe("app", f"{name!r} does not exist; add it with: mailstage app add NAME"),
+        [("app", "does not exist")],
+    )
