@@ -27,7 +27,9 @@ from pydantic import (
 
 from mailstage.store import validation as rules
 from mailstage.store.errors import InvalidInput
-from mailstage.store.fields import AUTH_LABELS, FIELD_LABELS, describe
+from mailstage.store.fields import AUTH_LABELS as AUTH_LABELS  # re-exported
+from mailstage.store.fields import FIELD_LABELS as FIELD_LABELS
+from mailstage.store.fields import describe as describe
 
 MASK = "********"
 M = TypeVar("M", bound=BaseModel)
