@@ -18,6 +18,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from mailstage.mailer.loopback import addresses_of, all_loopback, resolve
 from mailstage.store.errors import InvalidInput
 from mailstage.store.paths import ensure_private_dir
 from mailstage.store.text import visible
@@ -153,6 +154,16 @@ def _one_line(text: str) -> str:
     return visible(" ".join(str(text).split()))
 
 
+def _listens_on_loopback_only(host: str, port: int) -> bool:
+    """Every address the host resolves to is loopback (a name proves nothing)."""
+    if not is_loopback_host(host):
+        return False
+    try:
+        return all_loopback(addresses_of(resolve(host, port)))
+    except (OSError, UnicodeError):
+        return False
+
+
 class CaptureServer:
     """Start and stop in-process: ``CaptureServer("127.0.0.1", 0, folder).start()``;
     ``.port`` is the port bound. Refuses a host that is not loopback."""
@@ -166,10 +177,10 @@ class CaptureServer:
         tls: bool = False,
         on_message: Any = None,
     ) -> None:
-        if not is_loopback_host(host):
+        if not _listens_on_loopback_only(host, port):
             raise InvalidInput(
                 f"The capture server listens on loopback only (127.0.0.1, ::1, localhost), "
-                f"not on {host}: it accepts any login and keeps every message.",
+                f"not on {visible(host)}: it accepts any login and keeps every message.",
                 [("host", "must be a loopback address")],
             )
         self.host = host

@@ -1,7 +1,8 @@
 """OAuth 2.0 client credentials (RFC 6749 §4.4): get an access token, cache it in memory.
 
 Microsoft identity platform token URLs go through msal; any other token endpoint
-through a plain form POST with client_secret_post. Client credentials give no
+through a plain form POST with client_secret_post; both through the same bounded HTTP
+client (mailer/token_http.py) under one deadline. Client credentials give no
 refresh token: a token is reused until 5 minutes before it expires, then a new
 one is requested.
 """
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from mailstage.mailer.deadline import Deadline, in_daemon_thread
+from mailstage.mailer.token_http import BoundedHttp, TokenHttpError
 from mailstage.store.models import OAuth2ClientCredentials
 
 EXPIRY_MARGIN_SECONDS = 300
@@ -124,26 +127,42 @@ def microsoft_authority(token_url: str) -> str | None:
     return f"https://{host}/{match['tenant']}"
 
 
-def acquire_token(
-    auth: OAuth2ClientCredentials, *, timeout: float, cache: TokenCache | None = None
+async def fetch_token(
+    auth: OAuth2ClientCredentials, *, deadline: Deadline, cache: TokenCache | None = None
 ) -> AccessToken:
-    """A valid access token, from the cache or the token endpoint. Blocking: run it
-    in a thread from async code. Raises TokenError."""
+    """A valid access token, from the cache or the token endpoint, within the deadline.
+
+    The request runs in a daemon thread through a BoundedHttp client (1 MiB body cap,
+    no redirect, plain HTTP only to loopback addresses and never through a proxy);
+    when the deadline passes its sockets are shut and TokenError is raised at once,
+    so neither the caller nor the process waits. Raises TokenError."""
     cache = cache or token_cache
     key = cache_key(auth)
     cached = cache.get(key)
     if cached is not None:
         return cached
-    authority = microsoft_authority(auth.token_url)
-    if authority is not None:
-        value, expires_in = _request_with_msal(auth, authority, timeout)
-    else:
-        value, expires_in = _request_with_post(auth, timeout)
+    client = BoundedHttp(deadline)
+    try:
+        value, expires_in = await in_daemon_thread(
+            lambda: request_token(auth, client), deadline=deadline, abort=client.abort
+        )
+    except TimeoutError:
+        raise TokenError(
+            f"The token endpoint did not answer within {deadline.seconds:g} s."
+        ) from None
     return cache.put(key, value, expires_in)
 
 
+def request_token(auth: OAuth2ClientCredentials, client: BoundedHttp) -> tuple[SecretStr, float]:
+    """Ask the token endpoint (blocking). Raises TokenError."""
+    authority = microsoft_authority(auth.token_url)
+    if authority is not None:
+        return _request_with_msal(auth, authority, client)
+    return _request_with_post(auth, client)
+
+
 def _request_with_msal(
-    auth: OAuth2ClientCredentials, authority: str, timeout: float
+    auth: OAuth2ClientCredentials, authority: str, client: BoundedHttp
 ) -> tuple[SecretStr, float]:
     import msal
 
@@ -152,65 +171,47 @@ def _request_with_msal(
             auth.client_id,
             client_credential=auth.client_secret.get_secret_value(),
             authority=authority,
-            timeout=timeout,
+            http_client=client,
         )
         result = app.acquire_token_for_client(scopes=auth.scopes)
+    except TokenHttpError as exc:
+        raise TokenError(exc.message) from None
     except ValueError as exc:
         # msal raises ValueError when the authority (tenant) cannot be discovered
         raise TokenError(
             f"The identity platform does not know the tenant in the token URL: {exc}",
             hint_key="unknown_tenant",
         ) from None
-    except Exception as exc:  # requests' network errors, without importing requests here
+    except Exception as exc:  # anything else msal raises: a sentence, not a traceback
         raise TokenError(f"Could not reach the identity platform: {exc}") from None
     return _token_from_answer(result, status=None)
 
 
-def _request_with_post(auth: OAuth2ClientCredentials, timeout: float) -> tuple[SecretStr, float]:
-    import urllib.error
-    import urllib.request
-    from urllib.parse import urlencode
-
-    from mailstage.mailer.tls import client_context
-
-    form = urlencode(
-        {
-            "grant_type": "client_credentials",
-            "client_id": auth.client_id,
-            "client_secret": auth.client_secret.get_secret_value(),
-            "scope": " ".join(auth.scopes),
-        }
-    ).encode()
-    request = urllib.request.Request(  # noqa: S310 - the URL is validated https (http only to loopback)
-        auth.token_url,
-        data=form,
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-        method="POST",
-    )
-    context = client_context() if auth.token_url.startswith("https:") else None
+def _request_with_post(
+    auth: OAuth2ClientCredentials, client: BoundedHttp
+) -> tuple[SecretStr, float]:
+    fields = {
+        "grant_type": "client_credentials",
+        "client_id": auth.client_id,
+        "client_secret": auth.client_secret.get_secret_value(),
+    }
+    if auth.scopes:  # with none, the request carries no scope (DESIGN section 2)
+        fields["scope"] = " ".join(auth.scopes)
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
-            status, body = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, body = exc.code, exc.read()
-    except TimeoutError:
-        raise TokenError(f"The token endpoint did not answer within {timeout:g} s.") from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise TokenError(f"The token endpoint did not answer within {timeout:g} s.") from None
-        raise TokenError(f"Could not reach the token endpoint: {exc.reason}") from None
-    except OSError as exc:
-        raise TokenError(f"Could not reach the token endpoint: {exc}") from None
+        answer = client.post(auth.token_url, data=fields, headers={"Accept": "application/json"})
+    except TokenHttpError as exc:
+        raise TokenError(exc.message) from None
+    status = answer.status_code
     try:
-        answer = json.loads(body)
+        parsed = json.loads(answer.body)
     except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
+        parsed = None
+    if not isinstance(parsed, dict):
         raise TokenError(
             f"The token endpoint answered HTTP {status} with a body that is not a JSON object.",
             status=status,
         )
-    return _token_from_answer(answer, status=status)
+    return _token_from_answer(parsed, status=status)
 
 
 def _token_from_answer(answer: dict[str, object], *, status: int | None) -> tuple[SecretStr, float]:
@@ -220,10 +221,10 @@ def _token_from_answer(answer: dict[str, object], *, status: int | None) -> tupl
     where = f" (HTTP {status})" if status is not None else ""
     raise TokenError(
         f"The token endpoint gave no access token{where}.",
-        error=str(answer.get("error") or ""),
+        error=_one_line(answer.get("error"), 200),
         description=_one_line(answer.get("error_description")),
-        correlation_id=str(answer.get("correlation_id") or ""),
-        trace_id=str(answer.get("trace_id") or ""),
+        correlation_id=_one_line(answer.get("correlation_id"), 200),
+        trace_id=_one_line(answer.get("trace_id"), 200),
         status=status,
     )
 
@@ -236,5 +237,5 @@ def _lifetime(value: object) -> float:
     return max(seconds, 0.0)
 
 
-def _one_line(value: object) -> str:
-    return " ".join(str(value or "").split())[:1000]
+def _one_line(value: object, limit: int = 1000) -> str:
+    return " ".join(str(value or "").split())[:limit]

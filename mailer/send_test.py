@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable
 from email.message import EmailMessage
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
+from mailstage.mailer.deadline import Deadline
 from mailstage.mailer.hints import hint_for
 from mailstage.mailer.maillog import LogRecord, outcome_of_reply
 from mailstage.mailer.message import build_test_message
@@ -118,12 +118,14 @@ async def send_test(
     started = time.perf_counter()
     transcript = Transcript()
     forbid_credentials(transcript, config)
-    recorder = StepRecorder(on_step, clean=transcript.clean)
+    deadline = Deadline(timeout)  # one deadline for every step, the token request included
+    recorder = StepRecorder(on_step, clean=transcript.clean, deadline=deadline)
     session = SmtpSession(config, timeout=timeout, transcript=transcript)
     try:
-        await _converse(
-            session, recorder, config, routed.message, routed.recipients, check_only, timeout
-        )
+        async with deadline.scope():
+            await _converse(
+                session, recorder, config, routed.message, routed.recipients, check_only, deadline
+            )
         result.ok = True
         result.delivered_to = [] if check_only else list(routed.recipients)
     except StepFailed as failure:
@@ -133,6 +135,11 @@ async def send_test(
         result.reply = transcript.clean(failure.reply) if failure.reply else None
         hint = hint_for(f"{failure.reply} {failure.message}", failure.hint_key)
         result.hint = transcript.clean(hint) if hint else None
+    except TimeoutError:
+        step = recorder.failed
+        where = f"Step {step.name.value}" if step is not None else "Send test"
+        result.error = f"{where} failed: {deadline.sentence()}"
+        result.hint = hint_for("", "timeout")
     except Exception as exc:  # a failure nobody foresaw is still a result, not a crash
         step = recorder.failed
         where = f"Step {step.name.value}" if step is not None else "Send test"
@@ -165,7 +172,7 @@ async def _converse(
     message: EmailMessage,
     recipients: list[str],
     check_only: bool,
-    timeout: float,
+    deadline: Deadline,
 ) -> None:
     async def run(name: StepName, action: Awaitable[str]) -> None:
         with recorder.step(name) as report:
@@ -184,7 +191,7 @@ async def _converse(
     token: AccessToken | None = None
     if isinstance(config.auth, OAuth2ClientCredentials):
         with recorder.step(StepName.TOKEN) as report:
-            token = await _fetch_token(config.auth, timeout)
+            token = await _fetch_token(config.auth, deadline)
             session.transcript.forbid_secret(token.value.get_secret_value())
             report.detail = _token_detail(token, config.auth)
             session.transcript.note(report.detail)
@@ -194,17 +201,11 @@ async def _converse(
     await run(StepName.QUIT, session.quit())
 
 
-async def _fetch_token(auth: OAuth2ClientCredentials, timeout: float) -> AccessToken:
-    from mailstage.mailer.oauth import TokenError, acquire_token
+async def _fetch_token(auth: OAuth2ClientCredentials, deadline: Deadline) -> AccessToken:
+    from mailstage.mailer.oauth import TokenError, fetch_token
 
     try:
-        return await asyncio.wait_for(
-            asyncio.to_thread(acquire_token, auth, timeout=timeout), timeout
-        )
-    except TimeoutError:
-        raise StepFailed(
-            f"The token endpoint did not answer within {timeout:g} s.", hint_key="token_endpoint"
-        ) from None
+        return await fetch_token(auth, deadline=deadline)
     except TokenError as exc:
         raise StepFailed(exc.message, reply=exc.description, hint_key=exc.hint_key) from None
 

@@ -17,6 +17,12 @@ from typing import TYPE_CHECKING, cast
 from pydantic import SecretStr
 
 from mailstage.mailer import smtp_auth
+from mailstage.mailer.loopback import (
+    addresses_of,
+    all_loopback,
+    is_loopback_address,
+    not_loopback_sentence,
+)
 from mailstage.mailer.steps import StepFailed
 from mailstage.mailer.tls import client_context, describe_tls, is_certificate_error
 from mailstage.mailer.transcript import Transcript
@@ -45,7 +51,10 @@ class SmtpSession:
         self.config = config
         self.timeout = timeout
         self.transcript = transcript
-        self.plaintext_allowed = config.is_loopback
+        # decided on addresses (resolve, then the peer actually connected to), never on
+        # the name: evil.localhost may resolve anywhere
+        self.plaintext_allowed = False
+        self._resolved_loopback = False
         self._addresses: list[tuple[int, int, int, tuple[object, ...]]] = []
         self._sock: socket.socket | None = None
         self._smtp: SMTP | None = None
@@ -62,6 +71,7 @@ class SmtpSession:
         if literal is not None:  # nothing to look up: skip the resolver thread
             family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
             self._addresses = [(family, socket.SOCK_STREAM, 0, (str(literal), port))]
+            self._resolved_loopback = is_loopback_address(str(literal))
             return f"{literal} (an address, nothing to resolve)"
         try:
             infos = await asyncio.wait_for(
@@ -78,7 +88,9 @@ class SmtpSession:
         self._addresses = [
             (family, kind, proto, address) for family, kind, proto, _, address in infos
         ]
-        return ", ".join(dict.fromkeys(str(address[0]) for *_, address in self._addresses))
+        addresses = addresses_of(self._addresses)
+        self._resolved_loopback = all_loopback(addresses)
+        return ", ".join(addresses)
 
     async def connect(self) -> str:
         loop = asyncio.get_running_loop()
@@ -99,6 +111,8 @@ class SmtpSession:
                 sock.close()
                 raise
             self._sock = sock
+            peer = str(sock.getpeername()[0])
+            self.plaintext_allowed = self._resolved_loopback and is_loopback_address(peer)
             return f"connected to {address[0]} port {address[1]}"
         where = f"{self.config.server} port {self.config.port}"
         if isinstance(last_error, ConnectionRefusedError):
@@ -148,9 +162,10 @@ class SmtpSession:
             if self.plaintext_allowed:
                 self.transcript.note("no STARTTLS offered: plain text, allowed to a loopback host")
                 return "not offered; plain text to a loopback host"
-            raise StepFailed(
-                f"The server {self.config.server} does not offer STARTTLS.", hint_key="no_starttls"
-            )
+            message = f"The server {self.config.server} does not offer STARTTLS."
+            if self.config.is_loopback:  # a loopback-looking name that is not loopback
+                message += " " + self._not_loopback("the password or token")
+            raise StepFailed(message, hint_key="no_starttls")
         context = self._tls_context()
         self.transcript.sent("STARTTLS")
         try:
@@ -167,7 +182,9 @@ class SmtpSession:
         smtp = self._require_client()
         if not self._tls and not self.plaintext_allowed:
             raise StepFailed(
-                "mailstage does not send credentials before TLS.", hint_key="no_starttls"
+                "mailstage does not send credentials before TLS. "
+                + self._not_loopback("credentials"),
+                hint_key="no_starttls",
             )
         offered = [method.upper() for method in smtp.server_auth_methods]
         offered_text = " ".join(offered) or "none"
@@ -287,6 +304,9 @@ class SmtpSession:
             raise self._failure(exc, shown.split()[0]) from None
         self.transcript.received(response.code, response.message)
         return cast("SMTPResponse", response)
+
+    def _not_loopback(self, what: str) -> str:
+        return not_loopback_sentence(self.config.server, addresses_of(self._addresses), what)
 
     def _timed_out(self, doing: str) -> StepFailed:
         return StepFailed(f"No answer within {self.timeout:g} s while {doing}.", hint_key="timeout")

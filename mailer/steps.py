@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from mailstage.mailer.deadline import Deadline
 from mailstage.store.text import visible
 
 
@@ -76,8 +77,13 @@ class StepRecorder:
     """Times each step and tells the listener when it starts and how it ends."""
 
     def __init__(
-        self, on_step: StepCallback | None = None, *, clean: Callable[[str], str] = visible
+        self,
+        on_step: StepCallback | None = None,
+        *,
+        clean: Callable[[str], str] = visible,
+        deadline: Deadline | None = None,
     ) -> None:
+        self.deadline = deadline
         self.steps: list[StepReport] = []
         self.failed: StepReport | None = None
         self._on_step = on_step
@@ -93,7 +99,11 @@ class StepRecorder:
             yield report
         except asyncio.CancelledError:
             report.status = "failed"
-            report.detail = "cancelled"
+            if self.deadline is not None and self.deadline.expired:
+                report.detail = self.deadline.sentence()  # the whole test's time is up
+                self.failed = report
+            else:
+                report.detail = "cancelled"
             raise
         except Exception as exc:
             report.status = "failed"

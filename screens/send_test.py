@@ -65,6 +65,8 @@ def default_recipients(
 
 
 class SendTestScreen(ModalScreen[None]):
+    # the whole test, token request included, ends within this many seconds
+    timeout_seconds: float = 20.0
     HELP = (
         "Send a test email through this stage's configuration. Type one or more "
         "recipients (separated by commas or spaces) and press Enter or F5. Check only "
@@ -206,6 +208,7 @@ class SendTestScreen(ModalScreen[None]):
             app=app,
             recipients=recipients,
             check_only=check_only,
+            timeout=self.timeout_seconds,
             on_step=lambda step: self.post_message(self.StepUpdate(step)),
             user=ws.user,
         )

@@ -130,7 +130,8 @@ class HostileHttp:
     """An HTTP server on ``host``; ``respond(handler, body, server)`` answers each POST/GET.
     ``release`` is set at stop so a dripping responder ends."""
 
-    def __init__(self, respond: Responder, *, host: str = HOST) -> None:
+    def __init__(self, respond: Responder, *, host: str = HOST, context: Any = None) -> None:
+        self.scheme = "https" if context is not None else "http"
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         self.release = threading.Event()
         outer = self
@@ -155,12 +156,14 @@ class HostileHttp:
 
         self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
+        if context is not None:
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.host = host
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def url(self, path: str = "/tenant/oauth2/token", host: str | None = None) -> str:
-        return f"http://{host or self.host}:{self.port}{path}"
+        return f"{self.scheme}://{host or self.host}:{self.port}{path}"
 
     def stop(self) -> None:
         self.release.set()
@@ -216,3 +219,14 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 30.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+def local_non_loopback_address() -> str | None:
+    """An address of this machine that is not loopback (the route to the outside), if any."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address

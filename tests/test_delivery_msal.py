@@ -3,7 +3,8 @@ loopback that speaks the platform's discovery and token protocol.
 
 Only two things differ from production, both configuration rather than mocks: msal is told
 not to ask login.microsoftonline.com whether the loopback authority is known
-(``instance_discovery=False``), and requests trusts the test CA (REQUESTS_CA_BUNDLE).
+(``instance_discovery=False``), and mailstage's HTTP client (msal's ``http_client``) trusts
+the test CA through SSL_CERT_FILE.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import pytest
 from pydantic import SecretStr
 
 from mailstage.mailer import oauth
+from mailstage.mailer.deadline import Deadline
+from mailstage.mailer.token_http import BoundedHttp
 from mailstage.store.models import OAuth2ClientCredentials
 from tests.loopback import CLIENT_ID, CLIENT_SECRET
 
@@ -105,7 +108,7 @@ class IdentityPlatform:
 
 @pytest.fixture
 def platform(certificates, monkeypatch) -> Iterator[IdentityPlatform]:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificates.ca_file))
     monkeypatch.setattr(
         msal,
         "ConfidentialClientApplication",
@@ -132,7 +135,8 @@ def test_microsoft_token_urls_go_through_msal_with_the_tenant_authority():
 
 
 def test_msal_gets_a_token_from_the_platform(platform):
-    token, expires_in = oauth._request_with_msal(credentials(), platform.authority, 5.0)
+    client = BoundedHttp(Deadline(5.0))
+    token, expires_in = oauth._request_with_msal(credentials(), platform.authority, client)
     assert token.get_secret_value() == platform.issued[-1]
     assert 3000 < expires_in <= 3599
     assert any(r.startswith("GET ") and "openid-configuration" in r for r in platform.requests)
@@ -142,7 +146,7 @@ def test_msal_gets_a_token_from_the_platform(platform):
 def test_msal_error_names_the_aadsts_code_and_correlation_id(platform):
     with pytest.raises(oauth.TokenError) as info:
         oauth._request_with_msal(
-            credentials("the-secret-id-not-its-value"), platform.authority, 5.0
+            credentials("the-secret-id-not-its-value"), platform.authority, BoundedHttp(Deadline(5))
         )
     text = info.value.message
     assert "invalid_client" in text and "AADSTS7000215" in text and "corr-1234" in text
