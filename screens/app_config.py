@@ -10,12 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Label, Static
+from textual.widgets import Button, DataTable, Label, Static
 
+from mailstage.screens.base import MailstageModal, MailstageScreen
 from mailstage.screens.list_labels import count_text, list_state
 from mailstage.screens.test_list_editor import AddressInput, TestListEditorScreen
-from mailstage.screens.widgets import AppHeader, ReadOnlyNote, highlighted_row_key
+from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote, highlighted_row_key
 from mailstage.store import validation as rules
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.models import App, Permission
@@ -26,7 +26,7 @@ COLUMN_LIST = "list"
 COLUMN_COUNT = "count"
 
 
-class StudioListModal(ModalScreen[list[str] | None]):
+class StudioListModal(MailstageModal[list[str] | None]):
     """Edit the studio list: addresses separated by commas, spaces or new lines."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -66,13 +66,13 @@ class StudioListModal(ModalScreen[list[str] | None]):
             self.query_one("#studio-error", Static).update(f"{bad!r} {why}{more}")
             return
         try:
-            self.app.workspace.set_studio_list(self.app_name, good)
+            self.workspace.set_studio_list(self.app_name, good)
         except InvalidInput as exc:
             self.query_one("#studio-error", Static).update(exc.message)
             return
         except MailstageError as exc:
             self.dismiss(None)
-            self.app.report_error(exc)
+            self.report_error(exc)
             return
         self.dismiss(good)
 
@@ -81,7 +81,7 @@ class StudioListModal(ModalScreen[list[str] | None]):
         self.dismiss(None)
 
 
-class AppConfigScreen(Screen[None]):
+class AppConfigScreen(MailstageScreen[None]):
     """One app: each stage's test list (state and size) and the studio list."""
 
     TITLE = "App configuration"
@@ -125,25 +125,30 @@ class AppConfigScreen(Screen[None]):
 
     @property
     def mail_app(self) -> App | None:
-        return self.app.workspace.data.app(self.app_name)
+        return self.workspace.data.app(self.app_name)
 
     @property
     def _can_edit(self) -> bool:
-        return self.app.workspace.can(Permission.MANAGE_TEST_LISTS)
+        return self.workspace.can(Permission.MANAGE_TEST_LISTS)
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
-        sentence = self.app.workspace.why_not(Permission.MANAGE_TEST_LISTS)
+        sentence = self.workspace.why_not(Permission.MANAGE_TEST_LISTS)
         yield ReadOnlyNote(sentence, id="config-readonly")
         yield DataTable(id="config-table", cursor_type="row")
         yield Static("", id="config-studio", markup=False)
+        hint = (
+            "Enter opens the stage's test list · t sends a test · l edits the studio list"
+            if self._can_edit
+            else "Enter shows the stage's test list"
+        )
         yield Static(
-            "Enter opens the stage's test list · t sends a test · l edits the studio list",
+            hint,
             id="config-hint",
             classes="muted",
             markup=False,
         )
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#config-table", DataTable)
@@ -165,7 +170,7 @@ class AppConfigScreen(Screen[None]):
             )
             return
         self.app_name = app.name
-        stages = self.app.workspace.data.ordered_stages()
+        stages = self.workspace.data.ordered_stages()
         for stage in stages:
             test_list = app.test_list(stage.name)
             table.add_row(
@@ -204,7 +209,9 @@ class AppConfigScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "studio_list" and not self._can_edit:
-            return None
+            return False
+        if action == "send_test":
+            return self.may_send_test()
         return True
 
     def action_send_test(self) -> None:
@@ -213,13 +220,13 @@ class AppConfigScreen(Screen[None]):
             return
         test_list = app.test_list(stage_name)
         recipients = list(test_list.addresses) if test_list.active else list(app.studio_list)
-        self.app.open_send_test(stage_name, app_name=app.name, recipients=recipients or None)
+        self.host.open_send_test(stage_name, app_name=app.name, recipients=recipients or None)
 
     def action_studio_list(self) -> None:
         app = self.mail_app
         if app is None:
             return
-        if sentence := self.app.workspace.why_not(Permission.MANAGE_TEST_LISTS):
+        if sentence := self.workspace.why_not(Permission.MANAGE_TEST_LISTS):
             self.notify(sentence, severity="warning", markup=False)
             return
 

@@ -15,29 +15,24 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 from textual.widgets.data_table import ColumnKey
 
+from mailstage.screens.base import MailstageModal, MailstageScreen
 from mailstage.screens.list_labels import count_text, list_state
-from mailstage.screens.widgets import AppHeader, ConfirmModal, ReadOnlyNote, highlighted_row_key
+from mailstage.screens.quick_toggle import toggle_test_list
+from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote, highlighted_row_key
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.models import App, Permission, Stage, TestList
 
 COLUMN_APP = "app"
 COLUMN_LIST = "list"
 COLUMN_COUNT = "count"
+LIST_WIDTH = 20  # "List in Development"
+COUNT_WIDTH = 13  # "100 addresses"
 
 
-def production_question(app_name: str, stage: Stage, count: int) -> str:
-    return (
-        f"Activate the test list of {app_name} in {stage.name}, a production stage?\n\n"
-        f"Real users then receive nothing: every email {app_name} sends in {stage.name} "
-        f"goes to the {count_text(count)} of the test list only."
-    )
-
-
-class AddAppModal(ModalScreen[str | None]):
+class AddAppModal(MailstageModal[str | None]):
     """Ask for a new app's name; add it through the workspace (validated, audited)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -63,13 +58,13 @@ class AddAppModal(ModalScreen[str | None]):
     def _add(self) -> None:
         name = self.query_one("#add-app-name", Input).value
         try:
-            app = self.app.workspace.add_app(name)
+            app = self.workspace.add_app(name)
         except InvalidInput as exc:
             self.query_one("#add-app-error", Static).update(exc.message)
             return
         except MailstageError as exc:
             self.dismiss(None)
-            self.app.report_error(exc)
+            self.report_error(exc)
             return
         self.dismiss(app.name)
 
@@ -78,13 +73,14 @@ class AddAppModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class AppsScreen(Screen[None]):
+class AppsScreen(MailstageScreen[None]):
     """Every app with its test-list state in the stage in focus."""
 
     TITLE = "Apps"
     HELP = (
         "Apps and their test lists. The stage in focus is shown above the list: s and S "
-        "switch it. a turns the highlighted app's test list on or off in that stage, saved "
+        "switch it (the choice is kept for your next visit). Space turns the highlighted "
+        "app's test list on or off in that stage, saved "
         "at once (a production stage asks first). Enter opens the app's configuration, "
         "/ filters by name, n adds an app."
     )
@@ -98,7 +94,7 @@ class AppsScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "a",
+            "space",
             "toggle_list",
             "On/off",
             id="apps.toggle_list",
@@ -113,7 +109,14 @@ class AppsScreen(Screen[None]):
             id="apps.previous_stage",
             tooltip="Previous stage",
         ),
-        Binding("n", "add_app", "New app", id="apps.add_app", tooltip="Add an app"),
+        Binding("n", "add_app", "New", id="apps.add_app", tooltip="Add an app"),
+        Binding(
+            "escape",
+            "clear_filter_or_back",
+            "Back",
+            id="apps.escape",
+            tooltip="Clear the filter first, else go back",
+        ),
         Binding(
             "slash,f", "focus_filter", "Filter", id="apps.filter", tooltip="Filter apps by name"
         ),
@@ -127,7 +130,7 @@ class AppsScreen(Screen[None]):
     # -- composition -------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        ws = self.app.workspace
+        ws = self.workspace
         yield AppHeader()
         sentence = ws.why_not(Permission.MANAGE_TEST_LISTS)
         yield ReadOnlyNote(sentence, id="apps-readonly")
@@ -136,34 +139,48 @@ class AppsScreen(Screen[None]):
         table: DataTable[str] = DataTable(id="apps-table", cursor_type="row", zebra_stripes=False)
         yield table
         yield Static("", id="apps-status", markup=False)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#apps-table", DataTable)
-        table.add_column("App", key=COLUMN_APP, width=32)
-        table.add_column("Test list", key=COLUMN_LIST, width=24)
-        table.add_column("Addresses", key=COLUMN_COUNT, width=14)
+        table.add_column("App", key=COLUMN_APP, width=self._app_column_width())
+        table.add_column("Test list", key=COLUMN_LIST, width=LIST_WIDTH)
+        table.add_column("Addresses", key=COLUMN_COUNT, width=COUNT_WIDTH)
         stages = self._stages()
+        if self.stage_name is None:
+            self.stage_name = self.host.apps_stage  # the stage chosen on the last visit
         if self.stage_name is None or not any(s.name == self.stage_name for s in stages):
             self.stage_name = stages[0].name if stages else None
         self._fill()
         table.focus()
 
+    def _app_column_width(self) -> int:
+        """What the two fixed columns leave of the screen (margins and cell padding
+        taken off): the names get the room, at 80 columns and at 60."""
+        return max(12, min(40, self.app.size.width - LIST_WIDTH - COUNT_WIDTH - 10))
+
+    def on_resize(self) -> None:
+        table = self.query_one("#apps-table", DataTable)
+        column = table.columns.get(ColumnKey(COLUMN_APP))
+        if column is not None and column.width != self._app_column_width():
+            column.width = self._app_column_width()
+            table.refresh()
+
     @property
     def _can_toggle(self) -> bool:
-        return self.app.workspace.can(Permission.MANAGE_TEST_LISTS)
+        return self.workspace.can(Permission.MANAGE_TEST_LISTS)
 
     def _stages(self) -> list[Stage]:
-        return self.app.workspace.data.ordered_stages()
+        return self.workspace.data.ordered_stages()
 
     @property
     def stage(self) -> Stage | None:
         if self.stage_name is None:
             return None
-        return self.app.workspace.data.stage(self.stage_name)
+        return self.workspace.data.stage(self.stage_name)
 
     def _apps(self) -> list[App]:
-        apps = sorted(self.app.workspace.data.apps, key=lambda a: a.name.casefold())
+        apps = sorted(self.workspace.data.apps, key=lambda a: a.name.casefold())
         if self._filter:
             apps = [a for a in apps if self._filter in a.name.casefold()]
         return apps
@@ -185,7 +202,7 @@ class AppsScreen(Screen[None]):
         names = [a.name for a in apps]
         if keep in names:
             table.move_cursor(row=names.index(keep), animate=False)
-        total = len(self.app.workspace.data.apps)
+        total = len(self.workspace.data.apps)
         if not total:
             status = "No apps yet." + (" n adds one." if self._can_add else "")
         elif self._filter:
@@ -202,14 +219,20 @@ class AppsScreen(Screen[None]):
             kind = " (production)" if stage.production else ""
             text = f"Stage: {stage.name}{kind}   s/S switch"
         self.query_one("#apps-stage", Static).update(text)
+        self.query_one(AppHeader).refresh_production()
         table = self.query_one("#apps-table", DataTable)
         column = table.columns.get(ColumnKey(COLUMN_LIST))
         if column is not None and stage is not None:
             column.label = Text(f"List in {stage.name}")  # shown after the next clear()
 
     @property
+    def production_stage(self) -> Stage | None:
+        stage = self.stage
+        return stage if stage is not None and stage.production else None
+
+    @property
     def _can_add(self) -> bool:
-        return self.app.workspace.can(Permission.MANAGE_APPS)
+        return self.workspace.can(Permission.MANAGE_APPS)
 
     @property
     def highlighted_app(self) -> str | None:
@@ -229,7 +252,7 @@ class AppsScreen(Screen[None]):
         """Open one app's configuration (the command palette jumps here)."""
         from mailstage.screens.app_config import AppConfigScreen
 
-        app = self.app.workspace.data.app(app_name)
+        app = self.workspace.data.app(app_name)
         if app is not None:
             self.app.push_screen(AppConfigScreen(app.name))
 
@@ -251,10 +274,18 @@ class AppsScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_list" and not self._can_toggle:
-            return None
+            return False
         if action == "add_app" and not self._can_add:
-            return None
+            return False
         return True
+
+    def action_clear_filter_or_back(self) -> None:
+        box = self.query_one("#apps-filter", Input)
+        if box.value:
+            box.value = ""
+            self.query_one("#apps-table", DataTable).focus()
+            return
+        self.app.pop_screen()
 
     def action_focus_filter(self) -> None:
         self.query_one("#apps-filter", Input).focus()
@@ -266,6 +297,7 @@ class AppsScreen(Screen[None]):
         names = [s.name for s in stages]
         index = names.index(self.stage_name) if self.stage_name in names else -step
         self.stage_name = names[(index + step) % len(names)]
+        self.host.apps_stage = self.stage_name
         self._fill()
 
     def action_next_stage(self) -> None:
@@ -283,50 +315,13 @@ class AppsScreen(Screen[None]):
         self.app.push_screen(AddAppModal(), added)
 
     def action_toggle_list(self) -> None:
-        ws = self.app.workspace
         name, stage = self.highlighted_app, self.stage
         if name is None or stage is None:
             return
-        if sentence := ws.why_not(Permission.MANAGE_TEST_LISTS):
-            self.notify(sentence, severity="warning", markup=False)
-            return
-        app = ws.data.app(name)
-        if app is None:
-            return
-        current = app.test_list(stage.name)
-        activate = not current.active
-        if activate and stage.production:
+        toggle_test_list(self.app, name, stage.name, self._show_saved)
 
-            def answered(ok: bool | None) -> None:
-                if ok:
-                    self._set_active(name, stage.name, True)
-
-            self.app.push_screen(
-                ConfirmModal(
-                    production_question(name, stage, len(current.addresses)),
-                    yes="Activate",
-                    no="Cancel",
-                ),
-                answered,
-            )
-            return
-        self._set_active(name, stage.name, activate)
-
-    def _set_active(self, app_name: str, stage_name: str, active: bool) -> None:
-        try:
-            saved = self.app.workspace.set_test_list_active(app_name, stage_name, active)
-        except MailstageError as exc:
-            self.app.report_error(exc)
-            return
+    def _show_saved(self, app_name: str, saved: TestList) -> None:
         table = self.query_one("#apps-table", DataTable)
         if app_name in {k.value for k in table.rows}:
             table.update_cell(app_name, COLUMN_LIST, list_state(saved))
             table.update_cell(app_name, COLUMN_COUNT, count_text(len(saved.addresses)))
-        note = ""
-        if active and not saved.addresses:
-            note = " The list is empty: nobody receives this app's emails in this stage."
-        self.notify(
-            f"Test list of {app_name} in {stage_name}: {list_state(saved)} (saved).{note}",
-            severity="warning" if note else "information",
-            markup=False,
-        )

@@ -14,10 +14,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
-from mailstage.screens.widgets import AppHeader
+from mailstage.screens.base import MailstageModal, MailstageScreen
+from mailstage.screens.widgets import AppFooter, AppHeader
 from mailstage.store.models import MASK, AuditEvent
 from mailstage.store.text import visible, when_text
 
@@ -52,7 +52,7 @@ def summary(event: AuditEvent) -> str:
     return "; ".join(parts)
 
 
-class AuditEventModal(ModalScreen[None]):
+class AuditEventModal(MailstageModal[None]):
     """One audit event in full."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -87,7 +87,7 @@ class AuditEventModal(ModalScreen[None]):
         self.dismiss(None)
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(MailstageScreen[None]):
     """The audit trail, newest first."""
 
     TITLE = "Audit"
@@ -113,6 +113,13 @@ class AuditScreen(Screen[None]):
             tooltip="Filter by user, action or target",
         ),
         Binding("r", "reload", "Reload", id="audit.reload", tooltip="Read the store again"),
+        Binding(
+            "escape",
+            "clear_filter_or_back",
+            "Back",
+            id="audit.escape",
+            tooltip="Clear the filter first, else go back",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -126,7 +133,7 @@ class AuditScreen(Screen[None]):
         yield DataTable(id="audit-table", cursor_type="row")
         yield Static("", id="audit-detail", markup=False)
         yield Static("", id="audit-status", markup=False)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#audit-table", DataTable)
@@ -139,7 +146,7 @@ class AuditScreen(Screen[None]):
         table.focus()
 
     def newest_first(self) -> list[AuditEvent]:
-        events = list(enumerate(self.app.workspace.data.audit))
+        events = list(enumerate(self.workspace.data.audit))
         # newest first; events saved in the same instant keep their recorded order, reversed
         events.sort(key=lambda pair: (pair[1].at, pair[0]), reverse=True)
         return [event for _, event in events]
@@ -189,12 +196,16 @@ class AuditScreen(Screen[None]):
         audit_event = self._events[int(event.row_key.value)]
         detail.update(f"{audit_event.action} {audit_event.target}: {summary(audit_event)}")
 
+    def action_clear_filter_or_back(self) -> None:
+        box = self.query_one("#audit-filter", Input)
+        if box.value:
+            box.value = ""
+            self.query_one("#audit-table", DataTable).focus()
+            return
+        self.app.pop_screen()
+
     def action_focus_filter(self) -> None:
         self.query_one("#audit-filter", Input).focus()
 
     def action_reload(self) -> None:
-        reload = getattr(self.app, "reload_workspace", None)
-        if callable(reload):
-            reload()
-        else:
-            self._fill()
+        self.host.reload_workspace()

@@ -17,10 +17,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
-from mailstage.screens.widgets import AppHeader, short_path
+from mailstage.screens.base import MailstageScreen
+from mailstage.screens.widgets import AppFooter, AppHeader, short_path
 from mailstage.store.text import visible, when_text
 
 MAX_BODY = 200_000
@@ -78,7 +78,7 @@ def text_body(message: EmailMessage) -> str:
     return text
 
 
-class MessageViewerScreen(Screen[None]):
+class MessageViewerScreen(MailstageScreen[None]):
     """One captured message: its headers and its text body, as plain text."""
 
     TITLE = "Captured message"
@@ -121,7 +121,7 @@ class MessageViewerScreen(Screen[None]):
         with VerticalScroll(id="viewer"):
             yield Static(headers, id="viewer-headers", markup=False)
             yield Static(body, id="viewer-body", markup=False)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one("#viewer", VerticalScroll).focus()
@@ -130,7 +130,7 @@ class MessageViewerScreen(Screen[None]):
         self.dismiss(None)
 
 
-class CapturedMailScreen(Screen[None]):
+class CapturedMailScreen(MailstageScreen[None]):
     """The capture folder's messages, newest first."""
 
     TITLE = "Captured mail"
@@ -162,7 +162,7 @@ class CapturedMailScreen(Screen[None]):
         yield Static(f"Folder: {shown}", id="captured-folder", markup=False)
         yield DataTable(id="captured-table", cursor_type="row")
         yield Static("", id="captured-status", markup=False)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#captured-table", DataTable)

@@ -14,13 +14,20 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
-from mailstage.screens.widgets import AppHeader, ConfirmModal, Field, ReadOnlyNote, SecretInput
+from mailstage.screens.base import MailstageScreen, stage_if_production
+from mailstage.screens.widgets import (
+    AppFooter,
+    AppHeader,
+    ConfirmModal,
+    Field,
+    ReadOnlyNote,
+    SecretInput,
+)
 from mailstage.store import validation as rules
 from mailstage.store.errors import InvalidInput, MailstageError
-from mailstage.store.models import AUTH_LABELS, MASK, Permission, describe
+from mailstage.store.models import AUTH_LABELS, MASK, Permission, Stage, describe
 
 OAUTH = "oauth2_client_credentials"
 BASIC = "basic"
@@ -33,11 +40,14 @@ COMMON = ("server", "port", "sender_email", "sender_name")
 ALL_FIELDS = ("server", "port", *AUTH_FIELDS[OAUTH], *AUTH_FIELDS[BASIC], *COMMON[2:])
 
 
+PRODUCTION_NOTE = "▲ Production stage: a change here applies to the email real users receive."
+
+
 def split_scopes(text: str) -> list[str]:
     return [part for part in re.split(r"[\s,]+", text) if part]
 
 
-class EmailFormScreen(Screen[None]):
+class EmailFormScreen(MailstageScreen[None]):
     HELP = (
         "Edit the stage's SMTP configuration. Tab / Shift+Tab move between fields; the "
         "Authentication type list opens with Enter and shows only its own fields. Each "
@@ -60,10 +70,14 @@ class EmailFormScreen(Screen[None]):
         self.has_secret: dict[str, bool] = {"password": False, "client_secret": False}
         self.stored_auth_type: str | None = None
 
+    @property
+    def production_stage(self) -> Stage | None:
+        return stage_if_production(self.host, self.stage_name)
+
     # -- building --------------------------------------------------------------------
 
     def _values_from_store(self) -> tuple[dict[str, str], str | None]:
-        ws = self.app.workspace  # type: ignore[attr-defined]
+        ws = self.workspace
         stage = ws.stage(self.stage_name)
         self.stage_name = stage.name
         values = dict.fromkeys(ALL_FIELDS, "")
@@ -91,13 +105,15 @@ class EmailFormScreen(Screen[None]):
         return values, auth.type
 
     def compose(self) -> ComposeResult:
-        ws = self.app.workspace  # type: ignore[attr-defined]
+        ws = self.workspace
         self.read_only_reason = ws.why_not(Permission.MANAGE_EMAIL_CONFIGURATIONS)
         values, auth_type = self._values_from_store()
         self.initial = dict(values)
         self.initial["auth"] = auth_type or ""
         yield AppHeader()
         yield ReadOnlyNote(self.read_only_reason)
+        if self.production_stage is not None:
+            yield Static(PRODUCTION_NOTE, classes="production-note", markup=False)
         with VerticalScroll(id="form"):
             yield self._field("server", "SMTP server", values, "e.g. smtp.example.com")
             yield self._field("port", "SMTP port", values, "e.g. 587")
@@ -126,7 +142,7 @@ class EmailFormScreen(Screen[None]):
             yield Button("Save (F2)", id="save", variant="primary", disabled=True)
             yield Button("Cancel (Esc)", id="cancel")
             yield Static("", id="form-status", markup=False)
-        yield Footer()
+        yield AppFooter()
 
     def _field(self, key: str, label: str, values: dict[str, str], placeholder: str) -> Field:
         if key in SECRETS:
@@ -145,6 +161,8 @@ class EmailFormScreen(Screen[None]):
             for widget in self.query("#form Input, #form Select"):
                 widget.disabled = True
             self.query_one("#save", Button).disabled = True
+            self.query_one("#save", Button).display = False  # no action a Viewer cannot take
+            self.query_one("#cancel", Button).label = "Back (Esc)"
             self.query_one("#cancel", Button).focus()
         else:
             self.query_one("#server", Input).focus()
@@ -285,7 +303,7 @@ class EmailFormScreen(Screen[None]):
         if not self._validate_all():
             self.notify("Fix the fields marked ✗ first.", markup=False, severity="warning")
             return
-        ws = self.app.workspace  # type: ignore[attr-defined]
+        ws = self.workspace
         try:
             config = ws.email_from_options(self.stage_name, self._options())
             changed = ws.set_email(self.stage_name, config)
@@ -294,7 +312,7 @@ class EmailFormScreen(Screen[None]):
             return
         except MailstageError as exc:
             # the edits, secrets included, stay on screen so nothing typed is lost
-            self.app.report_error(exc, on_reload=self._after_reload)  # type: ignore[attr-defined]
+            self.report_error(exc, on_reload=self._after_reload)
             return
         for key in SECRETS:  # saved: keep no secret around longer than needed
             self.query_one(f"#{key}", Input).value = ""
@@ -333,11 +351,11 @@ class EmailFormScreen(Screen[None]):
                 self.query_one(f"#field-{key}", Field).set_error(describe(key, rule))
                 shown = True
         if not shown:
-            self.app.report_error(exc)  # type: ignore[attr-defined]
+            self.report_error(exc)
 
     def _after_reload(self) -> None:
         """After another admin's save: keep the edits, refresh what secrets exist."""
-        ws = self.app.workspace  # type: ignore[attr-defined]
+        ws = self.workspace
         stage = ws.data.stage(self.stage_name)
         email = stage.email if stage is not None else None
         self.stored_auth_type = email.auth.type if email is not None else None

@@ -8,11 +8,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from mailstage.screens.widgets import AppHeader
+from mailstage.screens.base import MailstageScreen
+from mailstage.screens.widgets import AppFooter, AppHeader
 
 
 def stage_state(stage: Any) -> str:
@@ -25,7 +25,7 @@ def stage_state(stage: Any) -> str:
     return f"{email.server}:{email.port} · {email.auth_label} · {sender}"
 
 
-class EmailsScreen(Screen[None]):
+class EmailsScreen(MailstageScreen[None]):
     TITLE = "Configure > Emails"
     HELP = (
         "Every stage and the state of its email configuration. Choose a stage with the "
@@ -48,7 +48,7 @@ class EmailsScreen(Screen[None]):
         yield AppHeader()
         yield Static("Stages", classes="section-title body-title")
         yield OptionList(id="stages", classes="menu")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.refresh_from_workspace()
@@ -58,7 +58,7 @@ class EmailsScreen(Screen[None]):
         self.refresh_from_workspace()
 
     def refresh_from_workspace(self) -> None:
-        ws = self.app.workspace  # type: ignore[attr-defined]
+        ws = self.workspace
         if ws is None:
             return
         stages = self.query_one("#stages", OptionList)
@@ -79,16 +79,23 @@ class EmailsScreen(Screen[None]):
     @on(OptionList.OptionSelected, "#stages")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
-            self.app.open_stage(event.option.id)  # type: ignore[attr-defined]
+            self.host.open_stage(event.option.id)
 
     def action_open(self) -> None:
         if name := self._current():
-            self.app.open_stage(name)  # type: ignore[attr-defined]
+            self.host.open_stage(name)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit":
+            return self.may_edit_email()
+        if action == "send_test":
+            return self.may_send_test()
+        return True
 
     def action_edit(self) -> None:
         if name := self._current():
-            self.app.open_email_form(name)  # type: ignore[attr-defined]
+            self.host.open_email_form(name)
 
     def action_send_test(self) -> None:
         if name := self._current():
-            self.app.open_send_test(name)  # type: ignore[attr-defined]
+            self.host.open_send_test(name)

@@ -1,42 +1,74 @@
-"""F1: help for the screen that was focused, with its keys."""
+"""F1: help for the screen that was focused, built from the keys active there right now.
+
+The keys come from Textual's active bindings of that screen (its focused widget, the
+screen, the App), after the user's keymap and each screen's ``check_action``: a key that
+is hidden because the action is not possible (no capture folder, a read-only user) is
+not listed, and a remapped key shows its new name.
+"""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
 
+from mailstage.screens.base import MailstageModal, MailstageScreen
+
 GENERAL = (
-    "Everywhere: F1 help · Esc back · q or Ctrl+Q quit · Ctrl+P command palette "
-    "(jump to a stage or an app, send test, lock) · Tab / Shift+Tab move between fields."
+    "Everywhere: Ctrl+P opens the command palette (every screen, toggle a test list, "
+    "send a test, lock); Tab / Shift+Tab move between fields; j/k or the arrows move "
+    "in lists."
 )
 
 
-def describe_keys(screen: Screen[object]) -> list[str]:
-    lines = []
-    seen: set[str] = set()
-    for binding in getattr(type(screen), "BINDINGS", []):
-        key, description = _key_and_description(binding)
-        if description and key not in seen:
-            seen.add(key)
-            lines.append(f"  {key:<10} {description}")
-    return lines
+class KeyHelp(NamedTuple):
+    keys: str
+    text: str
+    binding_id: str
 
 
-def _key_and_description(binding: object) -> tuple[str, str]:
-    from textual.binding import Binding as B
-
-    if isinstance(binding, B):
+def active_keys(screen: Screen[object]) -> list[KeyHelp]:
+    """The keys that do something on ``screen`` now, one line per action, in the
+    order the screen's focus chain gives them (focused widget first, App last)."""
+    found: dict[tuple[int, str], KeyHelp] = {}  # one line per binding id
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.id or not active.enabled:
+            continue
         text = binding.tooltip or binding.description
-        return binding.key.split(",")[0], text
-    if isinstance(binding, tuple) and len(binding) >= 3:
-        return str(binding[0]), str(binding[2])
-    return "", ""
+        if not text:
+            continue
+        shown = screen.app.get_key_display(_with_key(binding, key))
+        slot = (id(active.node), binding.id)
+        if slot in found:
+            previous = found[slot]
+            if shown not in previous.keys.split(" / "):
+                found[slot] = previous._replace(keys=f"{previous.keys} / {shown}")
+        else:
+            found[slot] = KeyHelp(shown, text, binding.id)
+    return list(found.values())
 
 
-class HelpScreen(ModalScreen[None]):
+def _with_key(binding: Binding, key: str) -> Binding:
+    return Binding(key, binding.action, binding.description, key_display=binding.key_display)
+
+
+def keys_table(keys: list[KeyHelp]) -> Table:
+    table = Table(box=None, show_header=True, pad_edge=False, expand=True)
+    table.add_column("Key", no_wrap=True)
+    table.add_column("What it does", ratio=1)
+    table.add_column("Keymap id", no_wrap=True, style="dim")
+    for item in keys:
+        table.add_row(item.keys, item.text, item.binding_id)
+    return table
+
+
+class HelpScreen(MailstageModal[None]):
     TITLE = "Help"
     HELP = "This help. Esc or F1 closes it."
     BINDINGS = [
@@ -44,21 +76,27 @@ class HelpScreen(ModalScreen[None]):
         Binding("f1", "close", "Close", show=False, id="help.close_f1", tooltip="Close the help"),
     ]
 
-    def __init__(self, for_screen: Screen[object]) -> None:
+    def __init__(self, for_screen: Screen[object], *, keymap_note: str = "") -> None:
         super().__init__()
         self.for_screen = for_screen
+        self.keys = active_keys(for_screen)
+        self.keymap_note = keymap_note
 
     def compose(self) -> ComposeResult:
-        title = getattr(self.for_screen, "TITLE", None) or "mailstage"
-        text = getattr(self.for_screen, "HELP", None) or (self.for_screen.__doc__ or "").strip()
-        keys = describe_keys(self.for_screen)
+        screen = self.for_screen
+        title = screen.TITLE or "mailstage"
+        text = screen.HELP if isinstance(screen, MailstageScreen) else ""
+        text = text or (screen.__doc__ or "").strip()
         with Vertical(classes="dialog", id="help"):
             yield Static(f"Help: {title}", classes="dialog-title", markup=False)
-            with VerticalScroll(classes="dialog-body"):
+            with VerticalScroll(classes="dialog-body", id="help-body"):
                 yield Static(text, classes="dialog-text", markup=False)
-                if keys:
-                    yield Static("Keys on this screen:\n" + "\n".join(keys), markup=False)
+                if self.keys:
+                    yield Static("Keys on this screen now:", classes="section-title")
+                    yield Static(keys_table(self.keys), id="help-keys")
                 yield Static("\n" + GENERAL, classes="muted", markup=False)
+                if self.keymap_note:
+                    yield Static(self.keymap_note, classes="muted", markup=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

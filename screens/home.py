@@ -9,10 +9,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from mailstage.screens.widgets import AppHeader
+from mailstage.screens.base import Host, MailstageScreen
+from mailstage.screens.widgets import AppFooter, AppHeader
 
 # (option id, label, description)
 DESTINATIONS = [
@@ -24,7 +25,7 @@ DESTINATIONS = [
 ]
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(MailstageScreen[None]):
     TITLE = "Home"
     HELP = (
         "Home: choose where to go with the arrows and Enter, or press the letter "
@@ -43,17 +44,19 @@ class HomeScreen(Screen[None]):
         Binding("m", "go('members')", "Members", id="home.members", tooltip="Members and roles"),
         Binding("u", "go('audit')", "Audit", id="home.audit", tooltip="The audit trail"),
         Binding("c", "go('captured')", "Captured", id="home.captured", tooltip="Captured mail"),
+        Binding("q", "app.quit", "Quit", id="home.quit", tooltip="Quit mailstage"),
     ]
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
+        yield Static("", id="home-next", classes="next-step body", markup=False)
         yield Static("Where to?", classes="section-title body-title")
         yield OptionList(*self._options(), id="menu", classes="menu")
         yield Static("", id="home-note", classes="muted body", markup=False)
-        yield Footer()
+        yield AppFooter(show_palette=True)
 
     def _destinations(self) -> list[tuple[str, str, str]]:
-        has_capture = getattr(self.app, "capture_folder", None) is not None
+        has_capture = self.host.capture_folder is not None
         return [d for d in DESTINATIONS if d[0] != "captured" or has_capture]
 
     def _options(self) -> list[Option]:
@@ -68,21 +71,30 @@ class HomeScreen(Screen[None]):
         self._update_note()
 
     def _update_note(self) -> None:
-        ws = getattr(self.app, "workspace", None)
+        ws = self.host.workspace
         if ws is None:
             return
-        stages = ws.data.ordered_stages()
-        configured = sum(1 for s in stages if s.email is not None)
-        self.query_one("#home-note", Static).update(
-            f"{configured} of {len(stages)} stages configured · {len(ws.data.apps)} apps"
-        )
+        # the store's models are loaded by now; importing them here keeps them off
+        # the first paint
+        from mailstage.screens.next_step import next_step
+        from mailstage.store.models import Permission
+
+        can = {p for p in Permission if ws.can(p)}
+        step, state = next_step(ws.data, can)
+        next_line = self.query_one("#home-next", Static)
+        next_line.update(step)
+        next_line.display = bool(step)
+        self.query_one("#home-note", Static).update(state)
 
     def refresh_from_workspace(self) -> None:
         self._update_note()
 
+    def on_screen_resume(self) -> None:
+        self._update_note()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "go" and parameters and parameters[0] == "captured":
-            return getattr(self.app, "capture_folder", None) is not None
+            return self.host.capture_folder is not None
         return True
 
     @on(OptionList.OptionSelected, "#menu")
@@ -92,26 +104,28 @@ class HomeScreen(Screen[None]):
 
     def action_go(self, key: str) -> None:
         if any(d[0] == key for d in self._destinations()):
-            self.app.push_screen(self._screen_for(key))
+            self.app.push_screen(destination_screen(self.host, key))
 
-    def _screen_for(self, key: str) -> Screen[Any]:
-        # imported on first use: the screens (and pydantic's models) stay off the first paint
-        if key == "emails":
-            from mailstage.screens.emails import EmailsScreen
 
-            return EmailsScreen()
-        if key == "apps":
-            from mailstage.screens.apps import AppsScreen
+def destination_screen(host: Host, key: str) -> Screen[Any]:
+    """The screen behind one of Home's destinations."""
+    # imported on first use: the screens (and pydantic's models) stay off the first paint
+    if key == "emails":
+        from mailstage.screens.emails import EmailsScreen
 
-            return AppsScreen()
-        if key == "members":
-            from mailstage.screens.members import MembersScreen
+        return EmailsScreen()
+    if key == "apps":
+        from mailstage.screens.apps import AppsScreen
 
-            return MembersScreen()
-        if key == "audit":
-            from mailstage.screens.audit import AuditScreen
+        return AppsScreen()
+    if key == "members":
+        from mailstage.screens.members import MembersScreen
 
-            return AuditScreen()
-        from mailstage.screens.captured import CapturedMailScreen
+        return MembersScreen()
+    if key == "audit":
+        from mailstage.screens.audit import AuditScreen
 
-        return CapturedMailScreen(self.app.capture_folder)  # type: ignore[attr-defined]
+        return AuditScreen()
+    from mailstage.screens.captured import CapturedMailScreen
+
+    return CapturedMailScreen(host.capture_folder)

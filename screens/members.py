@@ -9,15 +9,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
-from mailstage.screens.widgets import AppHeader, ReadOnlyNote, highlighted_row_key
+from mailstage.screens.base import MailstageModal, MailstageScreen
+from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote, highlighted_row_key
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.models import Permission
 
 
-class MemberModal(ModalScreen[tuple[str, str] | None]):
+class MemberModal(MailstageModal[tuple[str, str] | None]):
     """Add a member or change a member's role: a user name and a role."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -35,7 +35,7 @@ class MemberModal(ModalScreen[tuple[str, str] | None]):
         self.role = role
 
     def compose(self) -> ComposeResult:
-        ws = self.app.workspace
+        ws = self.workspace
         roles = [(r.name, r.name) for r in ws.data.organization.roles]
         title = f"Change the role of {self.user}" if self.user else "Add a member"
         with Vertical(classes="dialog"):
@@ -73,13 +73,13 @@ class MemberModal(ModalScreen[tuple[str, str] | None]):
             error.update("Role (role) is mandatory: choose one.")
             return
         try:
-            self.app.workspace.set_member(user, role)
+            self.workspace.set_member(user, role)
         except InvalidInput as exc:
             error.update(exc.message)
             return
         except MailstageError as exc:
             self.dismiss(None)
-            self.app.report_error(exc)
+            self.report_error(exc)
             return
         self.dismiss((user, role))
 
@@ -88,7 +88,7 @@ class MemberModal(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
-class MembersScreen(Screen[None]):
+class MembersScreen(MailstageScreen[None]):
     """Members and their roles, and what each role may do."""
 
     TITLE = "Members"
@@ -117,16 +117,16 @@ class MembersScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
-        sentence = self.app.workspace.why_not(Permission.MANAGE_MEMBERS)
+        sentence = self.workspace.why_not(Permission.MANAGE_MEMBERS)
         yield ReadOnlyNote(sentence, id="members-readonly")
         yield DataTable(id="members-table", cursor_type="row")
         yield Static("Roles", id="roles-title", markup=False)
         yield DataTable(id="roles-table", cursor_type="none", show_cursor=False)
-        yield Footer()
+        yield AppFooter()
 
     @property
     def _can_manage(self) -> bool:
-        return self.app.workspace.can(Permission.MANAGE_MEMBERS)
+        return self.workspace.can(Permission.MANAGE_MEMBERS)
 
     def on_mount(self) -> None:
         members = self.query_one("#members-table", DataTable)
@@ -140,13 +140,13 @@ class MembersScreen(Screen[None]):
         members.focus()
 
     def _fill(self, keep: str | None = None) -> None:
-        org = self.app.workspace.data.organization
+        org = self.workspace.data.organization
         table = self.query_one("#members-table", DataTable)
         keep = keep or self.highlighted_user
         table.clear()
         users = sorted(org.members, key=str.casefold)
         for user in users:
-            you = " (you)" if user == self.app.workspace.user else ""
+            you = " (you)" if user == self.workspace.user else ""
             table.add_row(Text(user + you), Text(org.members[user]), key=user)
         if keep in users:
             table.move_cursor(row=users.index(keep), animate=False)
@@ -165,7 +165,7 @@ class MembersScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("add_member", "change_role") and not self._can_manage:
-            return None
+            return False
         return True
 
     @on(DataTable.RowSelected, "#members-table")
@@ -173,7 +173,7 @@ class MembersScreen(Screen[None]):
         self.action_change_role()
 
     def _open(self, user: str = "", role: str | None = None) -> None:
-        if sentence := self.app.workspace.why_not(Permission.MANAGE_MEMBERS):
+        if sentence := self.workspace.why_not(Permission.MANAGE_MEMBERS):
             self.notify(sentence, severity="warning", markup=False)
             return
 
@@ -191,4 +191,4 @@ class MembersScreen(Screen[None]):
         user = self.highlighted_user
         if user is None:
             return
-        self._open(user, self.app.workspace.data.organization.members.get(user))
+        self._open(user, self.workspace.data.organization.members.get(user))

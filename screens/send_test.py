@@ -14,11 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Static
+from textual.widgets import Button, Checkbox, Input, Static
 from textual.worker import Worker, WorkerState
 
-from mailstage.screens.widgets import Field
+from mailstage.screens.base import MailstageModal
+from mailstage.screens.widgets import AppFooter, Field
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.text import visible
 from mailstage.store.validation import check_address, split_pasted_addresses
@@ -64,7 +64,7 @@ def default_recipients(
     return [stage.email.sender_email] if stage.email is not None else []
 
 
-class SendTestScreen(ModalScreen[None]):
+class SendTestScreen(MailstageModal[None]):
     # the whole test, token request included, ends within this many seconds
     timeout_seconds: float = 20.0
     HELP = (
@@ -111,9 +111,9 @@ class SendTestScreen(ModalScreen[None]):
     # -- layout -----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        ws = self.app.workspace  # type: ignore[attr-defined]
+        ws = self.workspace
         recipients = self.initial_recipients or default_recipients(
-            ws, self.stage_name, self.app_name, getattr(self.app, "last_test_recipients", None)
+            ws, self.stage_name, self.app_name, self.host.last_test_recipients
         )
         stage = ws.data.stage(self.stage_name) if ws is not None else None
         title = f"Send test › {stage.name if stage else self.stage_name}"
@@ -144,7 +144,7 @@ class SendTestScreen(ModalScreen[None]):
             yield Static("", id="hint", markup=False)
             with VerticalScroll(id="transcript"):
                 yield Static("", id="transcript-text", markup=False)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one("#transcript", VerticalScroll).border_title = "Transcript"
@@ -180,7 +180,7 @@ class SendTestScreen(ModalScreen[None]):
         if recipients is None:
             return
         check_only = self.query_one("#check-only", Checkbox).value
-        self.app.last_test_recipients = recipients  # type: ignore[attr-defined]
+        self.host.last_test_recipients = recipients
         self.steps = []
         self.result = None
         self.cancelled = False
@@ -194,7 +194,7 @@ class SendTestScreen(ModalScreen[None]):
     async def run_test(self, recipients: list[str], check_only: bool) -> Any:
         from mailstage.mailer.send_test import send_test
 
-        ws = self.app.workspace  # type: ignore[attr-defined]
+        ws = self.workspace
         stage = ws.stage(self.stage_name)
         if stage.email is None:
             raise MailstageError(
@@ -241,7 +241,7 @@ class SendTestScreen(ModalScreen[None]):
                 self._show_result("Not started: " + error.message, "", [])
             else:
                 self._show_result("Send test could not run.", "", [])
-                self.app.report_error(error or RuntimeError())  # type: ignore[attr-defined]
+                self.report_error(error or RuntimeError())
 
     def _stopped(self) -> None:
         self.running = False

@@ -7,11 +7,11 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
-from mailstage.screens.widgets import AppHeader
-from mailstage.store.models import MASK
+from mailstage.screens.base import MailstageScreen, stage_if_production
+from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote
+from mailstage.store.models import MASK, Permission, Stage
 from mailstage.store.text import when_text
 
 
@@ -44,7 +44,7 @@ def config_lines(stage: Any) -> list[tuple[str, str]]:
     return rows
 
 
-class StageScreen(Screen[None]):
+class StageScreen(MailstageScreen[None]):
     HELP = (
         "The stage's email configuration, read-only. e opens the form to edit it, t sends "
         "a test email through it. Secrets always show as ********."
@@ -67,12 +67,17 @@ class StageScreen(Screen[None]):
         self.stage_name = stage_name
         self.crumb = f"Emails › {stage_name}"
 
+    @property
+    def production_stage(self) -> Stage | None:
+        return stage_if_production(self.host, self.stage_name)
+
     def compose(self) -> ComposeResult:
         yield AppHeader()
+        yield ReadOnlyNote(self.workspace.why_not(Permission.MANAGE_EMAIL_CONFIGURATIONS))
         with VerticalScroll(classes="body"):
             yield Static("", id="stage-title", classes="section-title", markup=False)
             yield Static("", id="stage-config", markup=False)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.refresh_from_workspace()
@@ -81,7 +86,7 @@ class StageScreen(Screen[None]):
         self.refresh_from_workspace()
 
     def refresh_from_workspace(self) -> None:
-        ws = self.app.workspace  # type: ignore[attr-defined]
+        ws = self.workspace
         stage = ws.data.stage(self.stage_name) if ws is not None else None
         if stage is None:
             self.query_one("#stage-config", Static).update("This stage no longer exists.")
@@ -93,13 +98,20 @@ class StageScreen(Screen[None]):
         text = "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
         self.query_one("#stage-config", Static).update(text)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit":
+            return self.may_edit_email()
+        if action == "send_test":
+            return self.may_send_test()
+        return True
+
     def action_edit(self) -> None:
-        self.app.open_email_form(self.stage_name)  # type: ignore[attr-defined]
+        self.host.open_email_form(self.stage_name)
 
     def action_send_test(self) -> None:
-        ws = self.app.workspace  # type: ignore[attr-defined]
+        ws = self.workspace
         stage = ws.data.stage(self.stage_name)
         if stage is None or stage.email is None:
             self.notify("Configure this stage first (press e).", markup=False)
             return
-        self.app.open_send_test(self.stage_name)  # type: ignore[attr-defined]
+        self.host.open_send_test(self.stage_name)

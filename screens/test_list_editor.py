@@ -14,15 +14,15 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label, Static, Switch
+from textual.widgets import Input, Label, Static, Switch
 
-from mailstage.screens.widgets import AppHeader, ConfirmModal, ReadOnlyNote
+from mailstage.screens.base import MailstageScreen, stage_if_production
+from mailstage.screens.widgets import AppFooter, AppHeader, ConfirmModal, ReadOnlyNote
 from mailstage.store import validation as rules
 from mailstage.store.errors import MailstageError
-from mailstage.store.models import Permission
+from mailstage.store.models import Permission, Stage
 
 PRODUCTION_WARNING = (
     "Production stage: while this test list is active, real users receive nothing; "
@@ -250,7 +250,7 @@ class EditorList(AddressList):
     ]
 
 
-class TestListEditorScreen(Screen[None]):
+class TestListEditorScreen(MailstageScreen[None]):
     """Edit the test list of `app_name` in `stage_name`; nothing is saved until Save."""
 
     __test__ = False  # not a pytest class
@@ -318,6 +318,10 @@ class TestListEditorScreen(Screen[None]):
         self._shown_active: bool | None = None
 
     @property
+    def production_stage(self) -> Stage | None:
+        return stage_if_production(self.host, self.stage_name)
+
+    @property
     def crumb(self) -> str:
         kind = ""
         if self.production and "production" not in self.stage_name.casefold():
@@ -328,10 +332,10 @@ class TestListEditorScreen(Screen[None]):
 
     @property
     def can_edit(self) -> bool:
-        return self.app.workspace.can(Permission.MANAGE_TEST_LISTS)
+        return self.workspace.can(Permission.MANAGE_TEST_LISTS)
 
     def compose(self) -> ComposeResult:
-        workspace = self.app.workspace
+        workspace = self.workspace
         stage = workspace.data.stage(self.stage_name)
         app = workspace.data.app(self.app_name)
         if stage is not None:
@@ -355,10 +359,15 @@ class TestListEditorScreen(Screen[None]):
         with Horizontal(classes="row"):
             yield Label("Filter")
             yield Input(placeholder="type to filter the list", id="editor-filter")
-        yield EditorList("No addresses yet: type or paste them in Add.", id="editor-list")
+        empty = (
+            "No addresses yet: type or paste them in Add."
+            if self.can_edit
+            else "No addresses in this test list."
+        )
+        yield EditorList(empty, id="editor-list")
         yield Static("", id="editor-warning", markup=False)
         yield Static("", id="editor-status", markup=False)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.load()
@@ -368,7 +377,7 @@ class TestListEditorScreen(Screen[None]):
             self.query_one(AddressList).focus()
 
     def _stored(self) -> tuple[list[str], bool]:
-        app = self.app.workspace.data.app(self.app_name)
+        app = self.workspace.data.app(self.app_name)
         current = app.test_list(self.stage_name) if app is not None else None
         if current is None:
             return [], False
@@ -510,7 +519,9 @@ class TestListEditorScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("save", "toggle_active", "remove", "focus_add") and not self.can_edit:
-            return None  # shown disabled: the sentence at the top says why
+            return False  # not in the footer: the sentence at the top says why
+        if action == "send_test":
+            return self.may_send_test()
         return True
 
     def action_focus_add(self) -> None:
@@ -541,11 +552,11 @@ class TestListEditorScreen(Screen[None]):
         if not self.can_edit:
             return False
         try:
-            saved = self.app.workspace.save_test_list(
+            saved = self.workspace.save_test_list(
                 self.app_name, self.stage_name, list(self.addresses), self.active
             )
         except MailstageError as exc:
-            self.app.report_error(exc)
+            self.report_error(exc)
             return False
         self._saved = (list(saved.addresses), saved.active)
         self._set_addresses(list(saved.addresses))
@@ -561,11 +572,16 @@ class TestListEditorScreen(Screen[None]):
     def action_send_test(self) -> None:
         if self.dirty:
             self.notify("Sending to the list as shown (not saved yet).", markup=False)
-        self.app.open_send_test(
+        self.host.open_send_test(
             self.stage_name, app_name=self.app_name, recipients=list(self.addresses) or None
         )
 
     def action_back(self) -> None:
+        box = self.query_one("#editor-filter", Input)
+        if box.value:  # Esc clears the filter first
+            box.value = ""
+            self.query_one(EditorList).focus()
+            return
         if not self.dirty:
             self.dismiss(None)
             return

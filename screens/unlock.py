@@ -6,14 +6,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
-from mailstage.screens.widgets import AppHeader, SecretInput, short_path
+from mailstage.screens.base import MailstageScreen
+from mailstage.screens.widgets import AppFooter, AppHeader, SecretInput, short_path
 from mailstage.store.paths import Locations
 
 
-class UnlockScreen(Screen[None]):
+class UnlockScreen(MailstageScreen[None]):
     TITLE = "Unlock"
     HELP = (
         "The store is encrypted. Type its passphrase and press Enter (a key-file store "
@@ -40,7 +40,7 @@ class UnlockScreen(Screen[None]):
                 yield Static("The store is locked; it opens with its key file.", markup=False)
             yield Static("", id="unlock-error", markup=False)
             yield Button("Unlock", id="unlock-button", variant="primary")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         target = "#passphrase" if self.needs_passphrase else "#unlock-button"
@@ -66,11 +66,11 @@ class UnlockScreen(Screen[None]):
         from mailstage.store.workspace import Workspace
 
         try:
-            workspace = Workspace.open(self.locations, user=self.app.user, passphrase=passphrase)  # type: ignore[attr-defined]
+            workspace = Workspace.open(self.locations, user=self.host.user, passphrase=passphrase)
         except MailstageError as exc:
             self.app.call_from_thread(self._failed, exc.message)
             return
-        self.app.call_from_thread(self.app.unlocked, workspace)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.host.unlocked, workspace)
 
     def _failed(self, message: str) -> None:
         self.query_one("#unlock-error", Static).update(message)

@@ -1,6 +1,6 @@
 """Shared widgets: the header line, secret inputs, fields with inline errors, dialogs.
 
-Every screen of mailstage composes ``AppHeader()`` at the top and ``Footer()`` at the
+Every screen of mailstage composes ``AppHeader()`` at the top and ``AppFooter()`` at the
 bottom; dialogs are pushed with ``push_screen(..., callback)`` and return plain values.
 """
 
@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
+from mailstage.screens.base import Host, MailstageModal, MailstageScreen
 from mailstage.store.text import visible
 
 if TYPE_CHECKING:
@@ -36,34 +36,46 @@ def short_path(path: Path | str) -> str:
 
 
 class AppHeader(Vertical):
-    """Two lines: where you are, and who you are in which store."""
+    """Two lines: where you are (and a PRODUCTION badge on a production stage's
+    screens), and who you are in which store."""
 
     DEFAULT_CSS = """
     AppHeader { height: 2; dock: top; background: $panel; }
-    AppHeader > .crumb { text-style: bold; width: 1fr; height: 1; padding: 0 1; }
-    AppHeader > .who { width: 1fr; height: 1; padding: 0 1; color: $text-muted; }
+    AppHeader > .header-top { height: 1; }
+    AppHeader .crumb { text-style: bold; width: 1fr; height: 1; padding: 0 1;
+        text-wrap: nowrap; text-overflow: ellipsis; }
+    AppHeader .badge { width: auto; height: 1; padding: 0 1; display: none;
+        text-style: bold reverse; color: $error; }
+    AppHeader.-production { background: $error 30%; }
+    AppHeader.-production .badge { display: block; }
+    AppHeader > .who { width: 1fr; height: 1; padding: 0 1; color: $text-muted;
+        text-wrap: nowrap; text-overflow: ellipsis; }
     """
+
+    BADGE = "▲ PRODUCTION"
 
     def __init__(self, crumb: str = "") -> None:
         super().__init__()
         self._crumb = crumb
 
     def compose(self) -> ComposeResult:
-        yield Static(self._crumb_text(), classes="crumb", markup=False)
+        with Horizontal(classes="header-top"):
+            yield Static(self._crumb_text(), classes="crumb", markup=False)
+            yield Static(self.BADGE, classes="badge", markup=False)
         yield Static(self._who_text(), classes="who", markup=False)
 
+    def on_mount(self) -> None:
+        self.refresh_production()
+
     def _crumb_text(self) -> str:
-        crumb = (
-            self._crumb
-            or getattr(self.screen, "crumb", None)
-            or getattr(self.screen, "TITLE", None)
-            or ""
-        )
+        crumb = self._crumb
+        screen = self.screen if self.is_attached else None
+        if not crumb and isinstance(screen, MailstageScreen):
+            crumb = screen.crumb or screen.TITLE or ""
         return f"mailstage › {crumb}" if crumb else "mailstage"
 
     def _who_text(self) -> str:
-        describe = getattr(self.app, "who_line", None)
-        return describe() if callable(describe) else ""
+        return cast(Host, self.app).who_line()
 
     def set_crumb(self, crumb: str) -> None:
         self._crumb = crumb
@@ -73,6 +85,22 @@ class AppHeader(Vertical):
     def refresh_who(self) -> None:
         if self.is_mounted:
             self.query_one(".who", Static).update(self._who_text())
+            self.refresh_production()
+
+    def refresh_production(self) -> None:
+        """Show the badge while the screen is about a production stage."""
+        screen = self.screen
+        production = isinstance(screen, MailstageScreen) and screen.production_stage is not None
+        self.set_class(production, "-production")
+
+
+class AppFooter(Footer):
+    """The footer of every screen: the keys that work here, nothing else. The command
+    palette's key shows on Home only (F1 names it everywhere), leaving room for the
+    screen's own keys at 80 columns and less."""
+
+    def __init__(self, *, show_palette: bool = False) -> None:
+        super().__init__(show_command_palette=show_palette)
 
 
 class SecretInput(Input):
@@ -131,7 +159,7 @@ class Field(Vertical):
         self.set_class(bool(text), "-noted")
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(MailstageModal[bool]):
     """A question answered with y / n (or Enter on the focused button); Esc is no."""
 
     BINDINGS = [
@@ -165,7 +193,7 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class MessageDialog(ModalScreen[str]):
+class MessageDialog(MailstageModal[str]):
     """An error or a notice. Returns "close", or "reload" when Reload was chosen."""
 
     BINDINGS = [

@@ -97,6 +97,11 @@ async def test_filter_and_remove_work_on_the_filtered_view(tmp_path: Path) -> No
         await pilot.pause()
         assert "user29@example.com" not in editor.addresses
         assert len(editor.addresses) == 299
+        await pilot.press("escape")  # Esc clears the filter first
+        await pilot.pause()
+        assert isinstance(app.screen, TestListEditorScreen)
+        assert editor.query_one("#editor-filter", Input).value == ""
+        assert len(editor.query_one(AddressList).items) == 299
         await pilot.press("escape")  # unsaved: asks
         await settle(pilot, ConfirmModal)
         await pilot.press("n")  # keep editing
@@ -130,11 +135,11 @@ async def test_quick_toggle_on_the_apps_list(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, AppsScreen)
         assert "Stage: Development" in screen_text(app)
-        # Billing (first row) is active in Development: a turns it off at once
-        await pilot.press("a")
+        # Billing (first row) is active in Development: space turns it off at once
+        await pilot.press("space")
         await pilot.pause()
         assert reopen(tmp_path).data.app("Billing").test_list("Development").active is False  # type: ignore[union-attr]
-        await pilot.press("a")
+        await pilot.press("space")
         await pilot.pause()
         assert reopen(tmp_path).data.app("Billing").test_list("Development").active is True  # type: ignore[union-attr]
 
@@ -142,13 +147,13 @@ async def test_quick_toggle_on_the_apps_list(tmp_path: Path) -> None:
         await pilot.press("S")  # previous stage wraps to the last one
         await pilot.pause()
         assert "Stage: Production (production)" in screen_text(app)
-        await pilot.press("down", "a")  # Portal
+        await pilot.press("down", "space")  # Portal
         await settle(pilot, ConfirmModal)
         assert "Real users then receive nothing" in screen_text(app)
         await pilot.press("n")
         await settle(pilot, AppsScreen)
         assert reopen(tmp_path).data.app("Portal").test_list("Production").active is False  # type: ignore[union-attr]
-        await pilot.press("a")
+        await pilot.press("space")
         await settle(pilot, ConfirmModal)
         await pilot.press("y")
         await settle(pilot, AppsScreen)
@@ -157,7 +162,7 @@ async def test_quick_toggle_on_the_apps_list(tmp_path: Path) -> None:
         row = screen_text(app).splitlines()
         assert any("Portal" in line and "active" in line and "inactive" not in line for line in row)
         # deactivating in production does not ask
-        await pilot.press("a")
+        await pilot.press("space")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmModal)
         assert reopen(tmp_path).data.app("Portal").test_list("Production").active is False  # type: ignore[union-attr]

@@ -174,7 +174,19 @@ async def test_read_only_form_for_a_viewer(make_tui_app: Any, tui_store: Any):
     ws.set_member("victor", "Viewer")
     app = make_tui_app(user="victor")
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await open_form(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        # a Viewer has no Edit key: the stage screen says why, the footer offers no e
+        assert "Read-only. You (victor) lack the permission Manage Email" in screen_text(app)
+        assert "Edit" not in screen_text(app).splitlines()[-1]
+        await pilot.press("e")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "StageScreen"
+        app.open_email_form("Development")  # reached another way, the form is read-only
+        await settle(pilot)
+        form = app.screen
         sentence = app.workspace.why_not(Permission.MANAGE_EMAIL_CONFIGURATIONS)
         assert sentence and "Manage Email Configurations" in sentence
         assert "lack the permission" in screen_text(app)

@@ -140,7 +140,10 @@ async def test_demo_sends_to_its_capture_server(tmp_path: Path):
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             text = screen_text(app)
-            assert "Captured mail" in text and "1 of 3 stages configured · 3 apps" in text
+            assert (
+                "Captured mail" in text
+                and "1 of 3 stages configured · 3 apps · 1 active test list" in text
+            )
             await open_send_test(pilot)
             await pilot.press(*"newcomer@example.com", "enter")
             await settle(pilot)

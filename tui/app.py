@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App
 from textual.binding import Binding
 
+from mailstage.screens.base import MailstageScreen
 from mailstage.screens.widgets import AppHeader, MessageDialog, short_path
 from mailstage.store.errors import Conflict, InvalidInput, LockTimeout, MailstageError, NotPermitted
 from mailstage.store.fields import FIELD_LABELS
@@ -39,7 +40,8 @@ class MailstageApp(App[int]):
     COMMANDS = App.COMMANDS | {_palette_provider}
 
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit mailstage"),
+        # q shows in Home's footer only (Home binds it too): room for each screen's keys
+        Binding("q", "quit", "Quit", show=False, id="app.quit", tooltip="Quit mailstage"),
         Binding(
             "ctrl+q",
             "quit",
@@ -51,6 +53,22 @@ class MailstageApp(App[int]):
         ),
         Binding("f1", "help", "Help", id="app.help", tooltip="Help for this screen"),
         Binding("escape", "back", "Back", id="app.back", tooltip="Go back one screen"),
+        Binding(
+            "j",
+            "list_cursor(1)",
+            "Down",
+            show=False,
+            id="app.list_down",
+            tooltip="Next row of the list in focus",
+        ),
+        Binding(
+            "k",
+            "list_cursor(-1)",
+            "Up",
+            show=False,
+            id="app.list_up",
+            tooltip="Previous row of the list in focus",
+        ),
         Binding(
             "ctrl+l",
             "lock",
@@ -79,10 +97,17 @@ class MailstageApp(App[int]):
         self.user = user
         self.store_label = store_label or short_path(locations.store)
         self.last_test_recipients: list[str] = []  # Send test's default next time
+        self.apps_stage: str | None = None  # the Apps list's stage in focus, kept between visits
+        from mailstage.tui.keymap import load_keymap
+
+        self.user_keymap = load_keymap()
+        self.set_keymap(self.user_keymap.bindings)
 
     # -- start, unlock, lock ---------------------------------------------------------
 
     def on_mount(self) -> None:
+        for problem in self.user_keymap.problems:
+            self.notify(problem, title="Keymap", severity="warning", markup=False)
         if self.workspace is None:
             self.show_unlock()
         else:
@@ -134,7 +159,71 @@ class MailstageApp(App[int]):
 
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self.screen))
+        self.push_screen(HelpScreen(self.screen, keymap_note=self.keymap_note()))
+
+    def keymap_note(self) -> str:
+        from mailstage.screens.widgets import short_path
+        from mailstage.tui.keymap import every_binding_id, keymap_path, unknown_ids
+
+        lines = [
+            f"Change any key in {short_path(keymap_path())}, by its keymap id: "
+            '[keymap] "apps.toggle_list" = "x"'
+        ]
+        lines += self.user_keymap.problems
+        unknown = unknown_ids(self.user_keymap, every_binding_id())
+        if unknown:
+            lines.append("Keymap ids that do not exist (ignored): " + ", ".join(unknown))
+        return "\n".join(lines)
+
+    def _focused_list(self) -> Any:
+        from textual.widgets import DataTable, OptionList
+
+        from mailstage.screens.test_list_editor import AddressList
+
+        focused = self.screen.focused
+        return focused if isinstance(focused, (DataTable, OptionList, AddressList)) else None
+
+    def action_list_cursor(self, step: int) -> None:
+        """j / k: the arrows' moves in the list that has the focus."""
+        target = self._focused_list()
+        if target is None:
+            return
+        if step > 0:
+            target.action_cursor_down()
+        else:
+            target.action_cursor_up()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "list_cursor":
+            return self._focused_list() is not None
+        if action == "back":  # no Esc in the footer where there is nowhere to go back to
+            from mailstage.screens.home import HomeScreen
+            from mailstage.screens.unlock import UnlockScreen
+
+            return not isinstance(self.screen, (HomeScreen, UnlockScreen))
+        return True
+
+    def go_home(self) -> None:
+        from mailstage.screens.home import HomeScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+
+    def open_destination(self, key: str) -> None:
+        """One of Home's destinations (members, audit, captured, ...), by its key."""
+        from mailstage.screens.home import destination_screen
+
+        self.push_screen(destination_screen(self, key))
+
+    def toggle_test_list(self, app_name: str, stage_name: str) -> None:
+        from mailstage.screens.quick_toggle import toggle_test_list
+
+        def saved(*_: object) -> None:
+            for screen in self.screen_stack:
+                if isinstance(screen, MailstageScreen) and screen.is_mounted:
+                    screen.refresh_from_workspace()
+
+        toggle_test_list(self, app_name, stage_name, saved)
 
     def open_stage_picker(self) -> None:
         from mailstage.screens.emails import EmailsScreen
@@ -156,9 +245,9 @@ class MailstageApp(App[int]):
 
         self.push_screen(AppsScreen())
         if app_name is not None:
-            opener = getattr(self.screen, "open_app", None)
-            if callable(opener):
-                self.call_after_refresh(opener, app_name)
+            screen = self.screen
+            if isinstance(screen, AppsScreen):
+                self.call_after_refresh(screen.open_app, app_name)
 
     def open_send_test(
         self,
@@ -183,9 +272,8 @@ class MailstageApp(App[int]):
             self.report_error(exc)
             return
         for screen in self.screen_stack:
-            refresh = getattr(screen, "refresh_from_workspace", None)
-            if callable(refresh):
-                refresh()
+            if isinstance(screen, MailstageScreen):
+                screen.refresh_from_workspace()
             for header in screen.query(AppHeader):
                 header.refresh_who()
 
