@@ -64,8 +64,11 @@ class Locked(RuntimeError):
 class MailstageScreen(Screen[ResultType]):
     """A screen of mailstage: the typed way to the App and the open store."""
 
-    crumb: str = ""
-    """The breadcrumb after "mailstage ›"; empty means the screen's TITLE."""
+    @property
+    def crumb(self) -> str:
+        """The breadcrumb after "mailstage ›" (screens below Home override it)."""
+        return self.TITLE or ""
+
     HELP: ClassVar[str] = ""
     """F1's text for this screen (its keys are listed from the active bindings)."""
 

@@ -11,7 +11,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -60,7 +60,7 @@ def date_text(date: datetime | None) -> str:
 
 def read_message(path: Path) -> EmailMessage:
     with path.open("rb") as file:
-        return cast(EmailMessage, BytesParser(policy=policy.default).parse(file))
+        return BytesParser(policy=policy.default).parse(file)
 
 
 def text_body(message: EmailMessage) -> str:

@@ -63,12 +63,15 @@ class EmailFormScreen(MailstageScreen[None]):
     def __init__(self, stage_name: str) -> None:
         super().__init__()
         self.stage_name = stage_name
-        self.crumb = f"Emails › {stage_name} › Edit"
         self.touched: set[str] = set()
         self.initial: dict[str, str] = {}
         self.read_only_reason: str | None = None
         self.has_secret: dict[str, bool] = {"password": False, "client_secret": False}
         self.stored_auth_type: str | None = None
+
+    @property
+    def crumb(self) -> str:
+        return f"Emails › {self.stage_name} › Edit"
 
     @property
     def production_stage(self) -> Stage | None:

@@ -4,7 +4,7 @@ the command palette: saved and audited at once; a production stage asks first.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from textual.app import App
 
@@ -24,7 +24,7 @@ def production_question(app_name: str, stage: Stage, count: int) -> str:
 
 
 def toggle_test_list(
-    app: App[object],
+    app: App[Any],
     app_name: str,
     stage_name: str,
     saved: Callable[[str, TestList], None] | None = None,

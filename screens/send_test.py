@@ -110,6 +110,9 @@ class SendTestScreen(MailstageModal[None]):
 
     # -- layout -----------------------------------------------------------------------
 
+    def _post_step(self, step: Any) -> None:
+        self.post_message(self.StepUpdate(step))
+
     def compose(self) -> ComposeResult:
         ws = self.workspace
         recipients = self.initial_recipients or default_recipients(
@@ -209,7 +212,7 @@ class SendTestScreen(MailstageModal[None]):
             recipients=recipients,
             check_only=check_only,
             timeout=self.timeout_seconds,
-            on_step=lambda step: self.post_message(self.StepUpdate(step)),
+            on_step=self._post_step,
             user=ws.user,
         )
 

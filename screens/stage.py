@@ -65,7 +65,10 @@ class StageScreen(MailstageScreen[None]):
     def __init__(self, stage_name: str) -> None:
         super().__init__()
         self.stage_name = stage_name
-        self.crumb = f"Emails › {stage_name}"
+
+    @property
+    def crumb(self) -> str:
+        return f"Emails › {self.stage_name}"
 
     @property
     def production_stage(self) -> Stage | None:

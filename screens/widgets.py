@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -71,7 +71,7 @@ class AppHeader(Vertical):
         crumb = self._crumb
         screen = self.screen if self.is_attached else None
         if not crumb and isinstance(screen, MailstageScreen):
-            crumb = screen.crumb or screen.TITLE or ""
+            crumb = screen.crumb
         return f"mailstage › {crumb}" if crumb else "mailstage"
 
     def _who_text(self) -> str:
@@ -249,7 +249,7 @@ def confirm(widget: Widget, question: str, then: Callable[[], object], *, yes: s
     widget.app.push_screen(ConfirmModal(question, yes=yes), answered)
 
 
-def highlighted_row_key(table: DataTable) -> str | None:
+def highlighted_row_key(table: DataTable[Any]) -> str | None:
     """The key of the row under the table's cursor, or None when there is none."""
     from textual.widgets.data_table import CellDoesNotExist  # not on the start-up path
 

@@ -146,7 +146,7 @@ class MailstageApp(App[int]):
 
     # -- navigation ------------------------------------------------------------------
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         from mailstage.screens.home import HomeScreen
         from mailstage.screens.unlock import UnlockScreen
 
