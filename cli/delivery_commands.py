@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mailstage.mailer.steps import StepReport
 
 MAX_TIMEOUT_SECONDS = 600
+MAX_SINK_SIZE = 100 * 1024 * 1024
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -57,6 +58,20 @@ def register(groups: dict[str, Any]) -> None:
     p.add_argument("--dir", metavar="PATH", help="where to keep the messages")
     p.add_argument(
         "--tls", action="store_true", help="offer STARTTLS with a generated self-signed certificate"
+    )
+    p.add_argument(
+        "--max-size",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="refuse messages larger than this (default 10 MiB)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="clients served at once; more are told to retry later (default 4)",
     )
     p.set_defaults(func=cmd_sink)
 
@@ -153,14 +168,39 @@ def cmd_sink(args: argparse.Namespace, ctx: CliContext) -> int:
     import signal
     import threading
 
-    from mailstage.mailer.capture import CaptureServer
+    from mailstage.mailer.capture import (
+        DEFAULT_MAX_CONNECTIONS,
+        DEFAULT_MAX_SIZE,
+        CaptureServer,
+    )
 
     if not 0 <= args.port <= 65535:
         raise InvalidInput("Port (port) must be from 0 to 65535.", [("port", "out of range")])
+    max_size = DEFAULT_MAX_SIZE if args.max_size is None else args.max_size
+    if not 1024 <= max_size <= MAX_SINK_SIZE:
+        raise InvalidInput(
+            f"Maximum size (max-size) must be from 1024 to {MAX_SINK_SIZE} bytes.",
+            [("max-size", "out of range")],
+        )
+    max_connections = (
+        DEFAULT_MAX_CONNECTIONS if args.max_connections is None else args.max_connections
+    )
+    if not 1 <= max_connections <= 64:
+        raise InvalidInput(
+            "Maximum connections (max-connections) must be from 1 to 64.",
+            [("max-connections", "out of range")],
+        )
 
     _log_captures_to(ctx.stdout)
     folder = Path(args.dir).expanduser() if args.dir else None
-    server = CaptureServer(args.host, args.port, folder, tls=args.tls)
+    server = CaptureServer(
+        args.host,
+        args.port,
+        folder,
+        tls=args.tls,
+        max_size=max_size,
+        max_connections=max_connections,
+    )
     stop = threading.Event()
     previous = {
         number: signal.signal(number, lambda *_: stop.set())

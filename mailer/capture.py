@@ -28,6 +28,12 @@ log = logging.getLogger("mailstage.capture")
 
 # Long enough for an XOAUTH2 line with a real Entra token (1.5-2.5 KB of base64).
 COMMAND_SIZE_LIMIT = 16384
+# a client sending more than this without a line break is cut off
+MAX_UNBROKEN_LINE = 4 * COMMAND_SIZE_LIMIT
+# the sink's bounds: a message at most this big, at most this many clients at once; so it
+# never holds more than about 2 x size x connections of mail in memory
+DEFAULT_MAX_SIZE = 10 * 1024 * 1024
+DEFAULT_MAX_CONNECTIONS = 4
 ENVELOPE_FROM = "X-Mailstage-Envelope-From"
 ENVELOPE_TO = "X-Mailstage-Envelope-To"
 CERT_FILE_NAME = "capture-server-cert.pem"
@@ -45,15 +51,60 @@ def private_folder(path: Path) -> Path:
     return path
 
 
-def free_port_controller(handler: Any, *, host: str, port: int, **smtp_kwargs: Any) -> Any:
+def free_port_controller(
+    handler: Any, *, host: str, port: int, max_connections: int | None = None, **smtp_kwargs: Any
+) -> Any:
     """An aiosmtpd Controller whose server class takes long command lines, and which
-    binds port 0 to a free port (read it back from ``.port`` after ``start()``)."""
+    binds port 0 to a free port (read it back from ``.port`` after ``start()``).
+
+    Memory stays bounded: with ``max_connections`` a connection beyond that many is
+    answered 421 and closed, and a client that sends more than MAX_UNBROKEN_LINE bytes
+    without a line break is cut off (aiosmtpd would keep such a line's fragments).
+    With ``data_size_limit`` (aiosmtpd's own) each message holds at most that much."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import SMTP
+
+    active = [0]  # connections being served by this controller (its loop thread only)
 
     class LongLineSMTP(SMTP):
         command_size_limit = COMMAND_SIZE_LIMIT
         line_length_limit = COMMAND_SIZE_LIMIT
+        _counted = False
+        _unbroken = 0
+
+        def connection_made(self, transport: Any) -> None:
+            if max_connections is not None and active[0] >= max_connections:
+                transport.write(b"421 4.3.2 Too many connections; try again later\r\n")
+                transport.close()
+                return
+            active[0] += 1
+            self._counted = True
+            super().connection_made(transport)
+
+        def connection_lost(self, error: Exception | None) -> None:
+            if not self._counted:
+                return
+            self._counted = False
+            active[0] -= 1
+            super().connection_lost(error)
+
+        def eof_received(self) -> bool | None:
+            return super().eof_received() if self._counted else False
+
+        def data_received(self, data: bytes) -> None:
+            if not self._counted:
+                return
+            newline = data.rfind(b"\n")
+            if newline >= 0:
+                self._unbroken = len(data) - newline - 1
+            else:
+                self._unbroken += len(data)
+            if self._unbroken > MAX_UNBROKEN_LINE:
+                transport: Any = self.transport
+                transport.write(b"500 5.5.2 Line too long; closing\r\n")
+                transport.close()
+                return
+            super().data_received(data)
 
     class FreePortController(Controller):
         def factory(self) -> SMTP:
@@ -95,7 +146,8 @@ class CaptureHandler:
         path = self._new_path()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as file:
-            file.write(header + content)
+            file.write(header)
+            file.write(content)  # not header + content: no second copy of a large message
         log.info(
             "captured %s from %s to %s",
             path.name,
@@ -176,6 +228,8 @@ class CaptureServer:
         *,
         tls: bool = False,
         on_message: Any = None,
+        max_size: int = DEFAULT_MAX_SIZE,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         if not _listens_on_loopback_only(host, port):
             raise InvalidInput(
@@ -187,6 +241,8 @@ class CaptureServer:
         self.port = port
         self.folder = private_folder(Path(folder) if folder else default_folder())
         self.tls = tls
+        self.max_size = max_size
+        self.max_connections = max_connections
         self.cert_file: Path | None = None
         self._handler = CaptureHandler(self.folder, on_message)
         self._controller: Any = None
@@ -201,6 +257,8 @@ class CaptureServer:
             "authenticator": _accept_any_login,
             "auth_require_tls": False,
             "decode_data": False,
+            "data_size_limit": self.max_size,
+            "enable_SMTPUTF8": True,  # international addresses are captured as sent
         }
         if self.tls:
             cert_pem, key_pem = self_signed_pem(["localhost", "127.0.0.1", "::1"])
@@ -208,7 +266,13 @@ class CaptureServer:
             self.cert_file.unlink(missing_ok=True)
             self.cert_file.write_bytes(cert_pem)  # public: clients may trust it with --ca-file
             kwargs["tls_context"] = server_context(cert_pem, key_pem)
-        controller = free_port_controller(self._handler, host=self.host, port=self.port, **kwargs)
+        controller = free_port_controller(
+            self._handler,
+            host=self.host,
+            port=self.port,
+            max_connections=self.max_connections,
+            **kwargs,
+        )
         try:
             controller.start()
         except OSError as exc:

@@ -53,6 +53,11 @@ REPLY_HINTS: list[tuple[str, str]] = [
 ]
 
 CONDITION_HINTS: dict[str, str] = {
+    "smtputf8": (
+        "An address with letters beyond ASCII before the @ needs a server that offers "
+        "SMTPUTF8 (Exchange Online and Gmail do). Remove that address from the test list "
+        "or recipients, or send through a server that offers SMTPUTF8."
+    ),
     "certificate": (
         "The server's certificate is not trusted: if the relay uses an internal CA, give "
         "its PEM bundle with --ca-file (or SSL_CERT_FILE); check that the server name "

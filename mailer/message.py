@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 import socket
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
 
+from mailstage.mailer.intl_addresses import ascii_domain
 from mailstage.store.models import App, EmailConfig, Stage
 
 
@@ -20,11 +22,13 @@ def build_test_message(
     now = datetime.now(UTC)
 
     message = EmailMessage()
-    message["From"] = formataddr((config.sender_name, config.sender_email))
+    # an Address, not formataddr: that one fails on an international sender address
+    message["From"] = Address(display_name=config.sender_name, addr_spec=config.sender_email)
     message["To"] = ", ".join(recipients)
     message["Subject"] = f"mailstage test from {origin}"
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid("mailstage", domain=config.sender_email.rpartition("@")[2])
+    domain = ascii_domain(config.sender_email.rpartition("@")[2])
+    message["Message-ID"] = make_msgid("mailstage", domain=domain)
     message["X-Mailer"] = "mailstage"
 
     lines = [

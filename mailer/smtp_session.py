@@ -12,11 +12,13 @@ import ipaddress
 import socket
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from typing import TYPE_CHECKING, cast
 
 from pydantic import SecretStr
 
 from mailstage.mailer import smtp_auth
+from mailstage.mailer.intl_addresses import NeedsSmtpUtf8, ascii_address_headers, plan_envelope
 from mailstage.mailer.loopback import (
     addresses_of,
     all_loopback,
@@ -225,12 +227,31 @@ class SmtpSession:
 
     async def send(self, message: EmailMessage, recipients: list[str]) -> str:
         smtp = self._require_client()
-        sender = self.config.sender_email
         try:
-            await self._exchange(f"MAIL FROM:<{sender}>", smtp.mail(sender))
-            for recipient in recipients:
-                await self._exchange(f"RCPT TO:<{recipient}>", smtp.rcpt(recipient))
-            data = message.as_bytes(policy=SMTP_POLICY)
+            envelope = plan_envelope(
+                self.config.sender_email,
+                recipients,
+                smtputf8_offered=smtp.supports_extension("smtputf8"),
+            )
+        except NeedsSmtpUtf8 as exc:  # before MAIL FROM: nothing is sent to anyone
+            self.transcript.note("no SMTPUTF8 offered: " + exc.message)
+            raise StepFailed(exc.message, hint_key="smtputf8") from None
+        try:
+            await self._exchange(
+                f"MAIL FROM:<{envelope.sender}>" + "".join(f" {o}" for o in envelope.mail_options),
+                smtp.mail(
+                    envelope.sender, options=envelope.mail_options, encoding=envelope.encoding
+                ),
+            )
+            for recipient in envelope.recipients:
+                await self._exchange(
+                    f"RCPT TO:<{recipient}>", smtp.rcpt(recipient, encoding=envelope.encoding)
+                )
+            if envelope.smtputf8:
+                data = message.as_bytes(policy=SMTPUTF8_POLICY)
+            else:
+                ascii_address_headers(message)
+                data = message.as_bytes(policy=SMTP_POLICY)
             self.transcript.sent("DATA")
             self.transcript.note(f"message of {len(data)} bytes")
             response = await smtp.data(data)

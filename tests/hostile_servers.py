@@ -31,6 +31,7 @@ class SmtpScript:
     data_reply: str = "250 2.0.0 OK queued"
     drip_seconds: float = 0.0  # pause before each byte of every reply (a slow drip)
     commands: list[str] = field(default_factory=list)
+    data: list[str] = field(default_factory=list)  # the lines of every message received
 
 
 class ScriptedSmtp:
@@ -74,6 +75,8 @@ class ScriptedSmtp:
                     if line == ".":
                         in_data = False
                         self._write(handler, script.data_reply)
+                    else:
+                        script.data.append(line)
                     continue
                 script.commands.append(line)
                 verb = line.split(" ", 1)[0].upper()
