@@ -20,7 +20,7 @@ from mailstage.store.text import has_unsafe, json_escape_unsafe, visible
 from tests.cli_runner import REPO, mailstage_command, run_cli
 from tests.hostile_servers import HostileHttp, ScriptedSmtp, SmtpScript, send
 from tests.loopback import CLIENT_ID, CLIENT_SECRET, PASSWORD, SENDER, USERNAME
-from tests.tui_fixtures import screen_text
+from tests.tui_fixtures import screen_text, settle
 
 UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
 # Egyptian hieroglyph format controls: Cf from Unicode 15 on (Python 3.12), kept unsafe
@@ -194,3 +194,38 @@ def test_the_cli_never_prints_a_raw_escape_from_a_stored_or_given_name(initializ
     assert result.returncode != 0
     assert_clean(result.stdout + result.stderr)
     assert "\\x1b]0;pwned" in result.stderr
+
+
+# --- the TUI's other doors: toasts and captured mail ------------------------------------------
+
+
+async def test_tui_toasts_show_escapes_as_text(make_tui_app):
+    app = make_tui_app()
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        app.notify(f"Saved {HOSTILE}", title=f"T{TITLE}", markup=False)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "evil" in text
+        assert_clean(text)
+
+
+async def test_tui_captured_mail_shows_escapes_as_text(make_tui_app, tmp_path):
+    from mailstage.screens.captured import CapturedMailScreen, MessageViewerScreen
+
+    folder = tmp_path / "captured"
+    folder.mkdir()
+    raw = (
+        f"From: a{CSI_8BIT}@example.com\r\nTo: b@example.com\r\nSubject: {HOSTILE}\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\nbody {CLIPBOARD}{REVERSE}end\r\n"
+    )
+    (folder / "20261125T000000000000Z-hostile.eml").write_bytes(raw.encode())
+    app = make_tui_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.push_screen(CapturedMailScreen(folder))
+        await settle(pilot)
+        assert "evil" in screen_text(app)
+        assert_clean(screen_text(app))
+        app.push_screen(MessageViewerScreen(folder / "20261125T000000000000Z-hostile.eml"))
+        await settle(pilot)
+        assert "end" in screen_text(app)
+        assert_clean(screen_text(app))

@@ -20,8 +20,11 @@ from mailstage.screens.widgets import AppHeader, MessageDialog, short_path
 from mailstage.store.errors import Conflict, InvalidInput, LockTimeout, MailstageError, NotPermitted
 from mailstage.store.fields import FIELD_LABELS
 from mailstage.store.paths import Locations
+from mailstage.store.text import visible
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from mailstage.store.workspace import Workspace
 
 
@@ -290,6 +293,25 @@ class MailstageApp(App[int]):
                     on_reload()
 
         self.push_screen(MessageDialog(title, message, offer_reload=reload), closed)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast passes the one sanitizer: names and errors in it may carry
+        terminal escapes (text from outside should also pass markup=False)."""
+        super().notify(
+            visible(message, multiline=True),
+            title=visible(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     # -- exit ------------------------------------------------------------------------
 
