@@ -11,6 +11,7 @@ opening a real key-file store. Runs are interleaved; prints medians and their ra
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import subprocess
@@ -23,9 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 async def _ready(pilot: object) -> None:
-    await pilot.pause()  # type: ignore[attr-defined]
+    """Print "ready" once the first screen is painted (Textual posts Ready then)."""
+    app = pilot.app  # type: ignore[attr-defined]
+    while not app._dom_ready:  # noqa: SLF001 - set right after the first paint
+        await asyncio.sleep(0)
     print("ready", flush=True)
-    pilot.app.exit(0)  # type: ignore[attr-defined]
+    app.exit(0)
 
 
 def child_bare() -> None:
@@ -51,8 +55,7 @@ def child_mailstage() -> None:
     app = build_app(ctx.locations)
 
     async def ready(pilot: object) -> None:
-        while type(app.screen).__name__ != "HomeScreen":
-            await pilot.pause()  # type: ignore[attr-defined]
+        assert type(app.screen).__name__ == "HomeScreen"  # the default screen
         await _ready(pilot)
 
     app.run(headless=True, size=(80, 24), auto_pilot=ready)

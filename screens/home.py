@@ -70,9 +70,13 @@ class HomeScreen(MailstageScreen[None]):
         self.query_one("#menu", OptionList).focus()
         self._update_note()
 
+    _pending: str | None = None  # chosen while the store was still opening
+
     def _update_note(self) -> None:
         ws = self.host.workspace
         if ws is None:
+            if getattr(self.app, "opening", False):
+                self.query_one("#home-note", Static).update("Opening the store…")
             return
         # the store's models are loaded by now; importing them here keeps them off
         # the first paint
@@ -92,6 +96,12 @@ class HomeScreen(MailstageScreen[None]):
     def on_screen_resume(self) -> None:
         self._update_note()
 
+    def store_ready(self) -> None:
+        """The store finished opening: go where the user already asked to."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.action_go(pending)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "go" and parameters and parameters[0] == "captured":
             return self.host.capture_folder is not None
@@ -103,8 +113,13 @@ class HomeScreen(MailstageScreen[None]):
             self.action_go(event.option.id)
 
     def action_go(self, key: str) -> None:
-        if any(d[0] == key for d in self._destinations()):
-            self.app.push_screen(destination_screen(self.host, key))
+        if not any(d[0] == key for d in self._destinations()):
+            return
+        if getattr(self.app, "workspace", None) is None:
+            if getattr(self.app, "opening", False):
+                self._pending = key  # opened as soon as the store is ready
+            return
+        self.app.push_screen(destination_screen(self.host, key))
 
 
 def destination_screen(host: Host, key: str) -> Screen[Any]:

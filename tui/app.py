@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 
 from mailstage.screens.base import MailstageScreen
 from mailstage.screens.widgets import AppHeader, MessageDialog, short_path
@@ -88,6 +89,8 @@ class MailstageApp(App[int]):
         *,
         workspace: Workspace | None = None,
         needs_passphrase: bool = False,
+        open_after_paint: bool = False,
+        passphrase: str | None = None,
         capture_folder: Path | None = None,
         user: str | None = None,
         store_label: str | None = None,
@@ -96,6 +99,10 @@ class MailstageApp(App[int]):
         self.locations = locations
         self.workspace: Workspace | None = workspace
         self.needs_passphrase = needs_passphrase
+        # the store is opened in a worker once Home is painted (build_app decides)
+        self.opening = open_after_paint and workspace is None
+        self._passphrase = passphrase
+        self.startup_error: MailstageError | None = None  # raised again by run_tui
         self.capture_folder = capture_folder
         self.user = user
         self.store_label = store_label or short_path(locations.store)
@@ -108,13 +115,54 @@ class MailstageApp(App[int]):
 
     # -- start, unlock, lock ---------------------------------------------------------
 
+    def get_default_screen(self) -> Screen[Any]:
+        # Home is the first screen painted: no empty default screen before it
+        from mailstage.screens.home import HomeScreen
+
+        return HomeScreen()
+
     def on_mount(self) -> None:
         for problem in self.user_keymap.problems:
             self.notify(problem, title="Keymap", severity="warning", markup=False)
-        if self.workspace is None:
+        if self.workspace is None and not self.opening:
             self.show_unlock()
-        else:
-            self.show_home()
+
+    def on_ready(self) -> None:
+        # Ready comes once Home is laid out and painted: only then open the store
+        if self.opening:
+            self._open_store()
+
+    def _open_store(self) -> None:
+        """After the first paint: decrypt and decode the store off the event loop."""
+        self.run_worker(
+            self._open_in_thread, thread=True, exclusive=True, group="open", exit_on_error=False
+        )
+
+    def _open_in_thread(self) -> None:
+        from mailstage.store.workspace import Workspace
+
+        passphrase, self._passphrase = self._passphrase, None
+        try:
+            workspace = Workspace.open(self.locations, user=self.user, passphrase=passphrase)
+        except MailstageError as exc:
+            self.call_from_thread(self._open_failed, exc)
+            return
+        self.call_from_thread(self._store_ready, workspace)
+
+    def _store_ready(self, workspace: Workspace) -> None:
+        self.opening = False
+        self.workspace = workspace
+        self._refresh_screens()
+        ready = getattr(self.screen, "store_ready", None)
+        if callable(ready):
+            ready()
+
+    def _open_failed(self, exc: MailstageError) -> None:
+        """The store did not open (wrong key, damaged): leave, and let the CLI say why
+        with its exit code, as it does when the store is unreadable before start."""
+        self.opening = False
+        self.startup_error = exc
+        self.exit(exc.exit_code, return_code=exc.exit_code)
 
     def show_unlock(self) -> None:
         from mailstage.screens.unlock import UnlockScreen
@@ -122,15 +170,10 @@ class MailstageApp(App[int]):
         self.push_screen(UnlockScreen(self.locations, needs_passphrase=self.needs_passphrase))
 
     def unlocked(self, workspace: Workspace) -> None:
-        """Called by the unlock screen with the opened workspace."""
+        """Called by the unlock screen with the opened workspace: back to Home."""
         self.workspace = workspace
         self.pop_screen()
-        self.show_home()
-
-    def show_home(self) -> None:
-        from mailstage.screens.home import HomeScreen
-
-        self.push_screen(HomeScreen())
+        self._refresh_screens()
 
     def action_lock(self) -> None:
         if self.workspace is None:
@@ -143,7 +186,8 @@ class MailstageApp(App[int]):
     def who_line(self) -> str:
         ws = self.workspace
         if ws is None:
-            return f"Store {self.store_label} (locked)"
+            state = "opening…" if self.opening else "locked"
+            return f"Store {self.store_label} ({state})"
         role = ws.role_name or "not a member"
         return f"{ws.user} · {role} · {self.store_label}"
 
@@ -153,7 +197,7 @@ class MailstageApp(App[int]):
         from mailstage.screens.home import HomeScreen
         from mailstage.screens.unlock import UnlockScreen
 
-        if isinstance(self.screen, (HomeScreen, UnlockScreen)) or len(self.screen_stack) <= 2:
+        if isinstance(self.screen, (HomeScreen, UnlockScreen)) or len(self.screen_stack) <= 1:
             return
         self.pop_screen()
 
@@ -274,6 +318,10 @@ class MailstageApp(App[int]):
         except MailstageError as exc:
             self.report_error(exc)
             return
+        self._refresh_screens()
+
+    def _refresh_screens(self) -> None:
+        """Every open screen that shows store data shows it again."""
         for screen in self.screen_stack:
             if isinstance(screen, MailstageScreen):
                 screen.refresh_from_workspace()
@@ -357,20 +405,26 @@ def build_app(
     """The App for a store. Opens it now when no passphrase is needed (or one is
     given); a passphrase store without one opens on the unlock screen. Store errors
     (missing, unreadable, unsafe) raise here so the CLI reports them with its codes."""
-    needs_passphrase = False
+    needs_passphrase = open_after_paint = False
     if workspace is None:
-        from mailstage.store.filestore import read_header_kinds
-        from mailstage.store.workspace import Workspace
+        # the header alone says which key opens the store; the decrypting and decoding
+        # wait until Home is on screen
+        from mailstage.store.paths import check_private_file
+        from mailstage.store.reader import read_header_kinds
 
         kinds = read_header_kinds(locations)
         if passphrase is not None or "passphrase" not in kinds:
-            workspace = Workspace.open(locations, user=user, passphrase=passphrase)
+            if passphrase is None:
+                check_private_file(locations.key_file, "key file")
+            open_after_paint = True
         else:
             needs_passphrase = True
     return MailstageApp(
         locations,
         workspace=workspace,
         needs_passphrase=needs_passphrase,
+        open_after_paint=open_after_paint,
+        passphrase=passphrase,
         capture_folder=capture_folder,
         user=user,
         store_label=store_label,

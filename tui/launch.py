@@ -24,7 +24,10 @@ def run_tui(locations: Locations) -> int:
     passphrase = os.environ.get("MAILSTAGE_PASSPHRASE")
     app = build_app(locations, passphrase=passphrase, capture_folder=_capture_folder())
     with exit_on_hangup(app):
-        return int(app.run() or 0)
+        result = int(app.run() or 0)
+    if app.startup_error is not None:  # the store did not open after the first paint
+        raise app.startup_error
+    return result
 
 
 def _capture_folder() -> Path | None:
