@@ -42,6 +42,7 @@ def configure(locations: Any, port: int, *, ca_file: Any = None, token_url: str 
 
 
 async def run_send_test(app: Any, pilot: Any) -> Any:
+    await settle(pilot)  # the store opens in a worker after the first paint
     app.open_send_test("QA")
     await settle(pilot)
     await pilot.press("f5")
@@ -119,6 +120,7 @@ async def test_the_ui_answers_keys_while_a_test_runs(make_tui_app, tui_store, si
     configure(tui_store, silent_server.port)
     app = make_tui_app()
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)  # the store opens in a worker after the first paint
         app.open_send_test("QA")
         await settle(pilot)
         screen = app.screen
