@@ -32,6 +32,7 @@ class SmtpScript:
     drip_seconds: float = 0.0  # pause before each byte of every reply (a slow drip)
     commands: list[str] = field(default_factory=list)
     data: list[str] = field(default_factory=list)  # the lines of every message received
+    auth_replies: list[str] = field(default_factory=list)  # what AUTH was answered
 
 
 class ScriptedSmtp:
@@ -105,18 +106,25 @@ class ScriptedSmtp:
     def _auth_reply(self, line: str) -> str:
         parts = line.split()
         payload = parts[2] if len(parts) > 2 else ""
-        login = password = ""
+        login = password = token = ""
         try:
-            decoded = base64.b64decode(payload).split(b"\0")
+            raw = base64.b64decode(payload)
+            decoded = raw.split(b"\0")
             if len(decoded) == 3:
                 login, password = decoded[1].decode(), decoded[2].decode()
+            for part in raw.split(b"\x01"):
+                if part.startswith(b"auth=Bearer "):
+                    token = part.removeprefix(b"auth=Bearer ").decode()
         except ValueError:
             pass
-        return (
+        reply = (
             self.script.auth_reply.replace("{payload}", payload)
             .replace("{login}", login)
             .replace("{password}", password)
+            .replace("{token}", token)
         )
+        self.script.auth_replies.append(reply)
+        return reply
 
     def stop(self) -> None:
         self._stop.set()

@@ -49,7 +49,7 @@ def test_echoed_password_is_masked_in_cli_text_and_transcript(initialized, echoi
     result = run_cli("email", "send-test", "QA", "--to", "dev@example.com", "-v")
 
     assert result.returncode == 7
-    assert any(PLAIN_PAYLOAD in c for c in echoing_smtp.script.commands)  # it did echo
+    assert PASSWORD in echoing_smtp.script.auth_replies[0]  # it did echo
     assert_no_secret(result.stdout + result.stderr, PASSWORD)
     assert PLAIN_PAYLOAD not in result.stdout + result.stderr
     assert "Step auth failed" in result.stderr  # the step is still named
@@ -108,3 +108,27 @@ async def test_tui_send_test_masks_an_echoed_password(make_tui_app, tui_store, e
         everything = json.dumps(result.to_json(with_transcript=True)) + (result.reply or "")
         assert_no_secret(everything + screen_text(app), PASSWORD)
         assert PLAIN_PAYLOAD not in everything + screen_text(app)
+
+
+def test_an_echoed_access_token_is_masked(initialized):
+    token = "eyJ0eXAi.echoed-access-token-" + "z" * 30
+    smtp = ScriptedSmtp(
+        SmtpScript(ehlo=["x", "AUTH XOAUTH2"], auth_reply="535 5.7.3 token {token} ({payload}) no")
+    )
+    answer = json.dumps({"access_token": token, "expires_in": 3600}).encode()
+    endpoint = HostileHttp(lambda h, _b, _s: send(h, 200, answer))
+    try:
+        args = ["email", "set", "QA", "--server", "127.0.0.1", "--port", str(smtp.port)]
+        args += ["--auth", "oauth2", "--token-url", endpoint.url(), "--client-id", CLIENT_ID]
+        args += ["--client-secret-stdin", "--scope", "api://x/.default", "--sender-email", SENDER]
+        assert run_cli(*args, input=CLIENT_SECRET + "\n").returncode == 0
+        result = run_cli("email", "send-test", "QA", "--to", "dev@example.com", "--json", "-v")
+    finally:
+        smtp.stop()
+        endpoint.stop()
+    assert result.returncode == 7
+    assert token in smtp.script.auth_replies[0]  # the server did echo it
+
+    data = json.loads(result.stdout)
+    assert data["steps"][-1]["name"] == "auth"
+    assert_no_secret(result.stdout + result.stderr, token, CLIENT_SECRET)
