@@ -19,6 +19,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from textual.widgets.data_table import ColumnKey
 
 from mailstage.screens.base import MailstageModal, MailstageScreen
+from mailstage.screens.fixed_table import FixedWidthTable
 from mailstage.screens.list_labels import count_text, list_state
 from mailstage.screens.quick_toggle import toggle_test_list
 from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote, highlighted_row_key
@@ -126,6 +127,9 @@ class AppsScreen(MailstageScreen[None]):
         super().__init__()
         self.stage_name = stage_name
         self._filter = ""
+        # what the table shows: (generation, stage) of the store; rows sorted, built once
+        self._shown: tuple[int, str | None] | None = None
+        self._rows: list[tuple[str, str, tuple[Text, Text, Text]]] = []  # key, folded, cells
 
     # -- composition -------------------------------------------------------------------
 
@@ -136,7 +140,7 @@ class AppsScreen(MailstageScreen[None]):
         yield ReadOnlyNote(sentence, id="apps-readonly")
         yield Static("", id="apps-stage", markup=False)
         yield Input(placeholder="/ filter apps by name", id="apps-filter")
-        table: DataTable[str] = DataTable(id="apps-table", cursor_type="row", zebra_stripes=False)
+        table = FixedWidthTable(id="apps-table", cursor_type="row", zebra_stripes=False)
         yield table
         yield Static("", id="apps-status", markup=False)
         yield AppFooter()
@@ -179,34 +183,52 @@ class AppsScreen(MailstageScreen[None]):
             return None
         return self.workspace.data.stage(self.stage_name)
 
-    def _apps(self) -> list[App]:
-        apps = sorted(self.workspace.data.apps, key=lambda a: a.name.casefold())
-        if self._filter:
-            apps = [a for a in apps if self._filter in a.name.casefold()]
-        return apps
-
-    def _row(self, app: App) -> tuple[Text, str, str]:
-        stage = self.stage
+    def _row(self, app: App, stage: Stage | None) -> tuple[Text, Text, Text]:
+        # Text cells: a str cell is parsed as markup each time it is measured or drawn
         test_list = app.test_list(stage.name) if stage else TestList()
-        return Text(app.name), list_state(test_list), count_text(len(test_list.addresses))
+        return (
+            Text(app.name),
+            Text(list_state(test_list)),
+            Text(count_text(len(test_list.addresses))),
+        )
+
+    @property
+    def _state(self) -> tuple[int, str | None]:
+        return self.workspace.file.generation, self.stage_name
+
+    def _build_rows(self) -> None:
+        """Every app's row for the stage in focus, sorted: made once per generation and
+        stage, then filtered without being made again."""
+        stage = self.stage
+        apps = sorted(self.workspace.data.apps, key=lambda a: a.name.casefold())
+        self._rows = [(a.name, a.name.casefold(), self._row(a, stage)) for a in apps]
 
     def _fill(self, keep: str | None = None) -> None:
+        """Show the rows for the current store, stage and filter."""
+        if self._shown != self._state:
+            self._show_stage()
+            self._build_rows()
+            self._shown = self._state
+        self._show_rows(keep)
+
+    def _show_rows(self, keep: str | None = None) -> None:
         table = self.query_one("#apps-table", DataTable)
         if keep is None:
             keep = self.highlighted_app
-        self._show_stage()
-        table.clear()
-        apps = self._apps()
-        for app in apps:
-            table.add_row(*self._row(app), key=app.name)
-        names = [a.name for a in apps]
-        if keep in names:
-            table.move_cursor(row=names.index(keep), animate=False)
-        total = len(self.workspace.data.apps)
+        wanted = self._filter
+        rows = [r for r in self._rows if wanted in r[1]] if wanted else self._rows
+        with self.app.batch_update():
+            table.clear()
+            for key, _, cells in rows:
+                table.add_row(*cells, key=key)
+            names = [r[0] for r in rows]
+            if keep in names:
+                table.move_cursor(row=names.index(keep), animate=False)
+        total = len(self._rows)
         if not total:
             status = "No apps yet." + (" n adds one." if self._can_add else "")
-        elif self._filter:
-            status = f"{len(apps)} of {total} apps match."
+        elif wanted:
+            status = f"{len(rows)} of {total} apps match."
         else:
             status = f"{total} app{'s' if total != 1 else ''}."
         self.query_one("#apps-status", Static).update(status)
@@ -245,7 +267,8 @@ class AppsScreen(MailstageScreen[None]):
         self._fill()
 
     def on_screen_resume(self) -> None:
-        if self.is_mounted:
+        # back from another screen: the table is made again only if the store changed
+        if self.is_mounted and self._shown is not None and self._shown != self._state:
             self._fill()
 
     def open_app(self, app_name: str) -> None:
@@ -321,7 +344,12 @@ class AppsScreen(MailstageScreen[None]):
         toggle_test_list(self.app, name, stage.name, self._show_saved)
 
     def _show_saved(self, app_name: str, saved: TestList) -> None:
+        """Our own toggle: its row is updated in place and counts as shown."""
+        cells = (Text(app_name), Text(list_state(saved)), Text(count_text(len(saved.addresses))))
+        self._rows = [(k, f, cells if k == app_name else c) for k, f, c in self._rows]
         table = self.query_one("#apps-table", DataTable)
         if app_name in {k.value for k in table.rows}:
-            table.update_cell(app_name, COLUMN_LIST, list_state(saved))
-            table.update_cell(app_name, COLUMN_COUNT, count_text(len(saved.addresses)))
+            table.update_cell(app_name, COLUMN_LIST, cells[1])
+            table.update_cell(app_name, COLUMN_COUNT, cells[2])
+        if self._shown is not None:
+            self._shown = self._state
