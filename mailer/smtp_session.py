@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, cast
 from pydantic import SecretStr
 
 from mailstage.mailer import smtp_auth
+from mailstage.mailer.deadline import Deadline, in_daemon_thread
 from mailstage.mailer.intl_addresses import NeedsSmtpUtf8, ascii_address_headers, plan_envelope
 from mailstage.mailer.loopback import (
     addresses_of,
@@ -40,10 +41,15 @@ _local_hostname: str | None = None
 
 
 async def local_hostname() -> str:
-    """The name sent with EHLO, looked up once per process (getfqdn can be slow)."""
+    """The name sent with EHLO, looked up once per process (getfqdn can be slow: after
+    2 s, or if it gives no plain ASCII name, "localhost")."""
     global _local_hostname
     if _local_hostname is None:
-        name = await asyncio.to_thread(socket.getfqdn)
+        try:
+            # a daemon thread, not asyncio.to_thread: a hanging resolver must not hold exit
+            name = await in_daemon_thread(socket.getfqdn, deadline=Deadline(2.0))
+        except TimeoutError:
+            name = ""
         _local_hostname = name if name and name.isascii() and " " not in name else "localhost"
     return _local_hostname
 
@@ -67,7 +73,6 @@ class SmtpSession:
     # -- steps ---------------------------------------------------------------
 
     async def resolve(self) -> str:
-        loop = asyncio.get_running_loop()
         host, port = self.config.server, self.config.port
         literal = _ip_literal(host)
         if literal is not None:  # nothing to look up: skip the resolver thread
@@ -76,8 +81,11 @@ class SmtpSession:
             self._resolved_loopback = is_loopback_address(str(literal))
             return f"{literal} (an address, nothing to resolve)"
         try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), self.timeout
+            # loop.getaddrinfo would use the default executor, whose threads the
+            # interpreter waits for at exit: a resolver that hangs would hold the process
+            infos = await in_daemon_thread(
+                lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM),
+                deadline=Deadline(self.timeout),
             )
         except TimeoutError:
             raise self._timed_out(f"resolving {host}") from None

@@ -132,6 +132,9 @@ TUI_SCRIPT = textwrap.dedent(
         locations = Locations(Path(sys.argv[1]), Path(sys.argv[2]))
         app = build_app(locations, store_label="store")
         async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.pause()
+            await app.workers.wait_for_complete()  # the store opens in a worker
+            await pilot.pause()
             app.open_send_test("QA")
             await pilot.pause()
             await pilot.press("f5")
