@@ -15,7 +15,7 @@ from mailstage.mailer.intl_addresses import NeedsSmtpUtf8, ascii_address, plan_e
 from tests.cli_runner import run_cli
 from tests.hostile_servers import ScriptedSmtp, SmtpScript
 from tests.loopback import PASSWORD, SENDER, USERNAME
-from tests.tui_fixtures import screen_text
+from tests.tui_fixtures import screen_text, settle
 
 IDN = "dev@bücher.example"
 IDN_ASCII = "dev@xn--bcher-kva.example"
@@ -114,8 +114,9 @@ async def test_tui_send_test_names_the_address_that_needs_smtputf8(
     configure(tui_store, ascii_only_server.port)
     app = make_tui_app()
     async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)  # the store opens in a worker
         app.open_send_test("QA")
-        await pilot.pause()
+        await settle(pilot)
         screen = app.screen
         screen.query_one("#recipients").value = f"ok@example.com, {UTF8_LOCAL}"
         await pilot.press("f5")
