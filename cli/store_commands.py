@@ -27,7 +27,12 @@ def register(groups: dict[str, Any]) -> None:
     p.set_defaults(func=cmd_locate)
     p = root.add_parser("audit", help="the audit trail, newest first")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, default=50, metavar="N")
+    p.add_argument(
+        "--limit", type=int, metavar="N", help="at most N events (default 50; all with --all)"
+    )
+    p.add_argument(
+        "--all", action="store_true", help="every event, the archived ones too (oldest first)"
+    )
     p.set_defaults(func=cmd_audit)
 
 
@@ -55,7 +60,12 @@ def cmd_locate(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, ctx: CliContext) -> int:
-    events = list(reversed(ctx.load().data.audit))[: max(args.limit, 0)]
+    ws = ctx.load()
+    events = list(ws.data.audit)
+    if args.all:
+        events = ws.file.archived_events() + events
+    limit = args.limit if args.limit is not None else (len(events) if args.all else 50)
+    events = list(reversed(events))[: max(limit, 0)]
     if args.json:
         ctx.out(to_json([e.model_dump(mode="json") for e in events]))
         return 0

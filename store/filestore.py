@@ -12,6 +12,7 @@ import contextlib
 import gc
 import os
 import secrets
+import stat
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -19,15 +20,16 @@ from typing import Any, cast
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
 
-from mailstage.store import envelope, reader
+from mailstage.store import audit_archive, envelope, reader
 from mailstage.store.errors import (
     Conflict,
     InvalidInput,
     LockTimeout,
     MailstageError,
+    StoreUnreadable,
 )
 from mailstage.store.keys import KeyFile, new_data_key
-from mailstage.store.models import App, StoreData
+from mailstage.store.models import App, AuditEvent, StoreData
 from mailstage.store.paths import (
     Locations,
     check_private_file,
@@ -36,7 +38,16 @@ from mailstage.store.paths import (
     fsync_dir,
 )
 from mailstage.store.reader import key_source, read_header_kinds
-from mailstage.store.sections import ArchiveInfo, SectionCache, decode_store, seal_store
+from mailstage.store.sections import (
+    AUDIT_CHUNK,
+    AUDIT_KEEP,
+    ArchiveInfo,
+    SectionCache,
+    decode_store,
+    dump_events,
+    load_events,
+    seal_store,
+)
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 
@@ -101,6 +112,7 @@ class StoreFile:
         self.archive = ArchiveInfo()
         self.version = envelope.VERSION  # of the file as loaded; 1 is rewritten as 2
         self._sections = SectionCache()
+        self.audit_keep = AUDIT_KEEP  # past this (and a chunk), older events are archived
         self._lock = FileLock(str(locations.lock), mode=0o600, timeout=lock_timeout())
 
     def __repr__(self) -> str:
@@ -223,19 +235,71 @@ class StoreFile:
         return self.generation
 
     def _write(self, data: StoreData, changed_apps: Collection[App] | None) -> None:
+        moved, archive = self._archive_old_events(data)
         with gc_paused():
             core, sealed, cache = seal_store(
                 data,
                 self._data_key,
                 self._sections,
                 changed_apps=changed_apps,
-                archive=self.archive,
+                archive=archive,
+                audit=data.audit[moved:],
             )
         blob = envelope.seal(
             self._data_key, self.generation, self.wraps, core, sealed, self.header_extra
         )
         write_atomically(self.locations.store, self.locations.backup, blob)
-        self._sections, self.version = cache, envelope.VERSION
+        self._sections, self.version, self.archive = cache, envelope.VERSION, archive
+        del data.audit[:moved]  # they are in the archive now
+
+    # -- the audit archive ------------------------------------------------------------
+
+    def _archive_old_events(self, data: StoreData) -> tuple[int, ArchiveInfo]:
+        """Past the bound, move the oldest events (whole chunks) to the archive file;
+        the store written next counts them. Called with the lock held."""
+        excess = len(data.audit) - self.audit_keep
+        if excess < AUDIT_CHUNK:
+            return 0, self.archive
+        moved = excess // AUDIT_CHUNK * AUDIT_CHUNK
+        with gc_paused():
+            chunks = [
+                dump_events(data.audit[i : i + AUDIT_CHUNK]) for i in range(0, moved, AUDIT_CHUNK)
+            ]
+        try:
+            mode = stat.S_IMODE(self.locations.store.stat().st_mode) & 0o660 or 0o600
+        except OSError:
+            mode = 0o600
+        try:
+            audit_archive.append_chunks(
+                self.locations.store,
+                self.derived_key(audit_archive.KEY_PURPOSE),
+                self.archive.chunks,
+                chunks,
+                mode,
+            )
+        except OSError as exc:
+            raise StoreWriteFailed(
+                f"Could not save the store {self.locations.store}: the audit archive could "
+                f"not be written ({exc.strerror or exc}). The previous file is unchanged."
+            ) from None
+        return moved, ArchiveInfo(
+            chunks=self.archive.chunks + len(chunks), events=self.archive.events + moved
+        )
+
+    def archived_events(self) -> list[AuditEvent]:
+        """The events moved to the archive, oldest first (`mailstage audit --all`)."""
+        chunks = audit_archive.read_chunks(
+            self.locations.store,
+            self.derived_key(audit_archive.KEY_PURPOSE),
+            self.archive.chunks,
+        )
+        try:
+            with gc_paused():
+                return [event for chunk in chunks for event in load_events(chunk)]
+        except ValueError:
+            raise StoreUnreadable(
+                f"Cannot read the audit archive of {self.locations.store}: it is damaged."
+            ) from None
 
 
 def _temp_name(path: Path) -> Path:

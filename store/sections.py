@@ -24,6 +24,7 @@ from mailstage.store.reader import OpenedStore
 
 APP_CHUNK = 32
 AUDIT_CHUNK = 1000
+AUDIT_KEEP = 10_000  # events kept in the store; older ones move to the audit archive
 REVEAL = {"reveal_secrets": True}
 TRUSTED = {"trusted": True}
 _FAST = ConfigDict(cache_strings=False)
@@ -95,23 +96,34 @@ def seal_store(
     *,
     changed_apps: Collection[App] | None,
     archive: ArchiveInfo,
+    audit: Sequence[AuditEvent] | None = None,
 ) -> tuple[bytes, list[envelope.Sealed], SectionCache]:
     """(core plaintext, the other sections sealed, the cache after this save).
 
     ``changed_apps``: the apps changed in place since the last save; None means any.
     Events are never changed in place, so their sections are reused by identity.
+    ``audit``: the events to keep in the store (after archiving), else all of them.
     """
     app_chunks = _chunks(data.apps, APP_CHUNK)
     apps = _reuse_or_seal(cache.apps, app_chunks, "apps", data_key, APPS.dump_json, changed_apps)
-    audit = _reuse_or_seal(
-        cache.audit, _chunks(data.audit, AUDIT_CHUNK), "audit", data_key, EVENTS.dump_json, ()
+    events = data.audit if audit is None else audit  # the events kept in the store
+    audit_chunks = _reuse_or_seal(
+        cache.audit, _chunks(events, AUDIT_CHUNK), "audit", data_key, EVENTS.dump_json, ()
     )
     index = [[a.name for a in chunk] for chunk in app_chunks]
     core = CoreSection.model_construct(
         organization=data.organization, stages=data.stages, apps=index, archive=archive
     ).model_dump_json(context=REVEAL)
-    sealed = [c.sealed for c in apps] + [c.sealed for c in audit]
-    return core.encode("utf-8"), sealed, SectionCache(apps, audit)
+    sealed = [c.sealed for c in apps] + [c.sealed for c in audit_chunks]
+    return core.encode("utf-8"), sealed, SectionCache(apps, audit_chunks)
+
+
+def dump_events(events: Sequence[AuditEvent]) -> bytes:
+    return EVENTS.dump_json(list(events), context=REVEAL)
+
+
+def load_events(plaintext: bytes) -> list[AuditEvent]:
+    return EVENTS.validate_json(plaintext, context=TRUSTED)
 
 
 def _bad(opened: OpenedStore) -> Exception:

@@ -1,0 +1,117 @@
+"""The audit archive: older audit events, kept encrypted beside the store.
+
+The store keeps its newest events (about AUDIT_KEEP); past that, the oldest move here
+in whole chunks during a save, so a save's cost no longer grows with the audit's length.
+`mailstage audit --all` reads them back.
+
+    store.json.audit = record*   record = length (4 bytes, big-endian) | nonce | ciphertext
+
+Each record is one chunk of events (JSON), AES-256-GCM under a key derived from the
+store's data key, its position in the file as associated data. The store's core
+section says how many records are committed: a record written by a save that did
+not finish is ignored, and cut off by the next archiving save.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from mailstage.store.errors import StoreUnreadable
+from mailstage.store.paths import check_private_file
+
+KEY_PURPOSE = b"mailstage audit archive v1"
+LENGTH = struct.Struct(">I")
+NONCE = 12
+AAD = b"mailstage-audit-archive:"
+
+
+def archive_path(store: Path) -> Path:
+    return store.with_name(store.name + ".audit")
+
+
+def _damaged(path: Path) -> StoreUnreadable:
+    return StoreUnreadable(
+        f"Cannot read the audit archive {path}: the key does not match, or the file is "
+        f"damaged or was changed outside mailstage. The file was left as it is."
+    )
+
+
+def _aad(index: int) -> bytes:
+    return AAD + index.to_bytes(8, "big")
+
+
+def _records(raw: bytes, count: int, path: Path) -> list[tuple[int, int]]:
+    """(start, end) of the first ``count`` records' bodies."""
+    spans, at = [], 0
+    for _ in range(count):
+        if at + LENGTH.size > len(raw):
+            raise _damaged(path)
+        (size,) = LENGTH.unpack_from(raw, at)
+        start, end = at + LENGTH.size, at + LENGTH.size + size
+        if size < NONCE + 16 or end > len(raw):
+            raise _damaged(path)
+        spans.append((start, end))
+        at = end
+    return spans
+
+
+def _read(path: Path) -> bytes:
+    try:
+        check_private_file(path, "audit archive")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return b""
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def read_chunks(store: Path, key: bytes, count: int) -> list[bytes]:
+    """The plaintext of the first ``count`` records (each a JSON list of events)."""
+    if count == 0:
+        return []
+    path = archive_path(store)
+    raw = _read(path)
+    aead = AESGCM(key)
+    out = []
+    for index, (start, end) in enumerate(_records(raw, count, path)):
+        body = memoryview(raw)[start:end]
+        try:
+            out.append(aead.decrypt(bytes(body[:NONCE]), body[NONCE:], _aad(index)))
+        except (InvalidTag, ValueError):
+            raise _damaged(path) from None
+    return out
+
+
+def append_chunks(store: Path, key: bytes, committed: int, chunks: list[bytes], mode: int) -> None:
+    """Cut the file after its ``committed`` records, append ``chunks``, fsync.
+
+    Called with the store's lock held, before the store that counts them is written.
+    """
+    path = archive_path(store)
+    raw = _read(path)
+    spans = _records(raw, committed, path)
+    keep = spans[-1][1] if spans else 0
+    aead = AESGCM(key)
+    pieces = []
+    for offset, plaintext in enumerate(chunks):
+        nonce = os.urandom(NONCE)
+        body = nonce + aead.encrypt(nonce, plaintext, _aad(committed + offset))
+        pieces.append(LENGTH.pack(len(body)) + body)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, mode)
+    try:
+        os.fchmod(fd, mode)
+        os.ftruncate(fd, keep)
+        os.lseek(fd, keep, os.SEEK_SET)
+        for piece in pieces:
+            view = memoryview(piece)
+            while view:
+                view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
