@@ -82,9 +82,35 @@ def time_child(kind: str, env: dict[str, str]) -> float:
     return elapsed
 
 
+def make_store(folder: Path, apps: int) -> dict[str, str]:
+    """A key-file store with ``apps`` apps x 3 stages x 100 addresses; its environment."""
+    from mailstage.store.models import App, TestList
+    from mailstage.store.paths import Locations
+    from mailstage.store.workspace import Workspace
+
+    env = {**os.environ, "HOME": str(folder), "NO_COLOR": "1"}
+    env["MAILSTAGE_STORE"] = str(folder / "data" / "store.json")
+    env["MAILSTAGE_KEY_FILE"] = str(folder / "config" / "store.key")
+    ws = Workspace.init(Locations.resolve(env["MAILSTAGE_STORE"], env["MAILSTAGE_KEY_FILE"]))
+    stages = [s.name for s in ws.data.stages]
+    for i in range(apps):
+        lists = {
+            stage: TestList.model_construct(
+                addresses=[f"tester{j}.{stage.lower()}@app{i}.example.com" for j in range(100)],
+                active=bool(i % 2),
+            )
+            for stage in stages
+        }
+        ws.data.apps.append(App.model_construct(name=f"App {i}", test_lists=lists))
+    ws.data.apps.append(App.model_construct(name="Shop", test_lists={}))
+    ws.file.save(ws.data)
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--sizes", default="0,1000,10000", help="apps in the store")
     parser.add_argument("--child", choices=["bare", "mailstage"])
     args = parser.parse_args()
     if args.child == "bare":
@@ -94,39 +120,42 @@ def main() -> None:
         child_mailstage()
         return
 
-    with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "HOME": folder, "NO_COLOR": "1"}
-        env["MAILSTAGE_STORE"] = str(Path(folder) / "data" / "store.json")
-        env["MAILSTAGE_KEY_FILE"] = str(Path(folder) / "config" / "store.key")
-        env["PYTHONPATH"] = str(ROOT)
-        subprocess.run(
-            [sys.executable, "-m", "mailstage.cli.main", "init"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        time_child("bare", env)  # warm the file cache once for both
-        time_child("mailstage", env)
-        bare, mailstage, python_pass, email_show = [], [], [], []
-        for _ in range(args.runs):
-            bare.append(time_child("bare", env))
-            mailstage.append(time_child("mailstage", env))
-            python_pass.append(time_command([sys.executable, "-c", "pass"], env))
-            email_show.append(
-                time_command(
-                    [sys.executable, "-m", "mailstage.cli.main", "email", "show", "QA"], env
-                )
-            )
-    b, m = statistics.median(bare), statistics.median(mailstage)
-    p, e = statistics.median(python_pass), statistics.median(email_show)
-    print(f"runs each: {args.runs} (interleaved, headless, 80x24)")
-    print(f"bare Textual app with one Label: median {b * 1000:.0f} ms")
-    print(f"mailstage to the Home screen:    median {m * 1000:.0f} ms")
-    print(f"ratio mailstage / bare: {m / b:.2f}   (goal 1.3)")
-    print(f"python -c pass:                  median {p * 1000:.0f} ms")
-    print(f"mailstage email show QA:         median {e * 1000:.0f} ms")
-    print(f"ratio email show / python -c pass: {e / p:.2f}")
+    mailstage = str(Path(sys.executable).with_name("mailstage"))
+    one_shots = {
+        "email show QA": [mailstage, "email", "show", "QA"],
+        "stage list": [mailstage, "stage", "list"],
+        "testlist show Shop": [mailstage, "testlist", "show", "Shop", "--stage", "QA"],
+    }
+    print(f"runs each: {args.runs} (interleaved, headless, 80x24); median ms")
+    for size in (int(n) for n in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as folder:
+            env = make_store(Path(folder), size)
+            time_child("bare", env)  # warm the file cache once for both
+            time_child("mailstage", env)
+            times: dict[str, list[float]] = {"bare": [], "home": [], "pass": []}
+            times |= {name: [] for name in one_shots}
+            for _ in range(args.runs):
+                times["bare"].append(time_child("bare", env))
+                times["home"].append(time_child("mailstage", env))
+                times["pass"].append(time_command([sys.executable, "-c", "pass"], env))
+                for name, command in one_shots.items():
+                    times[name].append(time_command(command, env))
+        med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+        print(f"-- store of {size:,} apps x 3 stages x 100 addresses")
+        print(f"bare Textual app with one Label, first paint : {med['bare']:6.0f}")
+        print(f"mailstage, first paint of Home               : {med['home']:6.0f}")
+        print(f"python -c pass                               : {med['pass']:6.0f}")
+        for name in one_shots:
+            print(f"mailstage {name:<35}: {med[name]:6.0f}")
+        measure(f"first paint of Home, {size:,} apps", med["home"], med["bare"], 1.3)
+        for name in one_shots:
+            measure(f"{name}, {size:,} apps", med[name], med["pass"], 4.0)
+
+
+def measure(name: str, value_ms: float, baseline_ms: float, goal: float) -> None:
+    """One line run_all.py collects into its summary table."""
+    ratio = value_ms / baseline_ms
+    print(f"MEASURE|{name}|{value_ms:.0f} ms|{baseline_ms:.0f} ms|{ratio:.2f}x|{goal:g}x")
 
 
 def time_command(command: list[str], env: dict[str, str]) -> float:

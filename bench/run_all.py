@@ -49,7 +49,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     plan = [
-        ("Startup", ["bench_startup.py", "--runs", "5" if args.quick else "9"]),
+        (
+            "Startup: first paint and one-shot commands",
+            [
+                "bench_startup.py",
+                "--runs",
+                "5" if args.quick else "9",
+                "--sizes",
+                "0,1000" if args.quick else "0,1000,10000",
+            ],
+        ),
         (
             "Store scale",
             [
@@ -61,15 +70,31 @@ def main() -> int:
             ],
         ),
         ("Send test", ["bench_send.py", "5" if args.quick else "15"]),
-        ("TUI at scale", ["bench_tui_filter.py"]),
+        ("TUI: the Apps list at 1,000 apps", ["bench_tui_apps.py", "--rounds", "5"]),
+        ("TUI: filtering a 10,000-address test list", ["bench_tui_filter.py"]),
     ]
     print(f"machine: {machine()}\n")
     failed = 0
+    measures: list[list[str]] = []
     for title, command in plan:
         print(f"== {title} ==", flush=True)
-        result = subprocess.run([sys.executable, str(HERE / command[0]), *command[1:]])
+        result = subprocess.run(
+            [sys.executable, str(HERE / command[0]), *command[1:]],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for line in result.stdout.splitlines():
+            if line.startswith("MEASURE|"):
+                measures.append(line.split("|")[1:])
+            else:
+                print(line, flush=True)
         failed += result.returncode != 0
         print(flush=True)
+    print("== Every measure: figure, baseline in the same run, ratio, goal ==")
+    width = max((len(m[0]) for m in measures), default=10)
+    print(f"{'measure':<{width}}  {'figure':>10}  {'baseline':>10}  {'ratio':>7}  goal")
+    for name, figure, baseline, ratio, goal in measures:
+        print(f"{name:<{width}}  {figure:>10}  {baseline:>10}  {ratio:>7}  {goal}")
     return 1 if failed else 0
 
 

@@ -97,6 +97,14 @@ class Workspace:
         self.file = file
         self.data = data
         self.user = user
+        # the folded addresses of the list last added to (a list of 400,000 is not
+        # folded again for each address added): (the addresses list object, its keys)
+        self._folded: tuple[list[str], set[str]] | None = None
+
+    def _folded_keys(self, addresses: list[str]) -> set[str]:
+        if self._folded is not None and self._folded[0] is addresses:
+            return self._folded[1]
+        return {a.casefold() for a in addresses}
 
     @classmethod
     def open(
@@ -417,12 +425,15 @@ class Workspace:
         app, stage = self.app(app_name), self.stage(stage_name)
         current = app.test_list(stage.name)
         new = self._valid_addresses(addresses)
-        known = {a.casefold() for a in current.addresses}
+        known = self._folded_keys(current.addresses)
         added = [a for a in new if a.casefold() not in known]
         if added:
-            self._replace_test_list(
+            self._folded = None  # until the save is done
+            saved = self._replace_test_list(
                 app, stage, current.addresses + added, current.active, added, []
             )
+            known.update(a.casefold() for a in added)
+            self._folded = (saved.addresses, known)
         return added
 
     def remove_from_test_list(
