@@ -7,6 +7,8 @@ from typing import Any
 
 from mailstage.cli.context import CliContext
 from mailstage.cli.output import table, to_json
+from mailstage.store.text import visible
+from mailstage.store.words import count_text
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -102,17 +104,31 @@ def cmd_testlist(args: argparse.Namespace, ctx: CliContext) -> int:
             state = "active" if shown["active"] else "inactive"
             ctx.out(
                 f"{app['name']} / {stage['name']}: test list {state}, "
-                f"{len(shown['addresses'])} address(es)"
+                f"{count_text(len(shown['addresses']))}"
             )
             for address in shown["addresses"]:
                 ctx.out(f"  {address}")
         return 0
 
+    pasted: list[str] = []
+    invalid: list[tuple[str, str]] = []
+    if action in ("add", "remove"):
+        from mailstage.store.paste import addresses_from_args
+        from mailstage.store.validation import normalize_addresses
+
+        # the TUI's rule: as pasted (commas, spaces, Name <address>); the good ones are
+        # added and the bad ones named (none valid: nothing changes, exit 3)
+        pasted = addresses_from_args(args.addresses)
+        if action == "add":
+            good, invalid = normalize_addresses(pasted)
+            if good:
+                pasted = good
+
     def apply(ws: Any) -> tuple[Any, Any, Any]:
         if action == "add":
-            result = ws.add_to_test_list(args.app, args.stage, args.addresses)
+            result = ws.add_to_test_list(args.app, args.stage, pasted)
         elif action == "remove":
-            result = ws.remove_from_test_list(args.app, args.stage, args.addresses)
+            result = ws.remove_from_test_list(args.app, args.stage, pasted)
         else:
             result = ws.set_test_list_active(args.app, args.stage, action == "activate")
         return ws.app(args.app), ws.stage(args.stage), result
@@ -120,15 +136,19 @@ def cmd_testlist(args: argparse.Namespace, ctx: CliContext) -> int:
     app, stage, result = ctx.change(apply)
     tl = app.test_list(stage.name)
     if action == "add":
-        skipped = len(args.addresses) - len(result)
+        skipped = len(pasted) - len(result)
         ctx.out(
-            f"Added {len(result)} address(es) to {app.name} / {stage.name}"
+            f"Added {count_text(len(result))} to {app.name} / {stage.name}"
             + (f" ({skipped} already there)." if skipped else ".")
             + f" {len(tl.addresses)} in all."
         )
+        for raw, why in invalid:
+            ctx.warn(f"Not added: {visible(raw)!r} {why}")
+        if invalid:
+            return 3
     elif action == "remove":
         ctx.out(
-            f"Removed {len(result)} address(es) from {app.name} / {stage.name}; "
+            f"Removed {count_text(len(result))} from {app.name} / {stage.name}; "
             f"{len(tl.addresses)} left."
         )
     else:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailstage.cli.output import to_json
 from mailstage.store.errors import DeliveryFailed, InvalidInput, MailstageError
+from mailstage.store.paste import addresses_from_args
 
 if TYPE_CHECKING:
     from mailstage.cli.context import CliContext
@@ -106,7 +107,7 @@ def cmd_send_test(args: argparse.Namespace, ctx: CliContext) -> int:
             stage.email,
             stage=stage,
             app=app,
-            recipients=args.to,
+            recipients=addresses_from_args(args.to),
             check_only=args.check_only,
             timeout=args.timeout,
             on_step=show_step,

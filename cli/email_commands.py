@@ -8,8 +8,6 @@ from typing import Any
 from mailstage.cli.context import CliContext
 from mailstage.cli.output import pairs, to_json
 
-SECURITY_LABELS = {"starttls": "STARTTLS", "implicit": "implicit TLS"}
-
 
 def register(groups: dict[str, Any]) -> None:
     email = groups["email"]
@@ -66,7 +64,6 @@ def email_json(stage: dict[str, Any]) -> dict[str, Any]:
 
 def cmd_email_show(args: argparse.Namespace, ctx: CliContext) -> int:
     from mailstage.store import views
-    from mailstage.store.fields import AUTH_LABELS
 
     with ctx.read() as opened:
         stage = views.stage(opened, args.stage)
@@ -80,33 +77,10 @@ def cmd_email_show(args: argparse.Namespace, ctx: CliContext) -> int:
             "--server HOST --auth basic|oauth2 ..."
         )
         return 0
-    auth = email["auth"]
-    items: list[tuple[str, Any]] = [
-        ("Stage", name + (" (production)" if stage.get("production") else "")),
-        ("SMTP server", email["server"]),
-        ("SMTP port", f"{email['port']} ({SECURITY_LABELS[email['security']]})"),
-        ("Authentication type", AUTH_LABELS[auth["type"]]),
-    ]
-    if auth["type"] == "basic":
-        items += [("Username", auth["username"]), ("Password", "********")]
-    else:
-        items += [
-            ("Server Token URL", auth["token_url"]),
-            ("Client ID", auth["client_id"]),
-            ("Client Secret", "********"),
-            ("Scopes", " ".join(auth.get("scopes", []))),
-        ]
-    items += [
-        ("Sender email", email["sender_email"]),
-        ("Sender name", email.get("sender_name") or "-"),
-    ]
-    if email.get("ca_file"):
-        items.append(("CA file", email["ca_file"]))
-    if email.get("updated_at"):
-        from datetime import datetime
+    from mailstage.store.config_rows import config_rows
 
-        when = datetime.fromisoformat(email["updated_at"])
-        items.append(("Last changed", f"{when:%Y-%m-%d %H:%M}Z by {email.get('updated_by')}"))
+    items = [("Stage", name + (" (production)" if stage.get("production") else ""))]
+    items += config_rows(email)
     ctx.out(pairs(items))
     return 0
 
@@ -147,9 +121,9 @@ def cmd_email_set(args: argparse.Namespace, ctx: CliContext) -> int:
         "ca_file": args.ca_file,
     }
     if args.password_stdin:
-        options["password"] = read_secret_line(ctx, "Password (password)")
+        options["password"] = read_secret_line(ctx, "Password (--password-stdin)")
     if args.client_secret_stdin:
-        options["client_secret"] = read_secret_line(ctx, "Client Secret (client_secret)")
+        options["client_secret"] = read_secret_line(ctx, "Client Secret (--client-secret-stdin)")
 
     def apply(ws: Any) -> tuple[str, list[str]]:
         config = ws.email_from_options(args.stage, options)
@@ -157,7 +131,9 @@ def cmd_email_set(args: argparse.Namespace, ctx: CliContext) -> int:
 
     name, changed = ctx.change(apply)
     if changed:
-        ctx.out(f"Saved the email configuration of {name} (changed: {', '.join(changed)}).")
+        from mailstage.store.words import fields_text
+
+        ctx.out(f"Saved the email configuration of {name} (changed: {fields_text(changed)}).")
     else:
         ctx.out(f"Nothing changed in the email configuration of {name}.")
     return 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from mailstage.cli.context import CliContext
 from mailstage.cli.output import table, to_json
+from mailstage.store.fields import AUTH_LABELS
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -47,7 +48,7 @@ def cmd_stage_list(args: argparse.Namespace, ctx: CliContext) -> int:
         (
             s["name"] + (" (production)" if s["production"] else ""),
             f"{s['server']}:{s['port']}" if s["configured"] else "not configured",
-            s["auth_type"] or "",
+            AUTH_LABELS.get(s["auth_type"], s["auth_type"]) if s["auth_type"] else "",
             s["sender_email"] or "",
         )
         for s in stages

@@ -9,6 +9,7 @@ from typing import Any
 from mailstage.cli.context import CliContext, prompt_passphrase
 from mailstage.cli.output import pairs, table, to_json
 from mailstage.store.text import when_text
+from mailstage.store.words import event_summary
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -46,6 +47,11 @@ def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
     key = "a passphrase" if passphrase is not None else f"the key file {ctx.locations.key_file}"
     ctx.out(f"Created the store {ctx.locations.store}, protected by {key}.")
     ctx.out(f"You ({workspace.user}) are its Organization Administrator.")
+    if passphrase is None:
+        ctx.out(
+            f"Back up the key file {ctx.locations.key_file} (a password manager or an "
+            "offline copy): without it nobody can open the store."
+        )
     return 0
 
 
@@ -75,13 +81,9 @@ def cmd_audit(args: argparse.Namespace, ctx: CliContext) -> int:
             e.user,
             e.action,
             e.target,
-            ", ".join(e.fields) or describe_details(e.details),
+            event_summary(e.fields, e.details),
         )
         for e in events
     ]
     ctx.out(table(["when (UTC)", "who", "action", "target", "what"], rows))
     return 0
-
-
-def describe_details(details: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in details.items() if not isinstance(v, list))

@@ -12,6 +12,9 @@ from email.utils import format_datetime, make_msgid
 from mailstage.mailer.intl_addresses import ascii_domain
 from mailstage.store.models import App, EmailConfig, Stage
 
+# in the body until the session knows whether TLS was used (see with_connection)
+CONNECTION = "connection not made yet"
+
 
 def build_test_message(
     config: EmailConfig, *, stage: Stage, app: App | None, recipients: list[str], user: str
@@ -35,7 +38,7 @@ def build_test_message(
         f"This is a test email sent by mailstage from {origin}.",
         "",
         f"Sent by: {sender} on {host}",
-        f"Server: {config.server}:{config.port} ({config.security}, {config.auth_label})",
+        f"Server: {config.server}:{config.port} ({CONNECTION}, {config.auth_label})",
         f"Sender: {config.sender_email}",
         f"Time: {now.isoformat(timespec='seconds')}",
         "",
@@ -48,6 +51,26 @@ def build_test_message(
         subtype="html",
     )
     return message
+
+
+def describe_connection(tls: str) -> str:
+    """What the connection was, as it happened: the TLS version and cipher, or plain."""
+    return f"TLS: {tls}" if tls else "no TLS: plain text to a loopback address"
+
+
+def with_connection(message: EmailMessage, tls: str) -> None:
+    """Write what the session did (TLS or not) into the body's Server line, in place."""
+    for part in message.walk():
+        if part.get_content_maintype() != "text":
+            continue
+        text = part.get_content()
+        if CONNECTION in text:
+            shown = describe_connection(tls)
+            subtype = part.get_content_subtype()
+            part.set_content(
+                text.replace(CONNECTION, html.escape(shown) if subtype == "html" else shown),
+                subtype=subtype,
+            )
 
 
 def _host_name() -> str:

@@ -62,22 +62,33 @@ def route(message: EmailMessage, *, app: App | None, stage: Stage) -> Routed:
     return Routed(message, list(test_list.addresses), redirected=True, warning=warning)
 
 
+def default_test_recipients(
+    *, app: App | None, stage: Stage, last: list[str] | None = None
+) -> list[str]:
+    """Send test's recipients when none are given, the one order for the CLI and the
+    TUI: the app's active test list for the stage, else the app's studio list, else the
+    recipients of the last test (the TUI remembers them), else the stage's sender
+    mailbox. Empty when the stage is not configured and nothing else applies."""
+    if app is not None:
+        test_list = app.test_list(stage.name)
+        if test_list.active and test_list.addresses:
+            return list(test_list.addresses)
+        if app.studio_list:
+            return list(app.studio_list)
+    if last:
+        return list(last)
+    return [stage.email.sender_email] if stage.email is not None else []
+
+
 def send_test_recipients(explicit: list[str], *, app: App | None, stage: Stage) -> list[str]:
-    """Who a send test is addressed to before routing: the addresses given, else the
-    app's active test list, else its studio list."""
+    """Who a send test is addressed to before routing: the addresses given, else
+    ``default_test_recipients``."""
     if explicit:
         return [_checked(address) for address in explicit]
-    if app is None:
+    defaults = default_test_recipients(app=app, stage=stage)
+    if not defaults:
         raise InvalidInput("Give a recipient with --to, or an app with --app.")
-    test_list = app.test_list(stage.name)
-    if test_list.active and test_list.addresses:
-        return list(test_list.addresses)
-    if app.studio_list:
-        return list(app.studio_list)
-    raise InvalidInput(
-        f"App {app.name} has no active test list for stage {stage.name} and no studio "
-        "list: give a recipient with --to."
-    )
+    return defaults
 
 
 def _recipients_in(message: EmailMessage) -> list[str]:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from mailstage.mailer.deadline import Deadline
 from mailstage.mailer.hints import hint_for
 from mailstage.mailer.maillog import LogRecord, outcome_of_reply
-from mailstage.mailer.message import build_test_message
+from mailstage.mailer.message import build_test_message, with_connection
 from mailstage.mailer.routing import route, send_test_recipients
 from mailstage.mailer.smtp_session import SmtpSession
 from mailstage.mailer.steps import StepCallback, StepFailed, StepName, StepRecorder, StepReport
@@ -188,6 +188,7 @@ async def _converse(
         await run(StepName.BANNER, session.banner())
         await run(StepName.EHLO, session.ehlo())
         await run(StepName.TLS, session.starttls())
+    with_connection(message, session.tls)  # the body says what happened, not what was configured
     token: AccessToken | None = None
     if isinstance(config.auth, OAuth2ClientCredentials):
         with recorder.step(StepName.TOKEN) as report:

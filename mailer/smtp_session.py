@@ -129,6 +129,11 @@ class SmtpSession:
             raise StepFailed(f"The connection to {where} was refused.", hint_key="refused")
         raise StepFailed(f"Could not connect to {where}: {last_error}.", hint_key="refused")
 
+    @property
+    def tls(self) -> str:
+        """The TLS version and cipher in use, or "" when the session is plain text."""
+        return self._tls
+
     async def implicit_tls(self) -> str:
         """Security 'implicit': the TLS handshake, which also receives the greeting."""
         from aiosmtplib import SMTPConnectResponseError, SMTPConnectTimeoutError

@@ -19,6 +19,7 @@ from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote, highli
 from mailstage.store import validation as rules
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.models import App, Permission
+from mailstage.store.paste import addresses_from_paste
 
 COLUMN_STAGE = "stage"
 COLUMN_KIND = "kind"
@@ -59,7 +60,7 @@ class StudioListModal(MailstageModal[list[str] | None]):
     @on(Button.Pressed, "#studio-save")
     def _save(self) -> None:
         text = self.query_one("#studio-input", AddressInput).value
-        good, problems = rules.normalize_addresses(rules.split_pasted_addresses(text))
+        good, problems = rules.normalize_addresses(addresses_from_paste(text))
         if problems:
             bad, why = problems[0]
             more = f" ({len(problems) - 1} more invalid)" if len(problems) > 1 else ""
@@ -218,9 +219,8 @@ class AppConfigScreen(MailstageScreen[None]):
         stage_name, app = self.highlighted_stage, self.mail_app
         if stage_name is None or app is None:
             return
-        test_list = app.test_list(stage_name)
-        recipients = list(test_list.addresses) if test_list.active else list(app.studio_list)
-        self.host.open_send_test(stage_name, app_name=app.name, recipients=recipients or None)
+        # the Send test screen proposes the recipients (mailer.routing's one order)
+        self.host.open_send_test(stage_name, app_name=app.name)
 
     def action_studio_list(self) -> None:
         app = self.mail_app

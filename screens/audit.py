@@ -20,6 +20,13 @@ from mailstage.screens.base import MailstageModal, MailstageScreen
 from mailstage.screens.widgets import AppFooter, AppHeader
 from mailstage.store.models import MASK, AuditEvent
 from mailstage.store.text import visible, when_text
+from mailstage.store.words import (
+    action_short,
+    details_text,
+    event_summary,
+    field_words,
+    fields_text,
+)
 
 _SECRET_NAME = re.compile(r"secret|password|passphrase|token|key", re.IGNORECASE)
 
@@ -37,19 +44,8 @@ def safe_details(details: dict[str, Any]) -> dict[str, Any]:
     return {k: (MASK if _SECRET_NAME.search(k) else v) for k, v in details.items()}
 
 
-def _value(value: Any) -> str:
-    if isinstance(value, list):
-        shown = ", ".join(clean(v) for v in value[:3])
-        return f"{shown} (+{len(value) - 3})" if len(value) > 3 else shown
-    return clean(value)
-
-
 def summary(event: AuditEvent) -> str:
-    parts = []
-    if event.fields:
-        parts.append(", ".join(clean(f) for f in event.fields))
-    parts.extend(f"{k}={_value(v)}" for k, v in safe_details(event.details).items())
-    return "; ".join(parts)
+    return event_summary(event.fields, event.details)
 
 
 class AuditEventModal(MailstageModal[None]):
@@ -70,14 +66,15 @@ class AuditEventModal(MailstageModal[None]):
             f"Who:        {clean(event.user)}",
             f"Action:     {clean(event.action)}",
             f"Target:     {clean(event.target)}",
-            f"Fields:     {', '.join(clean(f) for f in event.fields) or '-'}",
+            f"Fields:     {fields_text(event.fields) or '-'}",
         ]
+        plain = {k: v for k, v in event.details.items() if not isinstance(v, list)}
+        if plain:
+            lines.append(f"Details:    {details_text(plain)}")
         for key, value in safe_details(event.details).items():
             if isinstance(value, list):
-                lines.append(f"{clean(key)}:")
+                lines.append(f"{field_words(key).capitalize()}:")
                 lines.extend(f"  {clean(v)}" for v in value)
-            else:
-                lines.append(f"{clean(key)}: {clean(value)}")
         with Vertical(classes="dialog"):
             yield Static("Audit event", classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
@@ -139,9 +136,9 @@ class AuditScreen(MailstageScreen[None]):
         table = self.query_one("#audit-table", DataTable)
         table.add_column("When (UTC)", key="when", width=16)
         table.add_column("Who", key="who", width=8)
-        table.add_column("Action", key="action", width=13)
-        table.add_column("Target", key="target", width=16)
-        table.add_column("Fields / details", key="details")
+        table.add_column("Action", key="action", width=11)
+        table.add_column("Target", key="target", width=20)
+        table.add_column("What changed", key="details")
         self._fill()
         table.focus()
 
@@ -158,13 +155,18 @@ class AuditScreen(MailstageScreen[None]):
         total = len(events)
         if self._filter:
             needle = self._filter
-            events = [e for e in events if needle in f"{e.user}\n{e.action}\n{e.target}".casefold()]
+            events = [
+                e
+                for e in events
+                if needle
+                in f"{e.user}\n{e.action}\n{action_short(e.action)}\n{e.target}".casefold()
+            ]
         self._events = events
         for index, event in enumerate(events):
             table.add_row(
                 Text(when(event)),
                 Text(clean(event.user)),
-                Text(clean(event.action)),
+                Text(action_short(event.action)),
                 Text(clean(event.target)),
                 Text(summary(event)),
                 key=str(index),
@@ -194,7 +196,8 @@ class AuditScreen(MailstageScreen[None]):
             detail.update("")
             return
         audit_event = self._events[int(event.row_key.value)]
-        detail.update(f"{audit_event.action} {audit_event.target}: {summary(audit_event)}")
+        action = action_short(audit_event.action)
+        detail.update(f"{action} {clean(audit_event.target)}: {summary(audit_event)}")
 
     def action_clear_filter_or_back(self) -> None:
         box = self.query_one("#audit-filter", Input)

@@ -27,7 +27,9 @@ from mailstage.screens.widgets import (
 )
 from mailstage.store import validation as rules
 from mailstage.store.errors import InvalidInput, MailstageError
-from mailstage.store.models import AUTH_LABELS, MASK, Permission, Stage, describe
+from mailstage.store.fields import describe_on_form
+from mailstage.store.models import AUTH_LABELS, MASK, Permission, Stage
+from mailstage.store.words import field_words
 
 OAUTH = "oauth2_client_credentials"
 BASIC = "basic"
@@ -41,6 +43,19 @@ ALL_FIELDS = ("server", "port", *AUTH_FIELDS[OAUTH], *AUTH_FIELDS[BASIC], *COMMO
 
 
 PRODUCTION_NOTE = "▲ Production stage: a change here applies to the email real users receive."
+
+
+def changed_labels(changed: list[str], visible: tuple[str, ...]) -> list[str]:
+    """The saved fields in the portal's words, leaving out the other type's fields that
+    a change of Authentication type removed."""
+    labels: list[str] = []
+    for name in changed:
+        key = name.rsplit(".", 1)[-1]
+        if key in visible or key in ("type", "security", "ca_file"):
+            label = field_words(key)
+            if label not in labels:
+                labels.append(label)
+    return labels
 
 
 def split_scopes(text: str) -> list[str]:
@@ -234,13 +249,13 @@ class EmailFormScreen(MailstageScreen[None]):
             elif key == "sender_name":
                 rules.check_sender_name(text)
         except ValueError as exc:
-            return describe(key, str(exc))
+            return describe_on_form(key, str(exc))
         return None
 
     def problems(self) -> dict[str, str]:
         found = {}
         if self.auth_type is None:
-            found["auth"] = describe("auth", "is mandatory: choose basic or oauth2")
+            found["auth"] = describe_on_form("auth", "is mandatory: choose Basic or OAuth 2.0")
         for key in self.visible_fields():
             if message := self.check(key):
                 found[key] = message
@@ -319,8 +334,9 @@ class EmailFormScreen(MailstageScreen[None]):
             return
         for key in SECRETS:  # saved: keep no secret around longer than needed
             self.query_one(f"#{key}", Input).value = ""
-        if changed:
-            self.notify(f"Saved {self.stage_name}: {', '.join(changed)}", markup=False)
+        shown = changed_labels(changed, self.visible_fields())
+        if shown:
+            self.notify(f"Saved {self.stage_name}: {', '.join(shown)}.", markup=False)
         else:
             self.notify("Nothing changed.", markup=False)
         self.app.pop_screen()
@@ -351,7 +367,7 @@ class EmailFormScreen(MailstageScreen[None]):
         shown = False
         for key, rule in exc.problems:
             if key in self.visible_fields() or key == "auth":
-                self.query_one(f"#field-{key}", Field).set_error(describe(key, rule))
+                self.query_one(f"#field-{key}", Field).set_error(describe_on_form(key, rule))
                 shown = True
         if not shown:
             self.report_error(exc)

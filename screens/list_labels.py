@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mailstage.store.models import TestList
+from mailstage.store.words import count_text
 
 
 def list_state(test_list: TestList) -> str:
@@ -10,5 +11,4 @@ def list_state(test_list: TestList) -> str:
     return "active" if test_list.active else "inactive"
 
 
-def count_text(n: int) -> str:
-    return f"{n} address{'es' if n != 1 else ''}"
+__all__ = ["count_text", "list_state"]

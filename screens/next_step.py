@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mailstage.store.models import Permission, StoreData
+from mailstage.store.words import count_text
 
 
 def next_step(data: StoreData, can: set[Permission]) -> tuple[str, str]:
@@ -15,7 +16,7 @@ def next_step(data: StoreData, can: set[Permission]) -> tuple[str, str]:
     active = sum(1 for a in apps for t in a.test_lists.values() if t.active)
     state = (
         f"{len(configured)} of {len(stages)} stages configured · "
-        f"{_count(len(apps), 'app')} · {_count(active, 'active test list')}"
+        f"{count_text(len(apps), 'app')} · {count_text(active, 'active test list')}"
     )
     if not configured:
         if Permission.MANAGE_EMAIL_CONFIGURATIONS in can:
@@ -41,7 +42,3 @@ def next_step(data: StoreData, can: set[Permission]) -> tuple[str, str]:
             state,
         )
     return "", state
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"

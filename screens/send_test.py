@@ -20,8 +20,9 @@ from textual.worker import Worker, WorkerState
 from mailstage.screens.base import MailstageModal
 from mailstage.screens.widgets import AppFooter, Field
 from mailstage.store.errors import InvalidInput, MailstageError
+from mailstage.store.paste import addresses_from_paste
 from mailstage.store.text import visible
-from mailstage.store.validation import check_address, split_pasted_addresses
+from mailstage.store.validation import check_address
 
 MARKS = {"running": "…", "ok": "✓", "failed": "✗"}
 
@@ -47,21 +48,15 @@ def check_only_label(on: bool) -> str:
 def default_recipients(
     workspace: Any, stage_name: str, app_name: str | None, last: list[str] | None = None
 ) -> list[str]:
-    """The app's active test list for the stage, else its studio list, else the
-    recipients of the last test sent in this session, else the stage's sender mailbox."""
+    """The recipients Send test proposes: mailer.routing's one order (the app's active
+    test list, its studio list, the last test's recipients, the sender mailbox)."""
+    from mailstage.mailer.routing import default_test_recipients
+
     stage = workspace.data.stage(stage_name) if workspace is not None else None
     if stage is None:
         return []
     app = workspace.data.app(app_name) if app_name else None
-    if app is not None:
-        test_list = app.test_list(stage.name)
-        if test_list.active and test_list.addresses:
-            return list(test_list.addresses)
-        if app.studio_list:
-            return list(app.studio_list)
-    if last:
-        return list(last)
-    return [stage.email.sender_email] if stage.email is not None else []
+    return default_test_recipients(app=app, stage=stage, last=last)
 
 
 class SendTestScreen(MailstageModal[None]):
@@ -161,7 +156,7 @@ class SendTestScreen(MailstageModal[None]):
 
     def _recipients(self) -> list[str] | None:
         field = self.query_one("#field-recipients", Field)
-        raw = split_pasted_addresses(self.query_one("#recipients", Input).value)
+        raw = addresses_from_paste(self.query_one("#recipients", Input).value)
         if not raw and self.app_name is None:
             field.set_error("Recipients (to) are mandatory: type at least one address.")
             return None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -11,37 +9,8 @@ from textual.widgets import Static
 
 from mailstage.screens.base import MailstageScreen, stage_if_production
 from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote
-from mailstage.store.models import MASK, Permission, Stage
-from mailstage.store.text import when_text
-
-
-def config_lines(stage: Any) -> list[tuple[str, str]]:
-    email = stage.email
-    if email is None:
-        return [("State", "not configured: press e to configure it")]
-    rows = [
-        ("SMTP server", email.server),
-        ("SMTP port", str(email.port)),
-        ("Security", "STARTTLS" if email.security == "starttls" else "implicit TLS"),
-        ("Authentication type", email.auth_label),
-    ]
-    auth = email.auth
-    if auth.type == "basic":
-        rows += [("Username", auth.username), ("Password", MASK)]
-    else:
-        rows += [
-            ("Server Token URL", auth.token_url),
-            ("Client ID", auth.client_id),
-            ("Client Secret", MASK),
-            ("Scopes", " ".join(auth.scopes)),
-        ]
-    rows += [("Sender email", email.sender_email), ("Sender name", email.sender_name or "—")]
-    if email.ca_file:
-        rows.append(("CA file", email.ca_file))
-    if email.updated_by:
-        when = f"{when_text(email.updated_at)} UTC" if email.updated_at else ""
-        rows.append(("Last change", f"{email.updated_by} {when}".strip()))
-    return rows
+from mailstage.store.config_rows import config_rows
+from mailstage.store.models import Permission, Stage
 
 
 class StageScreen(MailstageScreen[None]):
@@ -89,14 +58,18 @@ class StageScreen(MailstageScreen[None]):
         self.refresh_from_workspace()
 
     def refresh_from_workspace(self) -> None:
-        ws = self.workspace
-        stage = ws.data.stage(self.stage_name) if ws is not None else None
+        stage = self.workspace.data.stage(self.stage_name)
         if stage is None:
             self.query_one("#stage-config", Static).update("This stage no longer exists.")
             return
-        title = stage.name + (" (production)" if stage.production else "")
+        title = stage.name + ("  ▲ production stage" if stage.production else "")
         self.query_one("#stage-title", Static).update(title)
-        rows = config_lines(stage)
+        if stage.email is None:
+            how = "press e to configure it" if self.may_edit_email() else "an Email Manager can"
+            rows = [("State", f"not configured: {how}")]
+        else:
+            # the rows `mailstage email show` prints, from the same function
+            rows = config_rows(stage.email.model_dump(mode="json"))
         width = max(len(label) for label, _ in rows)
         text = "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
         self.query_one("#stage-config", Static).update(text)

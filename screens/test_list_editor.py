@@ -19,10 +19,12 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static, Switch
 
 from mailstage.screens.base import MailstageScreen, stage_if_production
+from mailstage.screens.list_labels import count_text
 from mailstage.screens.widgets import AppFooter, AppHeader, ConfirmModal, ReadOnlyNote
 from mailstage.store import validation as rules
 from mailstage.store.errors import MailstageError
 from mailstage.store.models import Permission, Stage
+from mailstage.store.paste import addresses_from_paste
 
 PRODUCTION_WARNING = (
     "Production stage: while this test list is active, real users receive nothing; "
@@ -491,7 +493,7 @@ class TestListEditorScreen(MailstageScreen[None]):
         """Add every valid address in `text`; name the invalid ones, skip duplicates."""
         if not self.can_edit:
             return
-        raw = rules.split_pasted_addresses(text)
+        raw = addresses_from_paste(text)
         good, problems = rules.normalize_addresses(raw)
         added = [a for a in good if a.casefold() not in self._keys]
         duplicates = len(raw) - len(problems) - len(added)
@@ -564,7 +566,7 @@ class TestListEditorScreen(MailstageScreen[None]):
         state = "active" if saved.active else "inactive"
         self.notify(
             f"Saved the test list of {self.app_name} in {self.stage_name} "
-            f"({len(saved.addresses)} addresses, {state}).",
+            f"({count_text(len(saved.addresses))}, {state}).",
             markup=False,
         )
         return True

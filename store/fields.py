@@ -35,9 +35,39 @@ SECRET_FIELDS = ("password", "client_secret")
 MASK = "********"
 
 
+# the command-line option that sets a field, named after its label in CLI messages
+OPTIONS = {
+    "server": "--server",
+    "port": "--port",
+    "security": "--security",
+    "ca_file": "--ca-file",
+    "auth": "--auth",
+    "type": "--auth",
+    "username": "--username",
+    "password": "--password-stdin",
+    "token_url": "--token-url",
+    "client_id": "--client-id",
+    "client_secret": "--client-secret-stdin",
+    "scopes": "--scope",
+    "sender_email": "--sender-email",
+    "sender_name": "--sender-name",
+}
+
+
+def field_label(field: str) -> str:
+    return FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+
+
 def describe(field: str, rule: str) -> str:
-    label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
-    return f"{label} ({field}) {rule.rstrip('.')}."
+    """The field in the portal's words (and the option that sets it), then the rule."""
+    option = OPTIONS.get(field)
+    named = f"{field_label(field)} ({option})" if option else field_label(field)
+    return f"{named} {rule.rstrip('.')}."
+
+
+def describe_on_form(field: str, rule: str) -> str:
+    """The same sentence under a form field: the label alone (the form has no options)."""
+    return f"{field_label(field)} {rule.rstrip('.')}."
 
 
 def no_such_stage(name: str, known: list[str]) -> InvalidInput:

@@ -30,13 +30,13 @@ OAUTH = [
 @pytest.mark.parametrize(
     ("args", "field", "rule"),
     [
-        (["--server", "smtp://mail.example.com", *BASIC], "(server)", "without a scheme"),
-        (["--server", "mail example.com", *BASIC], "(server)", "spaces"),
-        (["--server=-bad-.example.com", *BASIC], "(server)", "not a valid host name"),
-        (["--server", "mail.example.com", "--port", "25", *BASIC], "(port)", "spammers"),
-        (["--server", "mail.example.com", "--port", "0", *BASIC], "(port)", "1 to 65535"),
-        (["--server", "mail.example.com", "--port", "70000", *BASIC], "(port)", "1 to 65535"),
-        (["--server", "mail.example.com", "--port", "abc", *BASIC], "(port)", "whole number"),
+        (["--server", "smtp://mail.example.com", *BASIC], "(--server)", "without a scheme"),
+        (["--server", "mail example.com", *BASIC], "(--server)", "spaces"),
+        (["--server=-bad-.example.com", *BASIC], "(--server)", "not a valid host name"),
+        (["--server", "mail.example.com", "--port", "25", *BASIC], "(--port)", "spammers"),
+        (["--server", "mail.example.com", "--port", "0", *BASIC], "(--port)", "1 to 65535"),
+        (["--server", "mail.example.com", "--port", "70000", *BASIC], "(--port)", "1 to 65535"),
+        (["--server", "mail.example.com", "--port", "abc", *BASIC], "(--port)", "whole number"),
         (
             [
                 "--server",
@@ -47,7 +47,7 @@ OAUTH = [
                 "--sender-email",
                 "a@example.com",
             ],
-            "(username)",
+            "(--username)",
             "mandatory",
         ),
         (
@@ -61,7 +61,7 @@ OAUTH = [
                 "--sender-email",
                 "a@example.com",
             ],
-            "(password)",
+            "(--password-stdin)",
             "mandatory",
         ),
         (
@@ -74,7 +74,7 @@ OAUTH = [
                 "u",
                 "--password-stdin",
             ],
-            "(sender_email)",
+            "(--sender-email)",
             "mandatory",
         ),
         (
@@ -89,25 +89,25 @@ OAUTH = [
                 "--sender-email",
                 "not-an-address",
             ],
-            "(sender_email)",
+            "(--sender-email)",
             "valid",
         ),
         (
             ["--server", "mail.example.com", *BASIC, "--sender-name", "Ops\r\nBcc: x@evil.test"],
-            "(sender_name)",
+            "(--sender-name)",
             "line breaks",
         ),
         (
             ["--server", "mail.example.com", *OAUTH, "--token-url", "http://idp.example.com/token"],
-            "(token_url)",
+            "(--token-url)",
             "https",
         ),
         (
             ["--server", "mail.example.com", *OAUTH, "--token-url", "ftp://idp.example.com/t"],
-            "(token_url)",
+            "(--token-url)",
             "https",
         ),
-        (["--server", "mail.example.com", *OAUTH], "(token_url)", "mandatory"),
+        (["--server", "mail.example.com", *OAUTH], "(--token-url)", "mandatory"),
         (
             [
                 "--server",
@@ -120,12 +120,12 @@ OAUTH = [
                 "--sender-email",
                 "a@example.com",
             ],
-            "(client_id)",
+            "(--client-id)",
             "mandatory",
         ),
         (
             ["--server", "mail.example.com", *OAUTH, "--token-url", "https://idp.example.com/t"],
-            "(scopes)",
+            "(--scope)",
             "at least one scope",
         ),
         (
@@ -138,10 +138,10 @@ OAUTH = [
                 "--scope",
                 "two words",
             ],
-            "(scopes)",
+            "(--scope)",
             "spaces",
         ),
-        (["--server", "mail.example.com"], "(auth)", "mandatory"),
+        (["--server", "mail.example.com"], "(--auth)", "mandatory"),
     ],
 )
 def test_email_set_rule(initialized, args, field, rule):
@@ -158,30 +158,30 @@ def test_email_set_rule(initialized, args, field, rule):
 def test_empty_secret_on_stdin_is_refused(initialized):
     result = run_cli("email", "set", "QA", "--server", "mail.example.com", *BASIC, input="")
     assert result.returncode == 3
-    assert "(password)" in result.stderr and "mandatory" in result.stderr
+    assert "(--password-stdin)" in result.stderr and "mandatory" in result.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "field", "rule"),
     [
-        (["stage", "add", "qa"], "(name)", "already a stage"),
-        (["stage", "add", "Bad\nName"], "(name)", "line breaks"),
-        (["email", "show", "Staging"], "(stage)", "does not exist"),
+        (["stage", "add", "qa"], "Name ", "already a stage"),
+        (["stage", "add", "Bad\nName"], "Name ", "line breaks"),
+        (["email", "show", "Staging"], "Stage ", "does not exist"),
         (
-            ["testlist", "add", "Shop", "--stage", "QA", "ok@example.com", "no-at-sign"],
-            "(addresses)",
+            ["testlist", "add", "Shop", "--stage", "QA", "no-at-sign"],
+            "Addresses ",
             "no-at-sign",
         ),
-        (["testlist", "add", "Shop", "--stage", "QA", "a@exa mple.com"], "(addresses)", "valid"),
+        (["testlist", "add", "Shop", "--stage", "QA", "a@exa mple.com"], "Addresses ", "valid"),
         (
             ["testlist", "remove", "Shop", "--stage", "QA", "nobody@example.com"],
-            "(addresses)",
+            "Addresses ",
             "not in the test list",
         ),
-        (["testlist", "show", "Nope", "--stage", "QA"], "(app)", "does not exist"),
-        (["app", "add", "SHOP"], "(name)", "already an app"),
-        (["member", "add", "bob", "--role", "Superuser"], "(role)", "does not exist"),
-        (["member", "add", "alice", "--role", "Viewer"], "(role)", "last Organization Admin"),
+        (["testlist", "show", "Nope", "--stage", "QA"], "App ", "does not exist"),
+        (["app", "add", "SHOP"], "Name ", "already an app"),
+        (["member", "add", "bob", "--role", "Superuser"], "Role ", "does not exist"),
+        (["member", "add", "alice", "--role", "Viewer"], "Role ", "last Organization Admin"),
         (["init"], "(--store)", "already exists"),
     ],
 )

@@ -115,3 +115,30 @@ def test_sink_refuses_a_public_host():
 
     assert result.returncode == 3
     assert "loopback only" in result.stderr
+
+
+async def test_the_server_line_says_whether_tls_was_used(tmp_path):
+    """The test email tells what happened on the wire, not what was configured."""
+    from email import policy
+    from email.parser import BytesParser
+
+    def body(path):
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        return message.get_body(("plain",)).get_content()
+
+    with CaptureServer("127.0.0.1", 0, tmp_path / "plain") as server:
+        config = basic_config(server.port)
+        assert config.security == "starttls"  # configured: STARTTLS; offered: none
+        result = await send_test(config, stage=stage(), app=None, recipients=["dev@example.com"])
+    assert result.ok, result.error
+    (mail,) = list_captured(tmp_path / "plain")
+    text = body(mail.path)
+    assert "(no TLS: plain text to a loopback address, Basic)" in text
+    assert "starttls" not in text
+
+    with CaptureServer("127.0.0.1", 0, tmp_path / "tls", tls=True) as server:
+        config = basic_config(server.port, ca_file=server.cert_file)
+        result = await send_test(config, stage=stage(), app=None, recipients=["dev@example.com"])
+    assert result.ok, result.error
+    (mail,) = list_captured(tmp_path / "tls")
+    assert "(TLS: TLSv1." in body(mail.path)

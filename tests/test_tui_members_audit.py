@@ -108,8 +108,8 @@ async def test_audit_newest_first_and_event_detail(tmp_path: Path) -> None:
         times = [e.at for e in screen.newest_first()]
         assert times == sorted(times, reverse=True)
         rows = [line for line in screen_text(app).splitlines() if "2025-03-14" in line]
-        assert "member.set" in rows[0] and "carol" in rows[0]
-        assert "init" in rows[-1]
+        assert "role set" in rows[0] and "carol" in rows[0]
+        assert "created" in rows[-1]
         assert "8 events, newest first." in screen_text(app)
         await pilot.press("enter")
         await settle(pilot, AuditEventModal)

@@ -18,8 +18,15 @@ from textual.screen import Screen
 
 from mailstage.screens.base import MailstageScreen
 from mailstage.screens.widgets import AppHeader, MessageDialog, short_path
-from mailstage.store.errors import Conflict, InvalidInput, LockTimeout, MailstageError, NotPermitted
-from mailstage.store.fields import FIELD_LABELS
+from mailstage.store.errors import (
+    Conflict,
+    InvalidInput,
+    LockTimeout,
+    MailstageError,
+    NotInitialized,
+    NotPermitted,
+)
+from mailstage.store.fields import describe_on_form
 from mailstage.store.paths import Locations
 from mailstage.store.text import visible
 
@@ -94,8 +101,10 @@ class MailstageApp(App[int]):
         capture_folder: Path | None = None,
         user: str | None = None,
         store_label: str | None = None,
+        first_run: bool = False,
     ) -> None:
         super().__init__()
+        self.first_run = first_run  # no store yet: offer to create it
         self.locations = locations
         self.workspace: Workspace | None = workspace
         self.needs_passphrase = needs_passphrase
@@ -124,7 +133,12 @@ class MailstageApp(App[int]):
     def on_mount(self) -> None:
         for problem in self.user_keymap.problems:
             self.notify(problem, title="Keymap", severity="warning", markup=False)
-        if self.workspace is None and not self.opening:
+        if self.first_run and self.workspace is None:
+            from mailstage.screens.create_store import CreateStoreScreen
+            from mailstage.store.workspace import current_user
+
+            self.push_screen(CreateStoreScreen(self.locations, self.user or current_user()))
+        elif self.workspace is None and not self.opening:
             self.show_unlock()
 
     def on_ready(self) -> None:
@@ -187,19 +201,25 @@ class MailstageApp(App[int]):
         ws = self.workspace
         if ws is None:
             state = "opening…" if self.opening else "locked"
+            if self.first_run:
+                state = "not created yet"
             return f"Store {self.store_label} ({state})"
         role = ws.role_name or "not a member"
         return f"{ws.user} · {role} · {self.store_label}"
 
     # -- navigation ------------------------------------------------------------------
 
-    async def action_back(self) -> None:
+    def _can_go_back(self) -> bool:
+        from mailstage.screens.create_store import CreateStoreScreen
         from mailstage.screens.home import HomeScreen
         from mailstage.screens.unlock import UnlockScreen
 
-        if isinstance(self.screen, (HomeScreen, UnlockScreen)) or len(self.screen_stack) <= 1:
-            return
-        self.pop_screen()
+        stops = (HomeScreen, UnlockScreen, CreateStoreScreen)
+        return len(self.screen_stack) > 1 and not isinstance(self.screen, stops)
+
+    async def action_back(self) -> None:
+        if self._can_go_back():
+            self.pop_screen()
 
     def action_help(self) -> None:
         from mailstage.screens.help import HelpScreen
@@ -244,10 +264,7 @@ class MailstageApp(App[int]):
         if action == "list_cursor":
             return self._focused_list() is not None
         if action == "back":  # no Esc in the footer where there is nowhere to go back to
-            from mailstage.screens.home import HomeScreen
-            from mailstage.screens.unlock import UnlockScreen
-
-            return not isinstance(self.screen, (HomeScreen, UnlockScreen))
+            return self._can_go_back()
         return True
 
     def go_home(self) -> None:
@@ -382,9 +399,10 @@ def error_dialog_text(exc: BaseException) -> tuple[str, str, bool]:
             True,
         )
     if isinstance(exc, InvalidInput):
-        lines = [exc.message]
-        for field, rule in exc.problems[1:3]:
-            lines.append(f"{FIELD_LABELS.get(field, field)}: {rule}")
+        if len(exc.problems) < 2:
+            return "Invalid input", exc.message, False
+        # every problem, one a line, to the end (the dialog scrolls)
+        lines = [f"• {describe_on_form(field, rule)}" for field, rule in exc.problems]
         return "Invalid input", "\n".join(lines), False
     if isinstance(exc, NotPermitted):
         return "Not permitted", exc.message, False
@@ -412,7 +430,16 @@ def build_app(
         from mailstage.store.paths import check_private_file
         from mailstage.store.reader import read_header_kinds
 
-        kinds = read_header_kinds(locations)
+        try:
+            kinds = read_header_kinds(locations)
+        except NotInitialized:
+            return MailstageApp(
+                locations,
+                capture_folder=capture_folder,
+                user=user,
+                store_label=store_label,
+                first_run=True,
+            )
         if passphrase is not None or "passphrase" not in kinds:
             if passphrase is None:
                 check_private_file(locations.key_file, "key file")

@@ -1,0 +1,47 @@
+"""The rows that describe a stage's email configuration, in the portal's words: one
+function for `mailstage email show` and the TUI's stage screen. It reads the stored
+form (plain JSON values, as store/views.py gives them), so no pydantic is needed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from mailstage.store.fields import AUTH_LABELS, MASK
+from mailstage.store.text import visible, when_text
+
+SECURITY_LABELS = {"starttls": "STARTTLS", "implicit": "implicit TLS"}
+
+
+def config_rows(email: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(label, value) rows of a stage's configuration; empty when not configured.
+    Secrets are always ********; outside text has its control characters made visible."""
+    if email is None:
+        return []
+    auth = email["auth"]
+    security = SECURITY_LABELS.get(email.get("security") or "starttls", email.get("security"))
+    rows: list[tuple[str, Any]] = [
+        ("SMTP server", email["server"]),
+        ("SMTP port", f"{email['port']} ({security})"),
+        ("Authentication type", AUTH_LABELS.get(auth["type"], auth["type"])),
+    ]
+    if auth["type"] == "basic":
+        rows += [("Username", auth["username"]), ("Password", MASK)]
+    else:
+        rows += [
+            ("Server Token URL", auth["token_url"]),
+            ("Client ID", auth["client_id"]),
+            ("Client Secret", MASK),
+            ("Scopes", " ".join(auth.get("scopes") or []) or "(none)"),
+        ]
+    rows += [
+        ("Sender email", email["sender_email"]),
+        ("Sender name", email.get("sender_name") or "-"),
+    ]
+    if email.get("ca_file"):
+        rows.append(("CA file", email["ca_file"]))
+    if email.get("updated_at"):
+        moment = datetime.fromisoformat(str(email["updated_at"]).replace("Z", "+00:00"))
+        who = f" by {email['updated_by']}" if email.get("updated_by") else ""
+        rows.append(("Last changed", f"{when_text(moment)} UTC{who}"))
+    return [(label, visible(value)) for label, value in rows]
