@@ -30,6 +30,7 @@ class Host(Protocol):
     user: str | None
     last_test_recipients: list[str]
     apps_stage: str | None
+    opening: bool  # the store is being opened in a worker after the first paint
 
     def report_error(
         self, exc: BaseException, *, on_reload: Callable[[], None] | None = None
@@ -113,6 +114,10 @@ class MailstageScreen(Screen[ResultType]):
     def refresh_from_workspace(self) -> None:
         """Called on every open screen after the store was read again; screens that
         show store data redraw it here."""
+
+    def store_ready(self) -> None:
+        """Called on the current screen once the store, opened after the first paint,
+        is ready."""
 
 
 class MailstageModal(ModalScreen[ResultType], MailstageScreen[ResultType]):

@@ -75,7 +75,7 @@ class HomeScreen(MailstageScreen[None]):
     def _update_note(self) -> None:
         ws = self.host.workspace
         if ws is None:
-            if getattr(self.app, "opening", False):
+            if self.host.opening:
                 self.query_one("#home-note", Static).update("Opening the store…")
             return
         # the store's models are loaded by now; importing them here keeps them off
@@ -115,8 +115,8 @@ class HomeScreen(MailstageScreen[None]):
     def action_go(self, key: str) -> None:
         if not any(d[0] == key for d in self._destinations()):
             return
-        if getattr(self.app, "workspace", None) is None:
-            if getattr(self.app, "opening", False):
+        if self.host.workspace is None:
+            if self.host.opening:
                 self._pending = key  # opened as soon as the store is ready
             return
         self.app.push_screen(destination_screen(self.host, key))

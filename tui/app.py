@@ -167,9 +167,8 @@ class MailstageApp(App[int]):
         self.opening = False
         self.workspace = workspace
         self._refresh_screens()
-        ready = getattr(self.screen, "store_ready", None)
-        if callable(ready):
-            ready()
+        if isinstance(self.screen, MailstageScreen):
+            self.screen.store_ready()
 
     def _open_failed(self, exc: MailstageError) -> None:
         """The store did not open (wrong key, damaged): leave, and let the CLI say why
