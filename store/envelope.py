@@ -14,6 +14,9 @@ section is pinned by the nonce and tag the header lists for it, so a section can
 be swapped for one from another file or generation. A reader that needs one stage
 decrypts the core alone; one app, the core and that app's chunk.
 
+cryptography is imported where it is used: reading the header alone (which key opens
+the store) stays light on the TUI's way to its first paint.
+
 The header must be exactly its canonical serialization and the file exactly the
 prefix plus the listed sections: any byte changed outside mailstage is detected.
 Version 1 files (one JSON object with base64 fields, see envelope_v1.py) are read
@@ -28,9 +31,6 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mailstage.store.codec import b64d, b64e, dumps
 from mailstage.store.errors import StoreUnreadable
@@ -133,6 +133,8 @@ class Sealed:
 
 
 def seal_section(data_key: bytes, kind: str, plaintext: bytes) -> Sealed:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(NONCE)
     aad = SECTION_AAD + kind.encode("ascii")
     return Sealed(kind, nonce, AESGCM(data_key).encrypt(nonce, plaintext, aad))
@@ -147,6 +149,8 @@ def seal(
     extra: dict[str, Any] | None = None,
 ) -> tuple[Buffer, ...]:
     """The file's bytes, in pieces: a large store is never copied into one more buffer."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(NONCE)
     core_section = Section("core", nonce, len(core) + TAG)
     listed = [core_section, *(s.section for s in sections)]
@@ -223,6 +227,9 @@ def parse_prefix(head: bytes, path: object) -> Header:
 
 def open_core(header: Header, data_key: bytes, ciphertext: Buffer, path: object) -> bytes:
     """Decrypt the core; this authenticates the header too."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         return AESGCM(data_key).decrypt(header.sections[0].nonce, ciphertext, header.prefix)
     except (InvalidTag, ValueError):
@@ -231,6 +238,9 @@ def open_core(header: Header, data_key: bytes, ciphertext: Buffer, path: object)
 
 def open_section(section: Section, data_key: bytes, ciphertext: Buffer, path: object) -> bytes:
     """Decrypt a section listed in an authenticated header (its core opened first)."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     # the tag is no secret (it is in the header): a plain comparison is fine, and keeps
     # hmac (and OpenSSL's hashlib, ~25 ms) off the one-shot commands' start-up
     if section.tag is None or bytes(ciphertext[-TAG:]) != section.tag:

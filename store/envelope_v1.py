@@ -16,9 +16,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from mailstage.store.codec import b64d, dumps
 from mailstage.store.envelope import FORMAT, READS, canonical_wrap, unknown_version, unreadable
 
@@ -105,6 +102,9 @@ def parse(raw: bytes, path: object) -> Parsed:
 
 
 def open_payload(parsed: Parsed, data_key: bytes, path: object) -> bytes:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         return AESGCM(data_key).decrypt(
             parsed.nonce, parsed.ciphertext, header_bytes(parsed.generation, parsed.wraps)

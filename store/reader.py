@@ -16,17 +16,22 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailstage.store import envelope, envelope_v1
 from mailstage.store.errors import NotInitialized, StoreUnreadable
-from mailstage.store.keys import KeyFile, KeySource, Passphrase, wrap_kinds
 from mailstage.store.paths import Locations, check_private_file
+
+if TYPE_CHECKING:
+    from mailstage.store.keys import KeySource
 
 FIRST_READ = 64 * 1024
 
 
 def key_source(locations: Locations, passphrase: str | None) -> KeySource:
+    # keys imports cryptography: not needed to read the header on the way to a first paint
+    from mailstage.store.keys import KeyFile, Passphrase
+
     return Passphrase(passphrase) if passphrase is not None else KeyFile(locations.key_file)
 
 
@@ -226,6 +231,8 @@ def open_store(
 def _unwrap(
     locations: Locations, passphrase: str | None, wraps: list[dict[str, Any]]
 ) -> bytes | None:
+    from mailstage.store.keys import KeyFile
+
     source = key_source(locations, passphrase)
     if isinstance(source, KeyFile):
         check_private_file(source.path, "key file")
@@ -236,7 +243,7 @@ def read_header_kinds(locations: Locations) -> set[str]:
     """Which key sources can open the store: read from the header alone, nothing decrypted."""
     raw = open_raw(locations, whole=False)
     try:
-        return wrap_kinds(read_header(raw, locations).wraps)
+        return {str(w.get("kind")) for w in read_header(raw, locations).wraps}
     finally:
         raw.close()
 
