@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from mailstage.cli.context import CliContext
+from mailstage.cli.help_text import leaf, required
 from mailstage.cli.output import table, to_json
 from mailstage.store.text import visible
 from mailstage.store.words import count_text
@@ -13,29 +14,83 @@ from mailstage.store.words import count_text
 
 def register(groups: dict[str, Any]) -> None:
     app = groups["app"]
-    p = app.add_parser("list", help="every app")
-    p.add_argument("--json", action="store_true")
+    p = leaf(
+        app,
+        "list",
+        "every app",
+        "Every app with, per stage, whether its test list is on and how many addresses it has.",
+        ["mailstage app list", "mailstage app list --json"],
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_app_list)
-    p = app.add_parser("add", help="add an app")
-    p.add_argument("name")
+    p = leaf(
+        app,
+        "add",
+        "add an app",
+        "Adds an app (its name as in ODC; unique, ignoring case). Its test lists start "
+        "empty and inactive in every stage. Needs the permission Manage Apps.",
+        ['mailstage app add "Customer Portal"'],
+    )
+    p.add_argument("name", help="the app's name")
     p.set_defaults(func=cmd_app_add)
 
     testlist = groups["testlist"]
-    for action, help_text in (
-        ("show", "an app's test list for a stage"),
-        ("add", "add addresses to the test list"),
-        ("remove", "remove addresses from the test list"),
-        ("activate", "send all of the app's mail in this stage to the list"),
-        ("deactivate", "let the app's mail reach its real recipients"),
-    ):
-        p = testlist.add_parser(action, help=help_text)
-        p.add_argument("app")
-        p.add_argument("--stage", required=True)
+    for action, help_text, description, example in TESTLIST_HELP:
+        p = leaf(testlist, action, help_text, description, [example])
+        p.add_argument("app", help="the app's name")
+        required(p).add_argument("--stage", required=True, help="the stage's name")
         if action in ("add", "remove"):
-            p.add_argument("addresses", nargs="+", metavar="ADDR")
+            p.add_argument(
+                "addresses",
+                nargs="+",
+                metavar="ADDR",
+                help="addresses as pasted: several per argument (commas or spaces) and "
+                "'Name <address>' forms",
+            )
         if action == "show":
-            p.add_argument("--json", action="store_true")
+            p.add_argument("--json", action="store_true", help="print JSON")
         p.set_defaults(func=cmd_testlist, testlist_action=action)
+
+
+_ACTIVE = (
+    "While a test list is active, every email the app sends in that stage goes to the "
+    "list's addresses only (To, Cc and Bcc replaced). Needs the permission Manage Test "
+    "Lists; in a production stage real users then receive nothing."
+)
+TESTLIST_HELP = (
+    (
+        "show",
+        "an app's test list for a stage",
+        "The test list of an app in a stage: active or not, and its addresses.",
+        "mailstage testlist show Shop --stage QA",
+    ),
+    (
+        "add",
+        "add addresses to the test list",
+        "Adds addresses to the list (kept in order, duplicates ignored). The valid ones "
+        "are added and the invalid ones named (exit 3); with none valid nothing changes. "
+        + _ACTIVE,
+        'mailstage testlist add Shop --stage QA "Eve <eve@example.com>, qa@example.com"',
+    ),
+    (
+        "remove",
+        "remove addresses from the test list",
+        "Removes addresses from the list; each must be in it. " + _ACTIVE,
+        "mailstage testlist remove Shop --stage QA qa@example.com",
+    ),
+    (
+        "activate",
+        "send all of the app's mail in this stage to the list",
+        "Turns the test list on. " + _ACTIVE,
+        "mailstage testlist activate Shop --stage QA",
+    ),
+    (
+        "deactivate",
+        "let the app's mail reach its real recipients",
+        "Turns the test list off: the app's email reaches its real recipients again.",
+        "mailstage testlist deactivate Shop --stage QA",
+    ),
+)
 
 
 def cmd_app_list(args: argparse.Namespace, ctx: CliContext) -> int:

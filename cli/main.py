@@ -24,6 +24,7 @@ from mailstage.cli import (
     tui_commands,
 )
 from mailstage.cli.context import CliContext
+from mailstage.cli.suggest import suggest_choices
 from mailstage.store.errors import MailstageError
 from mailstage.store.paths import Locations
 
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         groups[name] = group.add_subparsers(dest="action", metavar="ACTION", required=True)
     for module in COMMAND_MODULES:
         module.register(groups)
+    suggest_choices(parser)  # did you mean, for a mistyped command or action
     return parser
 
 

@@ -6,21 +6,57 @@ import argparse
 from typing import Any
 
 from mailstage.cli.context import CliContext
+from mailstage.cli.help_text import leaf, required
 from mailstage.cli.output import table, to_json
 
 
 def register(groups: dict[str, Any]) -> None:
     member = groups["member"]
-    p = member.add_parser("list", help="members and their roles")
-    p.add_argument("--json", action="store_true")
+    p = leaf(
+        member,
+        "list",
+        "members and their roles",
+        "Every member of the organization (their OS login name) and their role.",
+        ["mailstage member list", "mailstage member list --json"],
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_member_list)
-    p = member.add_parser("add", help="add a member or change their role")
-    p.add_argument("user")
-    p.add_argument("--role", required=True)
+    p = leaf(
+        member,
+        "add",
+        "add a member or change their role",
+        "Gives USER (an OS login name on this machine) a role; run again to change it. "
+        "Needs the permission Manage Members.\n\nBuilt-in roles:\n"
+        + "\n".join(f"  {name:<27} {grants}" for name, grants in BUILT_IN_ROLES)
+        + "\n\nmailstage role list shows the roles of this store and what they grant.",
+        [
+            'mailstage member add bob --role "Email Manager"',
+            "mailstage member add carol --role Viewer",
+        ],
+    )
+    p.add_argument("user", help="the member's OS login name")
+    required(p).add_argument(
+        "--role", required=True, help="one of the roles above (quote names with spaces)"
+    )
     p.set_defaults(func=cmd_member_add)
-    p = groups["role"].add_parser("list", help="roles and their permissions")
-    p.add_argument("--json", action="store_true")
+    p = leaf(
+        groups["role"],
+        "list",
+        "roles and their permissions",
+        "Every role of this store and the permissions it grants.",
+        ["mailstage role list"],
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_role_list)
+
+
+# the built-in roles (store/models.py makes them; a test keeps this list in step)
+BUILT_IN_ROLES = (
+    ("Organization Administrator", "every permission"),
+    ("Email Manager", "Manage Email Configurations (SMTP settings, Send test)"),
+    ("App Developer", "Manage Test Lists (test lists, studio lists, Send test)"),
+    ("Viewer", "none: sees everything, changes nothing"),
+)
 
 
 def cmd_member_list(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -6,18 +6,36 @@ import argparse
 from typing import Any
 
 from mailstage.cli.context import CliContext
+from mailstage.cli.help_text import leaf
 from mailstage.cli.output import table, to_json
 from mailstage.store.fields import AUTH_LABELS
 
 
 def register(groups: dict[str, Any]) -> None:
     stage = groups["stage"]
-    p = stage.add_parser("list", help="every stage and its email state")
-    p.add_argument("--json", action="store_true")
+    p = leaf(
+        stage,
+        "list",
+        "every stage and its email state",
+        "Every stage in order, whether its email is configured, and how: server, "
+        "authentication type and sender.",
+        ["mailstage stage list", "mailstage stage list --json"],
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_stage_list)
-    p = stage.add_parser("add", help="add a stage")
-    p.add_argument("name")
-    p.add_argument("--production", action="store_true")
+    p = leaf(
+        stage,
+        "add",
+        "add a stage",
+        "Adds a stage after the existing ones (names are unique, ignoring case). A "
+        "production stage asks before a test list is activated in it. Needs the "
+        "permission Manage Stages.",
+        ["mailstage stage add Staging", "mailstage stage add Live --production"],
+    )
+    p.add_argument("name", help="the new stage's name")
+    p.add_argument(
+        "--production", action="store_true", help="mark it as a production stage (default: not)"
+    )
     p.set_defaults(func=cmd_stage_add)
 
 

@@ -7,7 +7,9 @@ import os
 from typing import Any
 
 from mailstage.cli.context import CliContext, prompt_passphrase
+from mailstage.cli.help_text import leaf
 from mailstage.cli.output import pairs, table, to_json
+from mailstage.store.passphrase_rule import MIN_PASSPHRASE, check_new_passphrase
 from mailstage.store.text import when_text
 from mailstage.store.words import event_summary
 
@@ -15,7 +17,18 @@ from mailstage.store.words import event_summary
 def register(groups: dict[str, Any]) -> None:
     root = groups["root"]
     root = groups["root"]
-    p = root.add_parser("init", help="create the encrypted store; you become its administrator")
+    p = leaf(
+        root,
+        "init",
+        "create the encrypted store; you become its administrator",
+        "Creates the store (--store, MAILSTAGE_STORE, or the default data folder) and a "
+        "new key file that opens it (--key-file, MAILSTAGE_KEY_FILE, or the default "
+        "config folder), both readable by you only. You become its Organization "
+        "Administrator. Back up the key file: without it nobody can open the store.\n\n"
+        "With --passphrase the store opens with a passphrase instead (at least "
+        f"{MIN_PASSPHRASE} characters, from MAILSTAGE_PASSPHRASE or a prompt).",
+        ["mailstage init", "mailstage --store /srv/mail/store.json init --passphrase"],
+    )
     p.add_argument(
         "--passphrase",
         action="store_true",
@@ -23,11 +36,25 @@ def register(groups: dict[str, Any]) -> None:
         "instead of a key file",
     )
     p.set_defaults(func=cmd_init)
-    p = root.add_parser("locate", help="print where the store and its key file are")
-    p.add_argument("--json", action="store_true")
+    p = leaf(
+        root,
+        "locate",
+        "print where the store and its key file are",
+        "The store and key file this command line uses (after --store, --key-file and "
+        "the environment).",
+        ["mailstage locate"],
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_locate)
-    p = root.add_parser("audit", help="the audit trail, newest first")
-    p.add_argument("--json", action="store_true")
+    p = leaf(
+        root,
+        "audit",
+        "the audit trail, newest first",
+        "Every change made to the store: when (UTC), who, what, on which stage or app. "
+        "Secrets are never recorded.",
+        ["mailstage audit --limit 20", "mailstage audit --json"],
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument(
         "--limit", type=int, metavar="N", help="at most N events (default 50; all with --all)"
     )
@@ -43,6 +70,7 @@ def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
     passphrase = None
     if args.passphrase:
         passphrase = os.environ.get("MAILSTAGE_PASSPHRASE") or prompt_passphrase(confirm=True)
+        check_new_passphrase(passphrase)
     workspace = Workspace.init(ctx.locations, passphrase=passphrase)
     key = "a passphrase" if passphrase is not None else f"the key file {ctx.locations.key_file}"
     ctx.out(f"Created the store {ctx.locations.store}, protected by {key}.")

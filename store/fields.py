@@ -71,14 +71,20 @@ def describe_on_form(field: str, rule: str) -> str:
 
 
 def no_such_stage(name: str, known: list[str]) -> InvalidInput:
+    from mailstage.store.suggest import did_you_mean
+
     return InvalidInput(
-        describe("stage", f"{name!r} does not exist (stages: {', '.join(known)})"),
+        describe("stage", f"{name!r} does not exist (stages: {', '.join(known)})")
+        + did_you_mean(name, known),
         [("stage", "does not exist")],
     )
 
 
-def no_such_app(name: str) -> InvalidInput:
+def no_such_app(name: str, known: list[str] | None = None) -> InvalidInput:
+    from mailstage.store.suggest import did_you_mean
+
     return InvalidInput(
-        describe("app", f"{name!r} does not exist; add it with: mailstage app add NAME"),
+        describe("app", f"{name!r} does not exist; add it with: mailstage app add NAME")
+        + did_you_mean(name, known or []),
         [("app", "does not exist")],
     )

@@ -32,7 +32,8 @@ def stage(opened: OpenedStore, name: str) -> dict[str, Any]:
 def app(opened: OpenedStore, name: str) -> dict[str, Any]:
     found = opened.find_app(name)
     if found is None:
-        raise no_such_app(name)
+        names = [n for chunk in opened.core().get("apps", []) for n in chunk]
+        raise no_such_app(name, [n for n in names if isinstance(n, str)])
     return found
 
 

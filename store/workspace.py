@@ -213,7 +213,7 @@ class Workspace:
     def app(self, name: str) -> App:
         app = self.data.app(name)
         if app is None:
-            raise no_such_app(name)
+            raise no_such_app(name, [a.name for a in self.data.apps])
         return app
 
     # -- stages and email configurations -------------------------------------------------

@@ -119,3 +119,61 @@ def test_email_show_and_the_stage_screen_share_their_rows(initialized) -> None:
     for label, value in rows:
         assert any(line.startswith(label) and line.endswith(value) for line in shown.splitlines())
     assert "pw-not-shown" not in shown
+
+
+def test_did_you_mean_for_commands_actions_stages_and_apps(initialized) -> None:
+    result = run_cli_here("stag", "list")
+    assert result.returncode == 2
+    assert "invalid choice: 'stag'" in result.stderr and "Did you mean 'stage'?" in result.stderr
+    result = run_cli_here("testlist", "activte", "Shop", "--stage", "QA")
+    assert result.returncode == 2 and "Did you mean 'activate'?" in result.stderr
+    result = run_cli_here("email", "show", "Prod")
+    assert result.returncode == 3 and "Did you mean 'Production'?" in result.stderr
+    assert run_cli_here("app", "add", "Customer Portal").returncode == 0
+    result = run_cli_here("testlist", "show", "Customer Portl", "--stage", "QA")
+    assert result.returncode == 3 and "Did you mean 'Customer Portal'?" in result.stderr
+    result = run_cli_here("testlist", "add", "Custmer Portal", "--stage", "QA", "a@example.com")
+    assert result.returncode == 3 and "Did you mean 'Customer Portal'?" in result.stderr
+
+
+def test_leaf_help_pages_teach(capsys) -> None:
+    import pytest
+
+    from mailstage.cli.main import main
+    from mailstage.cli.member_commands import BUILT_IN_ROLES
+    from mailstage.store.models import builtin_roles
+
+    def help_of(*command: str) -> str:
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        return capsys.readouterr().out
+
+    page = help_of("member", "add")
+    assert "required options:\n  --role ROLE" in page
+    assert [name for name, _ in BUILT_IN_ROLES] == [r.name for r in builtin_roles()]
+    for name, _ in BUILT_IN_ROLES:
+        assert name in page
+    page = help_of("testlist", "add")
+    assert "required options:\n  --stage STAGE" in page and "examples:" in page
+    assert "Name <address>" in page
+    page = help_of("email", "set")
+    assert "default 587" in page and "Server Token URL" in page and "examples:" in page
+    for command in (("stage", "list"), ("app", "add"), ("init",), ("audit",)):
+        page = help_of(*command)
+        description = page.split("\n\n")[1]
+        assert len(description) > 40 and not description.startswith(("positional", "options"))
+    for line in help_of("email", "set").splitlines():
+        assert len(line) <= 100, line
+
+
+def test_init_refuses_a_weak_passphrase(store_env) -> None:
+    result = run_cli_here("init", "--passphrase", env={"MAILSTAGE_PASSPHRASE": "x"})
+    assert result.returncode == 3
+    assert "The passphrase is too short: use at least 12 characters" in result.stderr
+    assert not store_env["store"].exists()
+    result = run_cli_here("init", "--passphrase", env={"MAILSTAGE_PASSPHRASE": "aaaaaaaaaaaaaaa"})
+    assert result.returncode == 3 and "too few different characters" in result.stderr
+    result = run_cli_here(
+        "init", "--passphrase", env={"MAILSTAGE_PASSPHRASE": "correct horse battery"}
+    )
+    assert result.returncode == 0
