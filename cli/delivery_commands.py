@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mailstage.cli.output import to_json
-from mailstage.store.errors import DeliveryFailed, InvalidInput, MailstageError
+from mailstage.store.errors import DeliveryFailed, InvalidInput
 from mailstage.store.paste import addresses_from_args
 
 if TYPE_CHECKING:
@@ -133,17 +133,10 @@ def cmd_send_test(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def append_to_email_log(workspace: Any, result: SendTestResult, ctx: CliContext) -> None:
-    """One record in the email log; a log that cannot be written is a warning, not a failure
-    of the test (the message went, or did not, either way)."""
-    from mailstage.mailer.maillog import MailLog
+    from mailstage.mailer.maillog import append_to_store_log
 
-    record = result.log_record()
-    if record is None:
-        return
-    try:
-        MailLog.of_store(workspace.file).append(record)
-    except (OSError, MailstageError) as exc:
-        ctx.warn(f"Warning: the email log could not be written: {exc}")
+    if warning := append_to_store_log(workspace.file, result.log_record()):
+        ctx.warn(f"Warning: {warning}")
 
 
 def _step_line(report: StepReport) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailstage.cli.context import CliContext
 from mailstage.store.errors import InvalidInput
+from mailstage.store.text import json_escape_unsafe, visible
 
 if TYPE_CHECKING:
     from mailstage.mailer.maillog import LogRecord
@@ -57,16 +58,14 @@ def cmd_log(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _print(ctx: CliContext, record: LogRecord, *, as_json: bool) -> None:
     if as_json:
-        # ASCII escapes: a control character in a subject cannot reach the terminal raw
-        ctx.out(json.dumps(record.to_json(), ensure_ascii=True))
+        # one line a record; a control character in a subject cannot reach the terminal raw
+        ctx.out(json_escape_unsafe(json.dumps(record.to_json(), ensure_ascii=False)))
         return
     ctx.out(record_line(record))
 
 
 def record_line(record: LogRecord) -> str:
     """One line: time, outcome, stage/app, source, subject, who received it, the reply."""
-    from mailstage.mailer.relay_events import visible
-
     who = ", ".join(record.delivered_to or record.recipients)
     routed = " (test list)" if record.redirected else ""
     app = f"/{record.app}" if record.app else ""

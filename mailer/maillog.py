@@ -266,6 +266,20 @@ class MailLog:
         return True
 
 
+def append_to_store_log(file: StoreFile, record: LogRecord | None) -> str | None:
+    """Append a record to the store's email log; a sentence when it could not be written
+    (a Send test's outcome stands either way, so callers warn rather than fail)."""
+    from mailstage.store.errors import MailstageError
+
+    if record is None:
+        return None
+    try:
+        MailLog.of_store(file).append(record)
+    except (OSError, MailstageError) as exc:
+        return f"The email log could not be written: {exc}"
+    return None
+
+
 def newest_first(
     records: list[LogRecord],
     *,

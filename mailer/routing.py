@@ -27,13 +27,17 @@ class Routed:
     warning: str | None = None
 
 
-def route(message: EmailMessage, *, app: App | None, stage: Stage) -> Routed:
+def route(
+    message: EmailMessage, *, app: App | None, stage: Stage, envelope: list[str] | None = None
+) -> Routed:
     """Decide the envelope recipients and rewrite the headers to match.
 
-    The message is changed in place (and returned in ``Routed``); Bcc never stays
-    in the headers.
+    The original recipients are ``envelope`` when given (the relay: what the app said in
+    RCPT TO, Bcc included), else those in the To, Cc and Bcc headers (Send test). The
+    message is changed in place (and returned in ``Routed``); Bcc never stays in the
+    headers.
     """
-    original = _recipients_in(message)
+    original = _unique(envelope) if envelope is not None else _recipients_in(message)
     test_list = app.test_list(stage.name) if app is not None else None
     if test_list is None or not test_list.active:
         del message["Bcc"]
@@ -93,9 +97,13 @@ def send_test_recipients(explicit: list[str], *, app: App | None, stage: Stage) 
 
 def _recipients_in(message: EmailMessage) -> list[str]:
     values = [str(v) for name in RECIPIENT_HEADERS for v in message.get_all(name, [])]
+    return _unique([address for _name, address in getaddresses(values)])
+
+
+def _unique(addresses: list[str]) -> list[str]:
     seen: set[str] = set()
     recipients: list[str] = []
-    for _name, address in getaddresses(values):
+    for address in addresses:
         if address and address.casefold() not in seen:
             seen.add(address.casefold())
             recipients.append(address)

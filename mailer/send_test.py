@@ -6,7 +6,6 @@ import time
 from collections.abc import Awaitable
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
@@ -18,10 +17,11 @@ from mailstage.mailer.routing import route, send_test_recipients
 from mailstage.mailer.smtp_session import SmtpSession
 from mailstage.mailer.steps import StepCallback, StepFailed, StepName, StepRecorder, StepReport
 from mailstage.mailer.transcript import Transcript
-from mailstage.store.models import App, EmailConfig, OAuth2ClientCredentials, Stage
+from mailstage.mailer.upstream_login import connect_and_login, forbid_credentials
+from mailstage.store.models import App, EmailConfig, Stage
 
 if TYPE_CHECKING:
-    from mailstage.mailer.oauth import AccessToken
+    pass
 
 
 class SendTestResult(BaseModel):
@@ -155,16 +155,6 @@ async def send_test(
     return result
 
 
-def forbid_credentials(transcript: Transcript, config: EmailConfig) -> None:
-    """Register the stage's secrets before anything is said: a server may echo them at
-    any step, even before AUTH."""
-    auth = config.auth
-    if isinstance(auth, OAuth2ClientCredentials):
-        transcript.forbid_secret(auth.client_secret.get_secret_value())
-    else:
-        transcript.forbid_secret(auth.password.get_secret_value())
-
-
 async def _converse(
     session: SmtpSession,
     recorder: StepRecorder,
@@ -178,43 +168,8 @@ async def _converse(
         with recorder.step(name) as report:
             report.detail = await action
 
-    await run(StepName.RESOLVE, session.resolve())
-    await run(StepName.CONNECT, session.connect())
-    if config.security == "implicit":
-        await run(StepName.TLS, session.implicit_tls())
-        await run(StepName.BANNER, session.banner())
-        await run(StepName.EHLO, session.ehlo())
-    else:
-        await run(StepName.BANNER, session.banner())
-        await run(StepName.EHLO, session.ehlo())
-        await run(StepName.TLS, session.starttls())
+    await connect_and_login(session, config, recorder, deadline=deadline)
     with_connection(message, session.tls)  # the body says what happened, not what was configured
-    token: AccessToken | None = None
-    if isinstance(config.auth, OAuth2ClientCredentials):
-        with recorder.step(StepName.TOKEN) as report:
-            token = await _fetch_token(config.auth, deadline)
-            session.transcript.forbid_secret(token.value.get_secret_value())
-            report.detail = _token_detail(token, config.auth)
-            session.transcript.note(report.detail)
-    await run(StepName.AUTH, session.authenticate(token.value if token else None))
     if not check_only:
         await run(StepName.SEND, session.send(message, recipients))
     await run(StepName.QUIT, session.quit())
-
-
-async def _fetch_token(auth: OAuth2ClientCredentials, deadline: Deadline) -> AccessToken:
-    from mailstage.mailer.oauth import TokenError, fetch_token
-
-    try:
-        return await fetch_token(auth, deadline=deadline)
-    except TokenError as exc:
-        raise StepFailed(exc.message, reply=exc.description, hint_key=exc.hint_key) from None
-
-
-def _token_detail(token: AccessToken, auth: OAuth2ClientCredentials) -> str:
-    from mailstage.mailer.oauth import token_cache
-
-    minutes = max(0, round((token.expires_at - token_cache.clock()) / 60))
-    if token.from_cache:
-        return f"cached token, expires in {minutes} min"
-    return f"new token from {urlsplit(auth.token_url).hostname}, expires in {minutes} min"

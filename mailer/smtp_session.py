@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
@@ -238,7 +239,16 @@ class SmtpSession:
         except Exception as exc:
             raise self._failure(exc, "AUTH") from None
 
-    async def send(self, message: EmailMessage, recipients: list[str]) -> str:
+    async def send(
+        self,
+        message: EmailMessage | bytes,
+        recipients: list[str],
+        *,
+        mail_options: Sequence[str] = (),
+    ) -> str:
+        """One transaction: MAIL, RCPT for each recipient, DATA. ``message`` as bytes is
+        sent as it is (the relay's prepared message); ``mail_options`` go on MAIL FROM
+        too (SMTPUTF8, BODY=8BITMIME) and must be extensions the server offered."""
         smtp = self._require_client()
         try:
             envelope = plan_envelope(
@@ -249,18 +259,22 @@ class SmtpSession:
         except NeedsSmtpUtf8 as exc:  # before MAIL FROM: nothing is sent to anyone
             self.transcript.note("no SMTPUTF8 offered: " + exc.message)
             raise StepFailed(exc.message, hint_key="smtputf8") from None
+        options = envelope.mail_options + [
+            o for o in mail_options if o not in envelope.mail_options
+        ]
+        encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
         try:
             await self._exchange(
-                f"MAIL FROM:<{envelope.sender}>" + "".join(f" {o}" for o in envelope.mail_options),
-                smtp.mail(
-                    envelope.sender, options=envelope.mail_options, encoding=envelope.encoding
-                ),
+                f"MAIL FROM:<{envelope.sender}>" + "".join(f" {o}" for o in options),
+                smtp.mail(envelope.sender, options=options, encoding=encoding),
             )
             for recipient in envelope.recipients:
                 await self._exchange(
-                    f"RCPT TO:<{recipient}>", smtp.rcpt(recipient, encoding=envelope.encoding)
+                    f"RCPT TO:<{recipient}>", smtp.rcpt(recipient, encoding=encoding)
                 )
-            if envelope.smtputf8:
+            if isinstance(message, bytes):
+                data = message  # the relay's prepared message goes as the app wrote it
+            elif envelope.smtputf8:
                 data = message.as_bytes(policy=SMTPUTF8_POLICY)
             else:
                 ascii_address_headers(message)
@@ -274,6 +288,15 @@ class SmtpSession:
             raise self._failure(exc, "sending the message") from None
         self.transcript.received(response.code, response.message)
         return f"{response.code} {response.message}".splitlines()[0]
+
+    async def reset(self) -> None:
+        """RSET: before a connection carries its next message (the relay's pool). Raises
+        StepFailed when the server has closed the connection meanwhile."""
+        await self._exchange("RSET", self._require_client().rset())
+
+    def offers(self, extension: str) -> bool:
+        """True when the server's EHLO offered the extension (SMTPUTF8, 8BITMIME, ...)."""
+        return self._smtp is not None and self._smtp.supports_extension(extension)
 
     async def quit(self) -> str:
         smtp = self._require_client()

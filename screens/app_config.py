@@ -14,8 +14,15 @@ from textual.widgets import Button, DataTable, Label, Static
 
 from mailstage.screens.base import MailstageModal, MailstageScreen
 from mailstage.screens.list_labels import count_text, list_state
+from mailstage.screens.relay_credentials import RelayCredentialsModal
 from mailstage.screens.test_list_editor import AddressInput, TestListEditorScreen
-from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote, highlighted_row_key
+from mailstage.screens.widgets import (
+    AppFooter,
+    AppHeader,
+    ConfirmModal,
+    ReadOnlyNote,
+    highlighted_row_key,
+)
 from mailstage.store import validation as rules
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.models import App, Permission
@@ -25,6 +32,7 @@ COLUMN_STAGE = "stage"
 COLUMN_KIND = "kind"
 COLUMN_LIST = "list"
 COLUMN_COUNT = "count"
+COLUMN_RELAY = "relay"
 
 
 class StudioListModal(MailstageModal[list[str] | None]):
@@ -90,7 +98,8 @@ class AppConfigScreen(MailstageScreen[None]):
         "The app's email configuration: a row per stage with its test list (active or "
         "inactive) and how many addresses it has. Enter opens the test-list editor of the "
         "highlighted stage; t sends a test email through that stage to the list (or to the "
-        "studio list when the test list is inactive); l edits the studio list."
+        "studio list when the test list is inactive); l edits the studio list; c makes "
+        "the app's relay login for that stage (or rotates it), shown once."
     )
 
     DEFAULT_CSS = """
@@ -106,6 +115,13 @@ class AppConfigScreen(MailstageScreen[None]):
             "Send test",
             id="app_config.send_test",
             tooltip="Send a test email through the highlighted stage to the list",
+        ),
+        Binding(
+            "c",
+            "relay_credentials",
+            "Relay login",
+            id="app_config.relay_credentials",
+            tooltip="Make (or rotate) the app's relay password for the highlighted stage",
         ),
         Binding(
             "l",
@@ -139,7 +155,8 @@ class AppConfigScreen(MailstageScreen[None]):
         yield DataTable(id="config-table", cursor_type="row")
         yield Static("", id="config-studio", markup=False)
         hint = (
-            "Enter opens the stage's test list · t sends a test · l edits the studio list"
+            "Enter opens the stage's test list · t sends a test · l edits the studio list · "
+            "c makes the relay login"
             if self._can_edit
             else "Enter shows the stage's test list"
         )
@@ -153,10 +170,11 @@ class AppConfigScreen(MailstageScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#config-table", DataTable)
-        table.add_column("Stage", key=COLUMN_STAGE, width=24)
+        table.add_column("Stage", key=COLUMN_STAGE, width=18)
         table.add_column("Kind", key=COLUMN_KIND, width=12)
         table.add_column("Test list", key=COLUMN_LIST, width=10)
         table.add_column("Addresses", key=COLUMN_COUNT, width=14)
+        table.add_column("Relay login", key=COLUMN_RELAY, width=11)
         self._fill()
         table.focus()
 
@@ -179,6 +197,7 @@ class AppConfigScreen(MailstageScreen[None]):
                 "production" if stage.production else "",
                 list_state(test_list),
                 count_text(len(test_list.addresses)),
+                "yes" if app.relay_credential(stage.name) else "none",
                 key=stage.name,
             )
         names = [s.name for s in stages]
@@ -213,6 +232,8 @@ class AppConfigScreen(MailstageScreen[None]):
             return False
         if action == "send_test":
             return self.may_send_test()
+        if action == "relay_credentials" and self.workspace.relay_credentials_needs():
+            return False
         return True
 
     def action_send_test(self) -> None:
@@ -221,6 +242,40 @@ class AppConfigScreen(MailstageScreen[None]):
             return
         # the Send test screen proposes the recipients (mailer.routing's one order)
         self.host.open_send_test(stage_name, app_name=app.name)
+
+    def action_relay_credentials(self) -> None:
+        stage_name, app = self.highlighted_stage, self.mail_app
+        if stage_name is None or app is None:
+            return
+        if sentence := self.workspace.relay_credentials_needs():
+            self.notify(sentence, severity="warning", markup=False)
+            return
+        if app.relay_credential(stage_name) is None:
+            self._make_credentials(app.name, stage_name, rotate=False)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._make_credentials(app.name, stage_name, rotate=True)
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Rotate the relay password of {app.name} in {stage_name}? The old one "
+                "stops working at once: the app must get the new one.",
+                yes="Rotate",
+                no="Keep",
+            ),
+            confirmed,
+        )
+
+    def _make_credentials(self, app_name: str, stage_name: str, *, rotate: bool) -> None:
+        try:
+            password = self.workspace.make_relay_credentials(app_name, stage_name, rotate=rotate)
+        except MailstageError as exc:
+            self.report_error(exc)
+            return
+        self._fill()
+        self.app.push_screen(RelayCredentialsModal(app_name, stage_name, password))
 
     def action_studio_list(self) -> None:
         app = self.mail_app

@@ -1,4 +1,4 @@
-"""Home: Configure > Emails, Apps, Members, Audit, Captured mail."""
+"""Home: Configure > Emails, Apps, Members, Audit, Email log, Captured mail."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ DESTINATIONS = [
     ("apps", "Apps", "Apps and their test lists per stage"),
     ("members", "Members", "Who may do what"),
     ("audit", "Audit", "Every change, newest first"),
+    ("log", "Email log", "Every message the relay and Send test handled"),
     ("captured", "Captured mail", "Messages caught by the capture server"),
 ]
 
@@ -43,6 +44,9 @@ class HomeScreen(MailstageScreen[None]):
         Binding("a", "go('apps')", "Apps", id="home.apps", tooltip="Apps and their test lists"),
         Binding("m", "go('members')", "Members", id="home.members", tooltip="Members and roles"),
         Binding("u", "go('audit')", "Audit", id="home.audit", tooltip="The audit trail"),
+        Binding(
+            "l", "go('log')", "Email log", id="home.log", tooltip="Messages sent, newest first"
+        ),
         Binding("c", "go('captured')", "Captured", id="home.captured", tooltip="Captured mail"),
         Binding("q", "app.quit", "Quit", id="home.quit", tooltip="Quit mailstage"),
     ]
@@ -60,7 +64,14 @@ class HomeScreen(MailstageScreen[None]):
         return [d for d in DESTINATIONS if d[0] != "captured" or has_capture]
 
     def _options(self) -> list[Option]:
-        keys = {"emails": "e", "apps": "a", "members": "m", "audit": "u", "captured": "c"}
+        keys = {
+            "emails": "e",
+            "apps": "a",
+            "members": "m",
+            "audit": "u",
+            "log": "l",
+            "captured": "c",
+        }
         return [
             Option(Text(f"{label}  ({keys[key]})\n  {text}"), id=key)
             for key, label, text in self._destinations()
@@ -141,6 +152,10 @@ def destination_screen(host: Host, key: str) -> Screen[Any]:
         from mailstage.screens.audit import AuditScreen
 
         return AuditScreen()
+    if key == "log":
+        from mailstage.screens.email_log import EmailLogScreen
+
+        return EmailLogScreen()
     from mailstage.screens.captured import CapturedMailScreen
 
     return CapturedMailScreen(host.capture_folder)

@@ -190,6 +190,7 @@ class SendTestScreen(MailstageModal[None]):
 
     @work(exclusive=True, exit_on_error=False, group="send-test")
     async def run_test(self, recipients: list[str], check_only: bool) -> Any:
+        from mailstage.mailer.maillog import append_to_store_log
         from mailstage.mailer.send_test import send_test
 
         ws = self.workspace
@@ -200,7 +201,7 @@ class SendTestScreen(MailstageModal[None]):
                 "to configure it."
             )
         app = ws.app(self.app_name) if self.app_name else None
-        return await send_test(
+        result = await send_test(
             stage.email,
             stage=stage,
             app=app,
@@ -210,6 +211,9 @@ class SendTestScreen(MailstageModal[None]):
             on_step=self._post_step,
             user=ws.user,
         )
+        if warning := append_to_store_log(ws.file, result.log_record()):
+            self.notify(warning, severity="warning", markup=False)
+        return result
 
     @on(StepUpdate)
     def _step(self, message: StepUpdate) -> None:

@@ -76,3 +76,9 @@ class DeliveryFailed(MailstageError):
     """Exit 7: names the step, the server's reply and a hint."""
 
     exit_code = 7
+
+
+class ServerCannotStart(MailstageError):
+    """Exit 8: a server (the relay) could not listen: address in use or not allowed."""
+
+    exit_code = 8

@@ -14,7 +14,12 @@ PREFIX = "sha256:"
 
 
 def new_password() -> str:
-    return secrets.token_urlsafe(32)
+    """43 characters of base64url; never starting with '-', which tools such as swaks or
+    a shell script would take for an option."""
+    while True:
+        password = secrets.token_urlsafe(32)
+        if password[0].isalnum():
+            return password
 
 
 def password_hash(password: str) -> str:

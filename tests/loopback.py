@@ -6,6 +6,7 @@ Fixtures at the end; conftest imports them.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -68,6 +69,7 @@ class Received:
     rcpt_tos: list[str]
     content: bytes
     auth_user: str | None
+    mail_options: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> EmailMessage:
@@ -85,6 +87,11 @@ class SmtpBehaviour:
     reject_with: str | None = None  # an AUTH reply such as "535 5.7.139 ..."
     google_error_challenge: bool = False
     stock_command_limit: bool = False  # aiosmtpd's stock 512-octet command line
+    refuse_recipients_with: str = ""  # RCPT of an address containing this gets a 550
+    data_reply: str | None = None  # answer DATA with this instead of accepting
+    data_delay: float = 0.0  # seconds to wait before answering DATA (slow server)
+    close_on_rset: bool = False  # RSET finds the connection closed (a server's idle timeout)
+    smtputf8: bool = True  # offer SMTPUTF8 (aiosmtpd's Controller does by default)
 
 
 class RecordingHandler:
@@ -94,14 +101,44 @@ class RecordingHandler:
         self.messages: list[Received] = []
         self.xoauth2_inline: list[bool] = []
         self.xoauth2_users: list[str] = []
+        self.data_started = 0  # DATA commands that reached the handler
+        self.logins = 0  # successful AUTHs: how many connections a client opened
+        self.in_data = 0
+        self.most_in_data = 0  # the most messages ever handled at the same time
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        marker = self.behaviour.refuse_recipients_with
+        if marker and marker in address:
+            return "550 5.1.1 <" + address + ">: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
+    async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.behaviour.close_on_rset:
+            server.transport.close()
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.data_started += 1
+        self.in_data += 1
+        self.most_in_data = max(self.most_in_data, self.in_data)
+        try:
+            if self.behaviour.data_delay:
+                await asyncio.sleep(self.behaviour.data_delay)
+        finally:
+            self.in_data -= 1
+        if self.behaviour.data_reply:
+            return self.behaviour.data_reply
         self.messages.append(
             Received(
                 envelope.mail_from,
                 list(envelope.rcpt_tos),
                 envelope.original_content,
                 session.auth_data if isinstance(session.auth_data, str) else None,
+                list(envelope.mail_options),
             )
         )
         return "250 2.0.0 OK queued"
@@ -116,6 +153,7 @@ class RecordingHandler:
         )
         if not good:
             return AuthResult(success=False, handled=False)
+        self.logins += 1
         return AuthResult(success=True, auth_data=data.login.decode())
 
     async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
@@ -132,6 +170,7 @@ class RecordingHandler:
         if self.behaviour.reject_with:
             return AuthResult(success=False, handled=False, message=self.behaviour.reject_with)
         if user == SENDER and token in self.valid_tokens():
+            self.logins += 1
             return AuthResult(success=True, auth_data=user)
         if self.behaviour.google_error_challenge:
             error = json.dumps({"status": "401", "schemes": "Bearer", "scope": "mail"})
@@ -157,6 +196,7 @@ class LoopbackSmtp:
             # aiosmtpd cannot tell that an implicit TLS connection is encrypted
             "auth_require_tls": behaviour.security == "starttls",
         }
+        kwargs["enable_SMTPUTF8"] = behaviour.smtputf8
         offered = set(behaviour.mechanisms)
         kwargs["auth_exclude_mechanism"] = {"PLAIN", "LOGIN", "XOAUTH2"} - offered
         if behaviour.security == "starttls":
@@ -191,10 +231,13 @@ class LoopbackSmtp:
 
     def start(self) -> LoopbackSmtp:
         self.controller.start()
+        self._running = True
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        if getattr(self, "_running", False):
+            self._running = False
+            self.controller.stop()
 
 
 # --- OAuth 2.0 token endpoint ---------------------------------------------------------

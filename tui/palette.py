@@ -36,6 +36,11 @@ def commands(app: MailstageApp) -> Iterator[Command]:
     yield Command("Apps", "Apps and their test lists per stage", app.open_apps)
     yield Command("Members", "Who may do what", partial(app.open_destination, "members"))
     yield Command("Audit", "Every change, newest first", partial(app.open_destination, "audit"))
+    yield Command(
+        "Email log",
+        "Every message the relay and Send test handled",
+        partial(app.open_destination, "log"),
+    )
     if app.capture_folder is not None:
         yield Command(
             "Captured mail",

@@ -1,0 +1,289 @@
+"""The relay vs sending straight to the same upstream server, in one run.
+
+Upstream: an aiosmtpd server in its own process (STARTTLS with a self-signed
+certificate, AUTH PLAIN required, counts messages). Relay: `mailstage relay QA` in its
+own process, configured (Basic auth, ca_file) for that upstream. Clients: Python's
+smtplib in threads, each logging in once and sending its messages on one connection,
+the same way in both paths (straight: STARTTLS + AUTH to upstream; relay: AUTH to the
+relay on loopback).
+
+Prints: throughput with 8 concurrent clients (relay / direct ratio), added latency per
+message (median and p99 of one client sending one message at a time), and the relay's
+RSS before and after 10,000 messages.
+
+    python bench/bench_relay.py [--messages 10000] [--latency 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import smtplib
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from mailstage.store.paths import Locations
+from mailstage.store.workspace import Workspace
+
+CLIENTS = 8
+USER, PASSWORD = "bench-user", "bench-password"
+
+
+# -- the upstream server (run as: bench_relay.py --upstream CERT KEY) -----------------
+
+
+def run_upstream(cert: str, key: str) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    count = 0
+    lock = threading.Lock()
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            nonlocal count
+            with lock:
+                count += 1
+            return "250 2.0.0 OK"
+
+    def login(*args: object) -> AuthResult:
+        return AuthResult(success=True)
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=0,
+        tls_context=context,
+        require_starttls=True,
+        auth_required=True,
+        authenticator=login,
+    )
+    controller.start()
+    assert controller.server is not None
+    port = controller.server.sockets[0].getsockname()[1]
+    print(port, flush=True)
+    sys.stdin.read()  # until the benchmark closes our stdin
+    controller.stop()
+    print(count, flush=True)
+
+
+# -- clients ----------------------------------------------------------------------------
+
+
+def message(number: int) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = "bench@example.com"
+    mail["To"] = "someone@example.com"
+    mail["Subject"] = f"bench {number}"
+    mail.set_content("x" * 2000)
+    return mail
+
+
+Connect = Callable[[], smtplib.SMTP]
+
+
+def direct_client(port: int, ca_file: str) -> Connect:
+    context = ssl.create_default_context(cafile=ca_file)
+
+    def connect() -> smtplib.SMTP:
+        smtp = smtplib.SMTP("127.0.0.1", port, timeout=120)
+        smtp.starttls(context=context)
+        smtp.login(USER, PASSWORD)
+        return smtp
+
+    return connect
+
+
+def relay_client(port: int, password: str) -> Connect:
+    def connect() -> smtplib.SMTP:
+        smtp = smtplib.SMTP("127.0.0.1", port, timeout=120)
+        smtp.login("Bench", password)
+        return smtp
+
+    return connect
+
+
+def throughput(connect: Connect, total: int) -> float:
+    """Messages a second with CLIENTS threads sharing ``total`` messages."""
+    per_client = total // CLIENTS
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            smtp = connect()
+            for number in range(per_client):
+                smtp.send_message(message(number))
+            smtp.quit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return per_client * CLIENTS / elapsed
+
+
+def latencies(connect: Connect, count: int) -> list[float]:
+    smtp = connect()
+    times = []
+    for number in range(count):
+        started = time.perf_counter()
+        smtp.send_message(message(number))
+        times.append((time.perf_counter() - started) * 1000)
+    smtp.quit()
+    return times
+
+
+def p99(values: list[float]) -> float:
+    return sorted(values)[max(0, round(len(values) * 0.99) - 1)]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+# -- set-up -----------------------------------------------------------------------------
+
+
+def make_store(folder: Path, port: int, ca_file: Path) -> tuple[Locations, str]:
+    locations = Locations.resolve(folder / "data" / "store.json", folder / "conf" / "store.key")
+    ws = Workspace.init(locations, user="bench")
+    ws.set_email(
+        "QA",
+        ws.email_from_options(
+            "QA",
+            {
+                "server": "127.0.0.1",
+                "port": port,
+                "auth": "basic",
+                "username": USER,
+                "password": SecretStr(PASSWORD),
+                "sender_email": "noreply@example.com",
+                "ca_file": str(ca_file),
+            },
+        ),
+    )
+    ws.add_app("Bench")
+    return locations, ws.make_relay_credentials("Bench", "QA", rotate=False)
+
+
+def drain(stream: object) -> None:
+    for _ in stream:  # type: ignore[attr-defined]
+        pass
+
+
+def start_relay(locations: Locations, folder: Path) -> tuple[subprocess.Popen[str], int]:
+    mailstage = Path(sys.executable).parent / "mailstage"
+    env = dict(
+        os.environ,
+        MAILSTAGE_STORE=str(locations.store),
+        MAILSTAGE_KEY_FILE=str(locations.key_file),
+        HOME=str(folder),
+    )
+    process = subprocess.Popen(
+        [str(mailstage), "relay", "QA", "--listen", "127.0.0.1:0"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        found = re.search(r"listening on \S+ port (\d+)", line)
+        if found:
+            # keep draining stderr (one line a message) so the relay never blocks on it
+            threading.Thread(target=drain, args=(process.stderr,), daemon=True).start()
+            return process, int(found.group(1))
+    raise RuntimeError("the relay did not start")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--upstream", nargs=2, metavar=("CERT", "KEY"), help=argparse.SUPPRESS)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--latency", type=int, default=300)
+    args = parser.parse_args()
+    if args.upstream:
+        run_upstream(*args.upstream)
+        return 0
+
+    from mailstage.mailer.selfsigned import self_signed_pem
+
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        cert_pem, key_pem = self_signed_pem(["localhost", "127.0.0.1"])
+        cert, key = folder / "cert.pem", folder / "key.pem"
+        cert.write_bytes(cert_pem)
+        key.write_bytes(key_pem)
+        upstream = subprocess.Popen(
+            [sys.executable, __file__, "--upstream", str(cert), str(key)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert upstream.stdout is not None and upstream.stdin is not None
+        port = int(upstream.stdout.readline())
+        locations, password = make_store(folder, port, cert)
+        relay, relay_port = start_relay(locations, folder)
+        try:
+            direct = direct_client(port, str(cert))
+            through = relay_client(relay_port, password)
+            throughput(through, CLIENTS * 25)  # warm-up: pool filled, code paths loaded
+            throughput(direct, CLIENTS * 25)
+            rss_before = rss_kib(relay.pid)
+            relay_rate = throughput(through, args.messages)
+            rss_after = rss_kib(relay.pid)
+            direct_rate = throughput(direct, args.messages)
+            relay_ms = latencies(through, args.latency)
+            direct_ms = latencies(direct, args.latency)
+        finally:
+            relay.terminate()
+            relay.wait(timeout=60)
+            upstream.stdin.close()
+            upstream.wait(timeout=60)
+        delivered = int(upstream.stdout.readline() or 0)
+
+    added_median = statistics.median(relay_ms) - statistics.median(direct_ms)
+    print(f"clients: {CLIENTS} concurrent, one connection each; upstream delivered {delivered}")
+    print(
+        f"throughput: direct {direct_rate:,.0f} msg/s, through the relay {relay_rate:,.0f} "
+        f"msg/s, ratio {relay_rate / direct_rate:.2f}x (target >= 0.8x)"
+    )
+    print(
+        f"latency per message: direct median {statistics.median(direct_ms):.2f} ms "
+        f"p99 {p99(direct_ms):.2f} ms; relay median {statistics.median(relay_ms):.2f} ms "
+        f"p99 {p99(relay_ms):.2f} ms; added median {added_median:.2f} ms "
+        f"p99 {p99(relay_ms) - p99(direct_ms):.2f} ms (target < 5 ms at the median)"
+    )
+    print(
+        f"relay RSS: {rss_before / 1024:.1f} MiB after warm-up, {rss_after / 1024:.1f} MiB "
+        f"after {args.messages:,} more messages ({(rss_after - rss_before) / 1024:+.1f} MiB)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

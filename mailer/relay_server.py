@@ -1,0 +1,405 @@
+"""`mailstage relay STAGE`: the SMTP submission service apps send their mail through.
+
+Apps log in (AUTH PLAIN or LOGIN, username = the app's name, password from `mailstage
+app credentials`); each message is routed by the app's test list and sent upstream
+through the stage's configuration; the app's end of DATA is answered only once the
+upstream server has answered (no queue: nothing accepted is lost, nothing refused is
+sent). The store is watched: a saved change applies to the next message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import ssl
+import time
+import warnings
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mailstage.mailer.maillog import LogRecord, MailLog
+from mailstage.mailer.relay_events import EventLog
+from mailstage.mailer.relay_message import prepare
+from mailstage.mailer.upstream_pool import UpstreamDeferred, UpstreamPool, UpstreamRefused
+from mailstage.store.errors import InvalidInput, MailstageError, ServerCannotStart
+from mailstage.store.filestore import StoreFile
+from mailstage.store.models import StoreData
+from mailstage.store.relay_credentials import password_matches
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 1587
+DEFAULT_MAX_SIZE = 25 * 1024 * 1024
+GRACE_SECONDS = 30.0
+WATCH_SECONDS = 0.25
+SESSION_TIMEOUT = 300.0  # aiosmtpd's idle limit per command; upstream steps stay under it
+REPLY_LIMIT = 400
+
+
+@dataclass
+class RelayOptions:
+    stage: str
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    upstream_connections: int = 3
+    max_size: int = DEFAULT_MAX_SIZE
+    grace_seconds: float = GRACE_SECONDS
+
+
+def is_loopback_listen(host: str) -> bool:
+    """True when every address the listen host resolves to is loopback (decided on
+    addresses, not on the name: a name proves nothing)."""
+    from mailstage.mailer.loopback import addresses_of, all_loopback, resolve
+
+    try:
+        return all_loopback(addresses_of(resolve(host.strip("[]"), 0)))
+    except (OSError, UnicodeError):
+        return False
+
+
+def server_tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(str(cert), str(key))
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
+        raise InvalidInput(
+            f"TLS certificate (--tls-cert/--tls-key) cannot be used: {reason}.",
+            [("tls_cert", "unusable")],
+        ) from None
+    return context
+
+
+def smtp_line(text: str) -> str:
+    """One reply line for the app: printable ASCII only, bounded."""
+    cleaned = "".join(ch if " " <= ch <= "~" else " " for ch in text)
+    return " ".join(cleaned.split())[:REPLY_LIMIT]
+
+
+class StoreWatch:
+    """The store as the relay last read it, and whether the file changed since."""
+
+    def __init__(self, file: StoreFile, data: StoreData) -> None:
+        self.file = file
+        self.data = data
+        self.signature = self._signature()
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            info = os.stat(self.file.locations.store)
+        except OSError:
+            return None
+        return info.st_ino, info.st_size, info.st_mtime_ns
+
+    def changed(self) -> bool:
+        return self._signature() != self.signature
+
+    async def reload(self) -> None:
+        """Read the store again (in a thread: a large store takes a while to decode)."""
+        signature = self._signature()
+        self.data = await asyncio.to_thread(self.file.reload)
+        self.signature = signature
+
+
+class Relay:
+    def __init__(
+        self,
+        options: RelayOptions,
+        store: StoreWatch,
+        *,
+        maillog: MailLog,
+        events: EventLog,
+    ) -> None:
+        self.options = options
+        self.store = store
+        self.maillog = maillog
+        self.events = events
+        self.pool = UpstreamPool(options.upstream_connections)
+        self.stopping = False
+        self.port = options.port
+        self.in_flight = 0
+        self._tls = (
+            server_tls_context(options.tls_cert, options.tls_key)
+            if options.tls_cert is not None and options.tls_key is not None
+            else None
+        )
+        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._stop = asyncio.Event()
+        self._reload_now = asyncio.Event()
+        self._hostname = "localhost"
+
+    @property
+    def stage_name(self) -> str:
+        stage = self.store.data.stage(self.options.stage)
+        return stage.name if stage is not None else self.options.stage
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def serve(self, on_ready: Callable[[Relay], None] | None = None) -> None:
+        from mailstage.mailer.smtp_session import local_hostname
+
+        _quiet_aiosmtpd()
+        loop = asyncio.get_running_loop()
+        self._hostname = await local_hostname()
+        try:
+            server = await loop.create_server(
+                self._new_session, host=self.options.host.strip("[]"), port=self.options.port
+            )
+        except OSError as exc:
+            raise ServerCannotStart(
+                f"The relay cannot listen on {self.options.host} port {self.options.port}: "
+                f"{exc.strerror or exc}."
+            ) from None
+        self.port = server.sockets[0].getsockname()[1]
+        for number, action in (
+            (signal.SIGTERM, self.request_stop),
+            (signal.SIGINT, self.request_stop),
+            (signal.SIGHUP, self._reload_now.set),
+        ):
+            loop.add_signal_handler(number, action)
+        self.events.event(self._listening_text())
+        if on_ready is not None:
+            on_ready(self)
+        watcher = loop.create_task(self._watch())
+        try:
+            await self._stop.wait()
+        finally:
+            server.close()
+            self.stopping = True
+            watcher.cancel()
+            await self._finish_in_flight()
+            await self.pool.close_idle()
+            for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(number)
+        self.events.event("stopped")
+
+    def request_stop(self) -> None:
+        if not self._stop.is_set():
+            self.events.event(
+                f"stopping: no new connections; {self._busy_count()} message(s) in flight "
+                f"get up to {self.options.grace_seconds:g} s to finish"
+            )
+        self._stop.set()
+
+    def _listening_text(self) -> str:
+        stage = self.store.data.stage(self.options.stage)
+        config = stage.email if stage is not None else None
+        upstream = f"{config.server} port {config.port}" if config else "not configured yet"
+        security = "STARTTLS required before AUTH" if self._tls else "plain text on loopback"
+        return (
+            f"relay for stage {self.stage_name} listening on {self.options.host} port "
+            f"{self.port} ({security}); upstream {upstream}, at most "
+            f"{self.pool.size} connection(s)"
+        )
+
+    def _busy_count(self) -> int:
+        busy = sum(1 for s in self._sessions if _in_transaction(s))
+        return max(busy, self.in_flight)
+
+    async def _finish_in_flight(self) -> None:
+        deadline = time.monotonic() + self.options.grace_seconds
+        while self._busy_count() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        left = self._busy_count()
+        if left:
+            self.events.event(f"grace period over: closing {left} unfinished session(s)")
+        for session in list(self._sessions):
+            transport = getattr(session, "transport", None)
+            if transport is not None:
+                transport.close()
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._reload_now.wait(), WATCH_SECONDS)
+            except TimeoutError:
+                pass
+            forced = self._reload_now.is_set()
+            self._reload_now.clear()
+            if forced or self.store.changed():
+                await self._reload("SIGHUP" if forced else "the store changed")
+
+    async def _reload(self, why: str) -> None:
+        try:
+            await self.store.reload()
+        except (MailstageError, OSError, ValueError) as exc:
+            self.events.event(f"reload after {why} failed, keeping the last configuration: {exc}")
+            return
+        stage = self.store.data.stage(self.options.stage)
+        state = "configured" if stage is not None and stage.email else "NOT configured"
+        if stage is None:
+            state = "missing from the store"
+        self.events.event(
+            f"reloaded the store after {why} (version {self.store.file.generation}); "
+            f"stage {self.stage_name} {state}"
+        )
+
+    # -- the SMTP conversation -------------------------------------------------------------
+
+    def _new_session(self) -> Any:
+        from aiosmtpd.smtp import SMTP
+
+        session = SMTP(
+            RelayHandler(self),
+            data_size_limit=self.options.max_size,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=self._hostname,
+            ident="mailstage relay",
+            tls_context=self._tls,
+            require_starttls=self._tls is not None,
+            timeout=SESSION_TIMEOUT,
+            auth_required=True,
+            auth_require_tls=self._tls is not None,
+            authenticator=self._authenticate,
+        )
+        self._sessions.add(session)
+        return session
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        user = ""
+        if isinstance(auth_data, LoginPassword):
+            user = auth_data.login.decode("utf-8", "replace")
+            password = auth_data.password.decode("utf-8", "replace")
+            app = self.store.data.app(user) if user else None
+            stored = app.relay_credential(self.options.stage) if app is not None else None
+            if app is not None and password_matches(password, stored):
+                return AuthResult(success=True, auth_data=app.name)
+        self.events.event(f"login refused: user {user!r} from {_peer(session)} ({mechanism})")
+        return AuthResult(success=False, handled=False)  # 535 5.7.8, whatever the reason
+
+
+class RelayHandler:
+    """aiosmtpd's hooks for one connection."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.relay.stopping:
+            return "421 4.3.2 The relay is shutting down; try again shortly"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        relay = self.relay
+        relay.in_flight += 1
+        started = time.perf_counter()
+        record = LogRecord(
+            source="relay",
+            stage=relay.stage_name,
+            app=session.auth_data if isinstance(session.auth_data, str) else None,
+            outcome="deferred",
+            recipients=list(envelope.rcpt_tos),
+            peer=_peer(session),
+        )
+        try:
+            reply = await self._relay(envelope, record)
+        except Exception as exc:  # never a traceback to the app, never a lost message
+            reply = f"451 4.3.0 The relay failed unexpectedly ({type(exc).__name__})"
+        finally:
+            relay.in_flight -= 1
+        record.reply = smtp_line(reply)
+        record.outcome = (
+            "sent" if reply[:1] == "2" else "refused" if reply[:1] == "5" else "deferred"
+        )
+        record.ms = round((time.perf_counter() - started) * 1000)
+        self._log(record)
+        return record.reply
+
+    async def _relay(self, envelope: Any, record: LogRecord) -> str:
+        data = self.relay.store.data
+        stage = data.stage(self.relay.options.stage)
+        app = data.app(record.app) if record.app else None
+        if stage is None:
+            return f"451 4.3.0 The stage {self.relay.options.stage} no longer exists"
+        if app is None:
+            return f"451 4.7.0 The app {record.app} no longer exists in stage {stage.name}"
+        config = stage.email
+        if config is None:
+            return f"451 4.3.5 Stage {stage.name} has no email configuration yet"
+        content = envelope.original_content or envelope.content
+        try:
+            prepared = prepare(
+                content, list(envelope.rcpt_tos), app=app, stage=stage, config=config
+            )
+        except InvalidInput as exc:
+            return f"451 4.3.0 {exc.message}"
+        record.message_id, record.subject = prepared.message_id, prepared.subject
+        record.redirected = prepared.redirected
+        options = [option.upper() for option in envelope.mail_options]
+        try:
+            upstream = await self.relay.pool.deliver(
+                config,
+                prepared.data,
+                prepared.recipients,
+                smtputf8="SMTPUTF8" in options,
+                eight_bit="BODY=8BITMIME" in options,
+            )
+        except UpstreamRefused as refused:
+            return refused.reply
+        except UpstreamDeferred as deferred:
+            return _deferred_reply(deferred, config.server)
+        record.delivered_to = list(prepared.recipients)
+        return f"250 2.0.0 Sent through {config.server}: {upstream}"
+
+    def _log(self, record: LogRecord) -> None:
+        relay = self.relay
+        routed = ", test list" if record.redirected else ""
+        relay.events.event(
+            f"{record.outcome}: app {record.app} from {record.peer}, {record.message_id or '-'}, "
+            f"{len(record.recipients)} recipient(s){routed}, {record.ms} ms: {record.reply}"
+        )
+        try:
+            relay.maillog.append(record)
+        except (OSError, MailstageError) as exc:
+            relay.events.event(f"the email log could not be written: {exc}")
+
+
+def _deferred_reply(deferred: UpstreamDeferred, server: str) -> str:
+    if deferred.reply[:1] == "4":
+        words = deferred.reply.split(" ", 2)
+        enhanced = words[1] if len(words) > 1 and words[1][:2] == "4." else "4.3.0"
+        return f"451 {enhanced} {server} answered: {deferred.reply}"
+    step = deferred.reason.split(":", 1)[0]
+    enhanced = "4.7.0" if step in ("token", "auth") else "4.4.1"
+    if "busy" in deferred.reason:
+        enhanced = "4.3.2"
+    return f"451 {enhanced} Not sent, try again later: {deferred.reason}"
+
+
+def _in_transaction(session: Any) -> bool:
+    envelope = getattr(session, "envelope", None)
+    return envelope is not None and envelope.mail_from is not None
+
+
+def _peer(session: Any) -> str:
+    peer = getattr(session, "peer", None)
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = str(peer[0])
+        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+    return str(peer or "")
+
+
+def _quiet_aiosmtpd() -> None:
+    # aiosmtpd logs raw client text (unsafe on a terminal) and warns on every loopback
+    # connection that AUTH without TLS is risky: the relay writes its own event lines.
+    logger = logging.getLogger("mail.log")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+    warnings.filterwarnings("ignore", message="Session.login_data is deprecated")

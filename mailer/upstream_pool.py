@@ -1,0 +1,224 @@
+"""The relay's connections to its stage's SMTP server: at most N at a time, each
+connected, secured and logged in once, then reused (RSET) for the next message while
+it has been idle under 30 s. A message that finds all N busy waits its turn, for a
+bounded time. A pooled connection the server closed meanwhile is found out by RSET,
+before any part of the message is sent, and the message goes on a fresh connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from dataclasses import dataclass
+
+from mailstage.mailer.deadline import Deadline
+from mailstage.mailer.smtp_session import SmtpSession
+from mailstage.mailer.steps import StepFailed, StepName, StepRecorder
+from mailstage.mailer.transcript import Transcript
+from mailstage.mailer.upstream_login import connect_and_login, forbid_credentials
+from mailstage.store.models import EmailConfig
+
+DEFAULT_CONNECTIONS = 3  # Exchange Online's limit of concurrent connections per mailbox
+IDLE_SECONDS = 30.0
+WAIT_SECONDS = 60.0
+STEP_TIMEOUT = 30.0
+QUIT_TIMEOUT = 2.0
+
+
+class UpstreamRefused(Exception):
+    """The server refused the message for good (5xx): the app gets its words."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+class UpstreamDeferred(Exception):
+    """The message could not go now (unreachable, timeout, 4xx, login or token failed,
+    all connections busy): the app keeps it and tries again."""
+
+    def __init__(self, reason: str, reply: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.reply = reply
+
+
+@dataclass
+class _Connection:
+    session: SmtpSession
+    fingerprint: str
+    idle_since: float = 0.0
+
+
+def config_fingerprint(config: EmailConfig) -> str:
+    """Changes whenever anything that shapes a connection changes, secrets included
+    (hashed: the fingerprint itself reveals nothing)."""
+    dumped = config.model_dump_json(
+        exclude={"updated_at", "updated_by"}, context={"reveal_secrets": True}
+    )
+    return hashlib.sha256(dumped.encode()).hexdigest()
+
+
+class UpstreamPool:
+    def __init__(
+        self,
+        size: int = DEFAULT_CONNECTIONS,
+        *,
+        idle_seconds: float = IDLE_SECONDS,
+        wait_seconds: float = WAIT_SECONDS,
+        timeout: float = STEP_TIMEOUT,
+    ) -> None:
+        self.size = size
+        self.idle_seconds = idle_seconds
+        self.wait_seconds = wait_seconds
+        self.timeout = timeout
+        self.login_seconds = 2 * timeout
+        self.opened = 0  # connections opened so far (the benchmark and tests read it)
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[_Connection] = []
+        self._token_lock = asyncio.Lock()
+        self._quitting: set[asyncio.Task[None]] = set()
+
+    async def deliver(
+        self,
+        config: EmailConfig,
+        data: bytes,
+        recipients: list[str],
+        *,
+        smtputf8: bool = False,
+        eight_bit: bool = False,
+    ) -> str:
+        """Send one message; returns the server's reply to DATA. Raises UpstreamRefused
+        or UpstreamDeferred. ``smtputf8`` and ``eight_bit`` say what the app asked for;
+        they are passed on when the server offers them."""
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.wait_seconds)
+        except TimeoutError:
+            raise UpstreamDeferred(
+                f"the relay's {self.size} connection(s) to {config.server} stayed busy for "
+                f"{self.wait_seconds:g} s"
+            ) from None
+        try:
+            return await self._deliver(config, data, recipients, smtputf8, eight_bit)
+        finally:
+            self._slots.release()
+
+    async def _deliver(
+        self,
+        config: EmailConfig,
+        data: bytes,
+        recipients: list[str],
+        smtputf8: bool,
+        eight_bit: bool,
+    ) -> str:
+        fingerprint = config_fingerprint(config)
+        connection = await self._reusable(fingerprint) or await self._open(config, fingerprint)
+        session = connection.session
+        options = []
+        if smtputf8 and session.offers("SMTPUTF8"):
+            options.append("SMTPUTF8")
+        if eight_bit and session.offers("8BITMIME"):
+            options.append("BODY=8BITMIME")
+        try:
+            reply = await session.send(data, recipients, mail_options=options)
+        except StepFailed as failure:
+            if failure.hint_key == "smtputf8":  # refused before MAIL FROM: nothing was sent
+                self._keep(connection)
+                raise UpstreamRefused(
+                    f"553 5.6.7 {config.server} offers no SMTPUTF8, which an address with "
+                    "letters beyond ASCII before the @ needs"
+                ) from None
+            if failure.reply:  # the server answered: the connection is still good
+                self._keep(connection)
+            else:
+                self._close(connection)
+            clean = session.transcript.clean
+            if failure.reply[:1] == "5":
+                raise UpstreamRefused(clean(failure.reply)) from None
+            raise UpstreamDeferred(clean(failure.message), clean(failure.reply)) from None
+        except BaseException:  # cancelled mid-message: the connection's state is unknown
+            self._close(connection)
+            raise
+        self._keep(connection)
+        return reply
+
+    async def _reusable(self, fingerprint: str) -> _Connection | None:
+        now = time.monotonic()
+        while self._idle:
+            connection = self._idle.pop()
+            fresh = now - connection.idle_since < self.idle_seconds
+            if connection.fingerprint != fingerprint or not fresh:
+                self._close(connection, polite=True)
+                continue
+            try:
+                await connection.session.reset()
+            except StepFailed:
+                self._close(connection)  # closed by the server: try the next, or a new one
+                continue
+            except BaseException:
+                self._close(connection)
+                raise
+            return connection
+        return None
+
+    async def _open(self, config: EmailConfig, fingerprint: str) -> _Connection:
+        transcript = Transcript()
+        forbid_credentials(transcript, config)  # a server may echo them back in a reply
+        session = SmtpSession(config, timeout=self.timeout, transcript=transcript)
+        deadline = Deadline(self.login_seconds)  # the whole login, token request included
+        recorder = StepRecorder(clean=transcript.clean, deadline=deadline)
+        try:
+            async with deadline.scope():
+                await connect_and_login(
+                    session, config, recorder, deadline=deadline, token_lock=self._token_lock
+                )
+        except TimeoutError:
+            session.close()
+            raise UpstreamDeferred(deadline.sentence(f"connecting to {config.server}")) from None
+        except StepFailed as failure:
+            session.close()
+            step = recorder.failed.name if recorder.failed is not None else StepName.CONNECT
+            reason = transcript.clean(f"{step.value}: {failure.message}")
+            raise UpstreamDeferred(reason, transcript.clean(failure.reply)) from None
+        except BaseException:
+            session.close()
+            raise
+        self.opened += 1
+        session.transcript.lines.clear()
+        return _Connection(session, fingerprint)
+
+    def _keep(self, connection: _Connection) -> None:
+        connection.session.transcript.lines.clear()  # a long-lived connection keeps no history
+        connection.idle_since = time.monotonic()
+        self._idle.append(connection)
+
+    def _close(self, connection: _Connection, *, polite: bool = False) -> None:
+        if polite:
+            task = asyncio.get_running_loop().create_task(self._quit(connection.session))
+            self._quitting.add(task)
+            task.add_done_callback(self._quitting.discard)
+        else:
+            connection.session.close()
+
+    @staticmethod
+    async def _quit(session: SmtpSession) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(session.quit(), QUIT_TIMEOUT)
+        session.close()
+
+    async def close_idle(self, *, older_than: float | None = None) -> None:
+        """QUIT the idle connections (those idle longer than ``older_than`` seconds)."""
+        now = time.monotonic()
+        keep: list[_Connection] = []
+        leave: list[_Connection] = []
+        for connection in self._idle:
+            too_old = older_than is None or now - connection.idle_since >= older_than
+            (leave if too_old else keep).append(connection)
+        self._idle = keep
+        await asyncio.gather(*(self._quit(c.session) for c in leave))
+
+    @property
+    def idle_count(self) -> int:
+        return len(self._idle)
