@@ -34,6 +34,9 @@ MAX_UNBROKEN_LINE = 4 * COMMAND_SIZE_LIMIT
 # never holds more than about 2 x size x connections of mail in memory
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
 DEFAULT_MAX_CONNECTIONS = 4
+# a client silent this long between commands is disconnected (aiosmtpd's default is 300 s):
+# idle clients cannot hold the few connection slots for long
+DEFAULT_IDLE_SECONDS = 60.0
 ENVELOPE_FROM = "X-Mailstage-Envelope-From"
 ENVELOPE_TO = "X-Mailstage-Envelope-To"
 CERT_FILE_NAME = "capture-server-cert.pem"
@@ -230,6 +233,7 @@ class CaptureServer:
         on_message: Any = None,
         max_size: int = DEFAULT_MAX_SIZE,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        idle_seconds: float = DEFAULT_IDLE_SECONDS,
     ) -> None:
         if not _listens_on_loopback_only(host, port):
             raise InvalidInput(
@@ -243,6 +247,7 @@ class CaptureServer:
         self.tls = tls
         self.max_size = max_size
         self.max_connections = max_connections
+        self.idle_seconds = idle_seconds
         self.cert_file: Path | None = None
         self._handler = CaptureHandler(self.folder, on_message)
         self._controller: Any = None
@@ -258,6 +263,7 @@ class CaptureServer:
             "auth_require_tls": False,
             "decode_data": False,
             "data_size_limit": self.max_size,
+            "timeout": self.idle_seconds,
             "enable_SMTPUTF8": True,  # international addresses are captured as sent
         }
         if self.tls:

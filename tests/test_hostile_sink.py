@@ -65,6 +65,19 @@ def test_connections_beyond_the_limit_are_told_to_retry(tmp_path):
         second.close()
 
 
+def test_an_idle_client_is_disconnected_and_frees_its_slot(tmp_path):
+    with CaptureServer("127.0.0.1", 0, tmp_path, max_connections=1, idle_seconds=0.5) as server:
+        with raw_client(server.port) as idle:
+            assert banner(idle).startswith(b"220")
+            assert idle.recv(1024) == b""  # the sink hung up on the silent client
+
+        def served() -> bool:
+            with raw_client(server.port) as next_client:
+                return banner(next_client).startswith(b"220")
+
+        assert wait_for(served)
+
+
 def test_a_client_that_never_sends_a_line_break_is_cut_off(tmp_path):
     with CaptureServer("127.0.0.1", 0, tmp_path) as server:
         with raw_client(server.port) as client:
