@@ -45,6 +45,28 @@ class CliContext:
 
         return open_store(self.locations, self.passphrase())
 
+    def read_secret(self, what: str) -> Any:
+        """One secret (a SecretStr) from standard input: asked without echo when it is a
+        terminal, else the first line piped in. Never from argv."""
+        from pydantic import SecretStr
+
+        from mailstage.store.errors import InvalidInput
+
+        if _is_terminal(self.stdin):
+            import getpass
+
+            value = getpass.getpass(f"{what}: ")
+        else:
+            line = self.stdin.readline()
+            value = line[:-1] if line.endswith("\n") else line
+            value = value[:-1] if value.endswith("\r") else value
+        if not value:
+            raise InvalidInput(
+                f"{what} is mandatory: nothing was read from standard input.",
+                [(what, "is mandatory")],
+            )
+        return SecretStr(value)
+
     def load(self) -> Any:
         from mailstage.store.workspace import Workspace
 
@@ -55,6 +77,13 @@ class CliContext:
         workspace = self.load()
         with workspace.transaction():
             return action(workspace)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def prompt_passphrase(*, confirm: bool) -> str:

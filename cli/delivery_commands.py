@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mailstage.cli.arg_types import port_or_zero, seconds
 from mailstage.cli.output import to_json
 from mailstage.store.errors import DeliveryFailed, InvalidInput
 from mailstage.store.paste import addresses_from_args
@@ -41,7 +42,7 @@ def register(groups: dict[str, Any]) -> None:
     )
     p.add_argument("--app", metavar="APP", help="send as this app (its test list applies)")
     p.add_argument("--check-only", action="store_true", help="stop after AUTH: check, send nothing")
-    p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS")
+    p.add_argument("--timeout", type=seconds(0, 999_999), default=20.0, metavar="SECONDS")
     p.add_argument("--json", action="store_true")
     p.add_argument(
         "-v", "--verbose", action="store_true", help="print the transcript (secrets redacted)"
@@ -55,7 +56,9 @@ def register(groups: dict[str, Any]) -> None:
         "XOAUTH2) and stores each message in a folder. Stop it with ctrl+c.",
     )
     p.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=2525, help="default 2525; 0 picks a free port")
+    p.add_argument(
+        "--port", type=port_or_zero, default=2525, help="default 2525; 0 picks a free port"
+    )
     p.add_argument("--dir", metavar="PATH", help="where to keep the messages")
     p.add_argument(
         "--tls", action="store_true", help="offer STARTTLS with a generated self-signed certificate"

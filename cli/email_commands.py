@@ -128,21 +128,6 @@ def cmd_email_show(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def read_secret_line(ctx: CliContext, what: str) -> Any:
-    from pydantic import SecretStr
-
-    from mailstage.store.errors import InvalidInput
-
-    line = ctx.stdin.readline()
-    value = line[:-1] if line.endswith("\n") else line
-    value = value[:-1] if value.endswith("\r") else value
-    if not value:
-        raise InvalidInput(
-            f"{what} is mandatory: nothing was read from standard input.", [(what, "is mandatory")]
-        )
-    return SecretStr(value)
-
-
 def cmd_email_set(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.password_stdin and args.client_secret_stdin:
         ctx.warn(
@@ -164,9 +149,9 @@ def cmd_email_set(args: argparse.Namespace, ctx: CliContext) -> int:
         "ca_file": args.ca_file,
     }
     if args.password_stdin:
-        options["password"] = read_secret_line(ctx, "Password (--password-stdin)")
+        options["password"] = ctx.read_secret("Password (--password-stdin)")
     if args.client_secret_stdin:
-        options["client_secret"] = read_secret_line(ctx, "Client Secret (--client-secret-stdin)")
+        options["client_secret"] = ctx.read_secret("Client Secret (--client-secret-stdin)")
 
     def apply(ws: Any) -> tuple[str, list[str]]:
         config = ws.email_from_options(args.stage, options)

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from mailstage.cli.arg_types import count
 from mailstage.cli.context import CliContext
 from mailstage.store.errors import InvalidInput
 from mailstage.store.text import json_escape_unsafe, visible
@@ -26,7 +27,7 @@ def register(groups: dict[str, Any]) -> None:
     p.add_argument("--app", metavar="APP")
     p.add_argument("--stage", metavar="STAGE")
     p.add_argument("--outcome", choices=OUTCOMES)
-    p.add_argument("--limit", type=int, default=50, metavar="N")
+    p.add_argument("--limit", type=count, default=50, metavar="N")
     p.add_argument("--json", action="store_true", help="one JSON object a line")
     p.add_argument("--follow", action="store_true", help="then print new records as they come")
     p.set_defaults(func=cmd_log)

@@ -2,6 +2,10 @@
 
 Kept free of Textual and of the delivery libraries at import time: `mailstage
 email show` must start fast. Each command module registers its own subcommands.
+Every failure ends as one of DESIGN section 5's exit codes with a sentence, never a
+traceback: 2 usage, 3 invalid input, 4 not permitted, 5 store unreadable or a file
+system that refused (read-only, full, a planted symlink), 6 conflict, 7 delivery,
+8 a server could not start; a reader that closed the pipe (`| head`) ends it quietly (0).
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from mailstage.cli import (
     tui_commands,
 )
 from mailstage.cli.context import CliContext
+from mailstage.cli.parser import CommandParser, refuse_secrets
 from mailstage.cli.suggest import suggest_choices
-from mailstage.store.errors import MailstageError
+from mailstage.store.errors import MailstageError, file_system_error
 from mailstage.store.paths import Locations
+from mailstage.store.process import disable_core_dumps
 
 COMMAND_MODULES = (
     store_commands,
@@ -51,7 +57,7 @@ GROUPS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="mailstage",
         description="Configure how your apps send email, per stage. Without a command, "
         "opens the full-screen app.",
@@ -70,7 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    disable_core_dumps()  # first: secrets are read into memory below
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
+    if refusal := refuse_secrets(parser, argv):
+        print(refusal, file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     ctx = CliContext(Locations.resolve(args.store, args.key_file))
     handler = getattr(args, "func", None)
@@ -84,11 +101,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         ctx.warn("Interrupted; nothing more was changed.")
         return 130
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # a file outside the store's own save path (init, a key file)
+        error = file_system_error(exc, "use a file")
+        ctx.warn(error.message)
+        return error.exit_code
     except Exception as exc:  # never a traceback: it could carry local values
         if os.environ.get("MAILSTAGE_DEBUG"):
             raise
         ctx.warn(f"Unexpected error ({type(exc).__name__}); set MAILSTAGE_DEBUG=1 to see details.")
         return 1
+
+
+def _reader_went_away() -> int:
+    """`mailstage audit | head`: the reader has all it wanted. End quietly; point stdout
+    at /dev/null so the interpreter's last flush does not complain either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):
+            pass
+    os.close(devnull)
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 import os
 from typing import Any
 
+from mailstage.cli.arg_types import count
 from mailstage.cli.context import CliContext, prompt_passphrase
 from mailstage.cli.help_text import leaf
 from mailstage.cli.output import pairs, table, to_json
@@ -56,7 +57,7 @@ def register(groups: dict[str, Any]) -> None:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument(
-        "--limit", type=int, metavar="N", help="at most N events (default 50; all with --all)"
+        "--limit", type=count, metavar="N", help="at most N events (default 50; all with --all)"
     )
     p.add_argument(
         "--all", action="store_true", help="every event, the archived ones too (oldest first)"

@@ -52,6 +52,13 @@ class NotInitialized(StoreUnreadable):
     """Exit 5: there is no store yet."""
 
 
+class StoreWriteFailed(MailstageError):
+    """Exit 5: the file system refused (read-only, full, a planted symlink); the
+    previous store file is unchanged."""
+
+    exit_code = 5
+
+
 class Conflict(MailstageError):
     """Exit 6: another admin saved first (or the lock could not be taken in time)."""
 
@@ -82,3 +89,34 @@ class ServerCannotStart(MailstageError):
     """Exit 8: a server (the relay) could not listen: address in use or not allowed."""
 
     exit_code = 8
+
+
+FILE_SYSTEM_REASONS = {
+    "EROFS": "the file system is read-only",
+    "ENOSPC": "the disk is full",
+    "EDQUOT": "your disk quota is used up",
+    "ELOOP": "it is a symbolic link, which mailstage refuses to follow (remove it)",
+    "EACCES": "permission denied",
+    "EPERM": "the operation is not permitted",
+    "ENAMETOOLONG": "the name is too long",
+    "EISDIR": "it is a folder",
+    "ENOTDIR": "a part of the path is not a folder",
+    "EIO": "an input/output error from the disk",
+}
+
+
+def file_system_reason(exc: OSError) -> str:
+    """Why the file system refused, in words ("the disk is full")."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return FILE_SYSTEM_REASONS.get(name) or (exc.strerror or "an error").lower()
+
+
+def file_system_error(exc: OSError, doing: str) -> StoreWriteFailed:
+    """Exit 5 with one sentence: what could not be done, on which file, and why."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return StoreWriteFailed(
+        f"Could not {doing}{where}: {file_system_reason(exc)}. "
+        f"The store file is as it was before this command."
+    )

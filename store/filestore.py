@@ -25,8 +25,11 @@ from mailstage.store.errors import (
     Conflict,
     InvalidInput,
     LockTimeout,
-    MailstageError,
     StoreUnreadable,
+    StoreWriteFailed,
+    UnsafeFile,
+    file_system_error,
+    file_system_reason,
 )
 from mailstage.store.keys import KeyFile, new_data_key
 from mailstage.store.models import App, AuditEvent, StoreData
@@ -52,10 +55,6 @@ from mailstage.store.sections import (
 DEFAULT_LOCK_TIMEOUT = 10.0
 
 __all__ = ["StoreFile", "key_source", "read_header_kinds"]
-
-
-class StoreWriteFailed(MailstageError):
-    exit_code = 1
 
 
 def lock_timeout() -> float:
@@ -188,15 +187,29 @@ class StoreFile:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        ensure_private_dir(self.locations.lock.parent)
         try:
-            with self._lock:
-                yield
+            ensure_private_dir(self.locations.lock.parent)
+            self._lock.acquire()
         except FileLockTimeout:
             raise LockTimeout(
                 f"Another mailstage is saving the store {self.locations.store} and did not "
                 f"finish within {self._lock.timeout:g} s; try again."
             ) from None
+        except OSError as exc:  # read-only, full, a planted symlink: exit 5, a dialog
+            raise self._lock_refused(exc) from None
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _lock_refused(self, exc: OSError) -> StoreUnreadable | StoreWriteFailed:
+        lock = self.locations.lock
+        if lock.is_symlink():
+            return UnsafeFile(
+                f"The lock file {lock} is a symbolic link, which mailstage refuses to "
+                f"follow: someone may have planted it. Remove it (rm {lock}) and try again."
+            )
+        return file_system_error(exc, "take the store's lock")
 
     def disk_generation(self) -> int | None:
         try:
@@ -325,7 +338,7 @@ def write_atomically(path: Path, backup: Path, blob: Sequence[bytes | memoryview
         os.replace(temp, path)
     except OSError as exc:
         raise StoreWriteFailed(
-            f"Could not save the store {path}: {exc.strerror or exc}. "
+            f"Could not save the store {path}: {file_system_reason(exc)}. "
             f"The previous file is unchanged."
         ) from None
     finally:

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from mailstage.store.envelope import SCRYPT_CAP, SCRYPT_DEFAULT, b64d, b64e
+from mailstage.store.errors import StoreUnreadable
 from mailstage.store.paths import create_private_file, ensure_private_dir, read_private_file
 
 KEY_BYTES = 32
@@ -48,18 +49,51 @@ class KeySource:
     def unwrap(self, wraps: list[dict[str, Any]]) -> bytes | None:
         raise NotImplementedError
 
+    def refusal(self, store: Path, kinds: set[str]) -> StoreUnreadable:
+        """Why this source did not open the store (whose wraps are of ``kinds``), in a
+        sentence that is true for it: a missing key file is not a damaged store."""
+        raise NotImplementedError
+
 
 @dataclass
 class KeyFile(KeySource):
     path: Path
     kind: str = "keyfile"
 
-    def _key(self) -> bytes | None:
+    def _read(self) -> bytes | None:
         try:
-            key = read_private_file(self.path, "key file")
+            return read_private_file(self.path, "key file")
         except FileNotFoundError:
             return None
-        return key if len(key) == KEY_BYTES else None
+
+    def _key(self) -> bytes | None:
+        key = self._read()
+        return key if key is not None and len(key) == KEY_BYTES else None
+
+    def refusal(self, store: Path, kinds: set[str]) -> StoreUnreadable:
+        if self.kind not in kinds and "passphrase" in kinds:
+            return StoreUnreadable(
+                f"Cannot open the store {store}: it is protected by a passphrase, not a key "
+                f"file. Set MAILSTAGE_PASSPHRASE, or run mailstage at a terminal to be asked."
+            )
+        key = self._read()
+        if key is None:
+            return StoreUnreadable(
+                f"Cannot open the store {store}: its key file {self.path} does not exist. "
+                f"Point --key-file (or MAILSTAGE_KEY_FILE) at the key file that mailstage "
+                f"init made, or restore it from your backup. The store was left as it is."
+            )
+        if len(key) != KEY_BYTES:
+            return StoreUnreadable(
+                f"Cannot open the store {store}: the key file {self.path} holds {len(key)} "
+                f"bytes, and a mailstage key file holds exactly {KEY_BYTES}; it is not this "
+                f"store's key (or it was cut short or changed). The store was left as it is."
+            )
+        return StoreUnreadable(
+            f"Cannot open the store {store}: the key file {self.path} does not match it "
+            f"(it belongs to another store, or the store was changed outside mailstage). "
+            f"The store was left as it is."
+        )
 
     def exists(self) -> bool:
         return self.path.exists() or self.path.is_symlink()
@@ -128,6 +162,18 @@ class Passphrase(KeySource):
             if data_key := _unwrap(_scrypt(self.secret, salt, n, r, p), wrap):
                 return data_key
         return None
+
+    def refusal(self, store: Path, kinds: set[str]) -> StoreUnreadable:
+        if self.kind not in kinds:
+            return StoreUnreadable(
+                f"Cannot open the store {store}: it opens with its key file, not a "
+                f"passphrase. Unset MAILSTAGE_PASSPHRASE and give --key-file if needed."
+            )
+        return StoreUnreadable(
+            f"Cannot open the store {store}: the passphrase does not match it. Check it and "
+            f"try again (if it is right, the store was changed outside mailstage). The "
+            f"store was left as it is."
+        )
 
 
 def wrap_kinds(wraps: list[dict[str, Any]]) -> set[str]:

@@ -206,9 +206,10 @@ def open_store(
     try:
         header = read_header(raw, locations)
         if data_key is None:
-            data_key = _unwrap(locations, passphrase, header.wraps)
-        if data_key is None:
-            raise envelope.unreadable(locations.store)
+            source = key_source(locations, passphrase)
+            data_key = _unwrap(source, header.wraps)
+            if data_key is None:  # a sentence true for this source: missing, wrong size...
+                raise source.refusal(locations.store, {str(w.get("kind")) for w in header.wraps})
         if isinstance(header, envelope_v1.Parsed):
             payload = envelope_v1.open_payload(header, data_key, locations.store)
             return OpenedStore(
@@ -228,12 +229,9 @@ def open_store(
         raise
 
 
-def _unwrap(
-    locations: Locations, passphrase: str | None, wraps: list[dict[str, Any]]
-) -> bytes | None:
+def _unwrap(source: KeySource, wraps: list[dict[str, Any]]) -> bytes | None:
     from mailstage.store.keys import KeyFile
 
-    source = key_source(locations, passphrase)
     if isinstance(source, KeyFile):
         check_private_file(source.path, "key file")
     return source.unwrap(wraps)

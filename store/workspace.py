@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from mailstage.store import relay_credentials
 from mailstage.store import validation as rules
 from mailstage.store.errors import Conflict, InvalidInput, MailstageError, NotPermitted
-from mailstage.store.fields import no_such_app, no_such_stage
+from mailstage.store.fields import no_such_app, no_such_stage, shown
 from mailstage.store.filestore import StoreFile
 from mailstage.store.models import (
     ORG_ADMIN,
@@ -331,7 +331,7 @@ class Workspace:
         if problems:
             raw, why = problems[0]
             more = f" ({len(problems) - 1} more invalid)" if len(problems) > 1 else ""
-            raise InvalidInput(describe(field, f"{raw!r} {why}{more}"), [(field, why)])
+            raise InvalidInput(describe(field, f"{shown(raw)} {why}{more}"), [(field, why)])
         return good
 
     def _merge_addresses(self, known: list[str], addresses: list[str]) -> list[str]:
@@ -358,7 +358,9 @@ class Workspace:
         if problems:
             raw, why = problems[0]
             more = f" ({len(problems) - 1} more invalid)" if len(problems) > 1 else ""
-            raise InvalidInput(describe("addresses", f"{raw!r} {why}{more}"), [("addresses", why)])
+            raise InvalidInput(
+                describe("addresses", f"{shown(raw)} {why}{more}"), [("addresses", why)]
+            )
         return good
 
     def save_test_list(
@@ -447,7 +449,7 @@ class Workspace:
         missing = [a for a in addresses if a.strip().casefold() not in present]
         if missing:
             raise InvalidInput(
-                describe("addresses", f"{missing[0]!r} is not in the test list"),
+                describe("addresses", f"{shown(missing[0])} is not in the test list"),
                 [("addresses", "not in the list")],
             )
         kept = [a for a in current.addresses if a.casefold() not in wanted]
@@ -544,22 +546,13 @@ class Workspace:
 
     def set_member(self, user: str, role_name: str) -> None:
         self.require(Permission.MANAGE_MEMBERS)
-        user = (
-            rules.check_plain_text(user, mandatory=True, limit=rules.MAX_NAME)
-            if user.strip()
-            else ""
-        )
-        if not user or any(ch.isspace() for ch in user):
-            raise InvalidInput(
-                describe("user", "must be an OS login name without spaces"),
-                [("user", "login name")],
-            )
+        user = rules.require("user", user)
         org = self.data.organization
         role = org.role(role_name)
         if role is None:
             known = ", ".join(r.name for r in org.roles)
             raise InvalidInput(
-                describe("role", f"{role_name!r} does not exist (roles: {known})"),
+                describe("role", f"{shown(role_name)} does not exist (roles: {known})"),
                 [("role", "does not exist")],
             )
         old = org.members.get(user)

@@ -71,7 +71,7 @@ def _expect_unreadable(loc, raw):
 
 
 @pytest.mark.parametrize("version", [1, 2])
-def test_flipping_any_byte_is_refused_with_the_same_message(tmp_path, version):
+def test_flipping_any_byte_is_refused_without_naming_the_byte(tmp_path, version):
     full_workspace(tmp_path)
     loc = locations(tmp_path)
     original = as_version(loc, version)
@@ -85,8 +85,11 @@ def test_flipping_any_byte_is_refused_with_the_same_message(tmp_path, version):
             tampered[pos] ^= flip
             loc.store.write_bytes(bytes(tampered))
             messages.add(_expect_unreadable(loc, bytes(tampered)))
-    assert messages == {envelope.unreadable(loc.store).message}
-    assert UNREADABLE in messages.pop()
+    # a flipped key wrap reads as "the key file does not match"; both say the file may
+    # have been changed outside mailstage, and neither names a byte
+    assert envelope.unreadable(loc.store).message in messages
+    assert len(messages) <= 2
+    assert all("changed outside mailstage" in m and "left as it is" in m for m in messages)
 
 
 @pytest.mark.parametrize("version", [1, 2])
@@ -120,7 +123,8 @@ def test_tamper_and_truncation_through_the_cli_exit_5_and_leave_the_file(
         assert "Traceback" not in result.stderr
         outputs.add(result.stderr)
         assert loc.store.read_bytes() == damaged
-    assert len(outputs) == 1 and UNREADABLE in outputs.pop()
+    assert any(UNREADABLE in out for out in outputs)
+    assert all("changed outside mailstage" in out for out in outputs)
 
 
 @pytest.mark.parametrize("version", [1, 2])
@@ -134,13 +138,14 @@ def test_unknown_version_is_refused_by_name(tmp_path, version):
     assert "format version 7" in message and "reads only versions 1 and 2" in message
 
 
-def test_wrong_key_file_is_refused_like_tampering(tmp_path):
+def test_wrong_key_file_is_refused_saying_it_does_not_match(tmp_path):
     full_workspace(tmp_path)
     loc = locations(tmp_path)
     loc.key_file.chmod(0o600)
     loc.key_file.write_bytes(os.urandom(32))
     raw = loc.store.read_bytes()
-    assert UNREADABLE in _expect_unreadable(loc, raw)
+    message = _expect_unreadable(loc, raw)
+    assert f"the key file {loc.key_file} does not match it" in message
 
 
 def test_passphrase_store_right_and_wrong(tmp_path):
@@ -150,7 +155,7 @@ def test_passphrase_store_right_and_wrong(tmp_path):
     file, data = StoreFile.open(loc, passphrase="correct horse battery staple")
     assert data.app("Shop") is not None
     raw = loc.store.read_bytes()
-    with pytest.raises(StoreUnreadable, match="key does not match"):
+    with pytest.raises(StoreUnreadable, match="the passphrase does not match"):
         StoreFile.open(loc, passphrase="wrong horse")
     with pytest.raises(StoreUnreadable):
         StoreFile.open(loc)  # no key file can open a passphrase-only store
@@ -162,7 +167,7 @@ def test_passphrase_through_the_cli(store_env, monkeypatch):
     assert run_cli("init", "--passphrase").returncode == 0
     assert run_cli("app", "add", "Shop").returncode == 0
     wrong = run_cli("app", "list", env={"MAILSTAGE_PASSPHRASE": "nope"})
-    assert wrong.returncode == 5 and UNREADABLE in wrong.stderr
+    assert wrong.returncode == 5 and "the passphrase does not match" in wrong.stderr
     monkeypatch.delenv("MAILSTAGE_PASSPHRASE")
     no_tty = run_cli("app", "list")
     assert no_tty.returncode == 5 and "MAILSTAGE_PASSPHRASE" in no_tty.stderr

@@ -382,6 +382,15 @@ class MailstageApp(App[int]):
     async def action_quit(self) -> None:
         self.exit(0)
 
+    def _fatal_error(self) -> None:
+        """An unexpected error ends the app (exit code 1, Textual's bookkeeping kept).
+        Textual's own report is a traceback WITH local variables: a Workspace there would
+        print the store's addresses and names. This one names the error and where."""
+        from mailstage.tui.crash import crash_report
+
+        self.bell()
+        self.panic(crash_report())
+
 
 def error_dialog_text(exc: BaseException) -> tuple[str, str, bool]:
     """(title, message, offer reload) for an error; never a traceback or a secret."""

@@ -24,10 +24,15 @@ def run_tui(locations: Locations) -> int:
     passphrase = os.environ.get("MAILSTAGE_PASSPHRASE")
     app = build_app(locations, passphrase=passphrase, capture_folder=_capture_folder())
     with exit_on_hangup(app):
-        result = int(app.run() or 0)
+        result = app.run()
     if app.startup_error is not None:  # the store did not open after the first paint
         raise app.startup_error
-    return result
+    return exit_code(app, result)
+
+
+def exit_code(app: Any, result: int | None) -> int:
+    """The app's result, or 1 after a crash (Textual's return_code; run() gives None)."""
+    return int(app.return_code or result or 0)
 
 
 def _capture_folder() -> Path | None:
@@ -126,4 +131,4 @@ def run_demo(say: Callable[[str], None]) -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     say("The demo store and its captured mail were removed.")
-    return int(result or 0)
+    return exit_code(app, result)
