@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mailstage.cli.arg_types import port_or_zero, seconds
+from mailstage.cli.arg_types import count, port_or_zero, seconds
 from mailstage.cli.output import to_json
 from mailstage.store.errors import DeliveryFailed, InvalidInput
 from mailstage.store.paste import addresses_from_args
@@ -65,14 +65,14 @@ def register(groups: dict[str, Any]) -> None:
     )
     p.add_argument(
         "--max-size",
-        type=int,
+        type=count,
         default=None,
         metavar="BYTES",
         help="refuse messages larger than this (default 10 MiB)",
     )
     p.add_argument(
         "--max-connections",
-        type=int,
+        type=count,
         default=None,
         metavar="N",
         help="clients served at once; more are told to retry later (default 4)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mailstage.cli.arg_types import count
 from mailstage.cli.context import CliContext
 from mailstage.cli.output import pairs, to_json
 from mailstage.store.errors import InvalidInput
@@ -47,14 +48,14 @@ def register(groups: dict[str, Any]) -> None:
     p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     p.add_argument(
         "--upstream-connections",
-        type=int,
+        type=count,
         default=3,
         metavar="N",
         help="at most N connections to the stage's server at a time (default 3)",
     )
     p.add_argument(
         "--max-size",
-        type=int,
+        type=count,
         default=25 * 1024 * 1024,
         metavar="BYTES",
         help="largest message accepted, advertised with SIZE (default 25 MiB)",
@@ -83,7 +84,8 @@ def cmd_app_credentials(args: argparse.Namespace, ctx: CliContext) -> int:
 def parse_listen(text: str) -> tuple[str, int]:
     host, _, port_text = text.strip().rpartition(":")
     host = host.strip("[]")
-    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    digits = port_text.isascii() and port_text.isdigit() and len(port_text) <= 5
+    if not host or not digits or not 0 <= int(port_text) <= 65535:
         raise InvalidInput(
             "Listen address (listen) must be HOST:PORT with a port from 0 to 65535, "
             "for example 127.0.0.1:1587 or [::1]:1587.",

@@ -188,9 +188,13 @@ def test_the_cli_refuses_a_port_in_other_digits(initialized, port):
         ["sink", "--port", "٣٣٣٣"],
         ["audit", "--limit", "٣"],
         ["email", "send-test", "QA", "--timeout", "٣"],
+        ["relay", "QA", "--upstream-connections", "٣"],
+        ["relay", "QA", "--max-size", "1٠٠٠"],
+        ["sink", "--max-connections", "٣"],
     ],
 )
 def test_numbers_in_other_options_are_ascii_digits_only(initialized, argv):
+    """Refused before anything starts (no server is left listening)."""
     result = run_cli(*argv, timeout=30)
     assert result.returncode == 2, result.stderr
     assert "in the digits 0-9" in result.stderr
@@ -292,3 +296,11 @@ async def test_the_tui_form_shows_the_cli_sentence_for_an_invisible_character(tm
     )
     assert cli.returncode == 3 and expected in cli.stderr
     assert unicodedata.lookup("RIGHT-TO-LEFT OVERRIDE") not in cli.stderr
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:²", "127.0.0.1:١٥٨٧", "127.0.0.1:" + "9" * 5000])
+def test_the_relay_listen_port_is_ascii_digits_only(initialized, listen):
+    result = run_cli("relay", "QA", "--listen", listen, timeout=30)
+    assert result.returncode == 3, result.stderr
+    assert "Listen address (listen) must be HOST:PORT" in result.stderr
+    assert "Traceback" not in result.stderr and "Unexpected" not in result.stderr
