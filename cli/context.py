@@ -55,7 +55,10 @@ class CliContext:
         if _is_terminal(self.stdin):
             import getpass
 
-            value = getpass.getpass(f"{what}: ")
+            try:
+                value = getpass.getpass(f"{what}: ")
+            except EOFError:  # ctrl+d at the prompt: nothing typed
+                value = ""
         else:
             line = self.stdin.readline()
             value = line[:-1] if line.endswith("\n") else line

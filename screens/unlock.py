@@ -17,8 +17,8 @@ class UnlockScreen(MailstageScreen[None]):
     TITLE = "Unlock"
     HELP = (
         "The store is encrypted. Type its passphrase and press Enter (a key-file store "
-        "opens with Enter alone). A wrong passphrase and a damaged file give the same "
-        "message. q or Ctrl+Q quits."
+        "opens with Enter alone). A wrong passphrase is named as such; a damaged file "
+        "says it was changed outside mailstage. q or Ctrl+Q quits."
     )
     BINDINGS = [
         Binding("ctrl+q", "app.quit", "Quit", id="unlock.quit", tooltip="Quit mailstage"),

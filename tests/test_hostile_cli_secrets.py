@@ -146,3 +146,13 @@ def test_piped_secrets_still_work(initialized):
     result = run_cli(*CONFIGURE, "--password-stdin", input=SECRET + "\n")
     assert result.returncode == 0, result.stderr
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_ctrl_d_at_the_prompt_is_nothing_typed_not_a_crash(initialized):
+    before = initialized["store"].read_bytes()
+    terminal = Terminal(*CONFIGURE, "--password-stdin")
+    terminal.read_until(b"Password (--password-stdin): ")
+    terminal.type("\x04")
+    assert terminal.finish() == 3, terminal.seen
+    assert b"is mandatory" in terminal.seen and b"Unexpected" not in terminal.seen
+    assert initialized["store"].read_bytes() == before
