@@ -278,3 +278,46 @@ def test_a_tui_crash_exits_non_zero_without_printing_the_store(initialized, debu
         assert "Traceback" in shown and "on_key" in shown
     else:  # not the locals, not the message either: it may quote a stored value
         assert "Confidential" not in shown
+
+
+@pytest.mark.parametrize("fault", ["key of 16 bytes", "nested header"])
+def test_the_tui_on_an_unreadable_store_exits_5_with_the_sentence(initialized, fault):
+    from tests.hostile_support import Terminal
+
+    store, key = initialized["store"], initialized["key"]
+    if fault == "key of 16 bytes":
+        key.write_bytes(os.urandom(16))
+        expected = "holds 16 bytes"
+    else:
+        raw = store.read_bytes()
+        store.write_bytes(raw.replace(b'"wraps":[', b'"wraps":[' + b"[" * 100_000, 1))
+        expected = "changed outside mailstage"
+    terminal = Terminal(env={"TERM": "xterm-256color"})
+    code = terminal.finish()
+    shown = _plain(terminal.seen)
+    assert code == 5, shown[-500:]
+    assert expected in shown
+    assert "Traceback" not in shown and "Unexpected" not in shown
+
+
+async def test_the_tui_shows_a_full_disk_in_a_dialog(tmp_path):
+    from tests.test_tui_apps_support import make_store
+
+    with small_file_system(tmp_path / "full", 512) as folder:
+        make_store(folder)
+        before = (folder / "store.json").read_bytes()
+        filler = folder / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:  # take every free block
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        text, running = await _add_member_in_the_tui(folder, "dave")
+        assert running
+        flat = " ".join(text.split())
+        assert "the disk is full" in flat and "Unexpected" not in flat
+        assert (folder / "store.json").read_bytes() == before
+        assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
