@@ -156,3 +156,22 @@ def test_ctrl_d_at_the_prompt_is_nothing_typed_not_a_crash(initialized):
     assert terminal.finish() == 3, terminal.seen
     assert b"is mandatory" in terminal.seen and b"Unexpected" not in terminal.seen
     assert initialized["store"].read_bytes() == before
+
+
+def test_every_parser_and_subparser_refuses_prefixes():
+    """Walks the real parser tree: a command module that made its own parser class or
+    passed allow_abbrev=True would show up here."""
+    import argparse
+
+    from mailstage.cli.main import build_parser
+
+    seen = 0
+    stack: list[argparse.ArgumentParser] = [build_parser()]
+    while stack:
+        parser = stack.pop()
+        seen += 1
+        assert parser.allow_abbrev is False, parser.prog
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+    assert seen > 20  # every group and command was visited
