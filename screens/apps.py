@@ -238,7 +238,8 @@ class AppsScreen(MailstageScreen[None]):
         if stage is None:
             text = "No stages."
         else:
-            kind = " (production)" if stage.production else ""
+            named = "production" in stage.name.casefold()
+            kind = " (production)" if stage.production and not named else ""
             text = f"Stage: {stage.name}{kind}   s/S switch"
         self.query_one("#apps-stage", Static).update(text)
         self.query_one(AppHeader).refresh_production()

@@ -143,6 +143,7 @@ class CapturedMailScreen(MailstageScreen[None]):
     CapturedMailScreen #captured-folder { padding: 0 1; height: auto; }
     CapturedMailScreen #captured-table { height: 1fr; margin: 0 1; }
     CapturedMailScreen #captured-status { padding: 0 1; height: 1; }
+    CapturedMailScreen #captured-detail { padding: 0 1; height: 2; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -155,12 +156,14 @@ class CapturedMailScreen(MailstageScreen[None]):
         super().__init__()
         self.folder = Path(folder) if folder is not None else None
         self._paths: list[Path] = []
+        self._who: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
         shown = short_path(self.folder) if self.folder else "(no capture folder set)"
         yield Static(f"Folder: {shown}", id="captured-folder", markup=False)
         yield DataTable(id="captured-table", cursor_type="row")
+        yield Static("", id="captured-detail", markup=False)
         yield Static("", id="captured-status", markup=False)
         yield AppFooter()
 
@@ -182,6 +185,10 @@ class CapturedMailScreen(MailstageScreen[None]):
             mails = []
             self.notify(f"Cannot read the folder: {exc.strerror or exc}", markup=False)
         self._paths = [mail.path for mail in mails]
+        # the highlighted message's full From and To (the columns cut long addresses)
+        self._who = [
+            f"From: {plain(mail.sender)}\nTo: {plain(', '.join(mail.recipients))}" for mail in mails
+        ]
         for index, mail in enumerate(mails):
             recipients = ", ".join(mail.recipients)
             table.add_row(
@@ -199,6 +206,11 @@ class CapturedMailScreen(MailstageScreen[None]):
             "capture server."
         )
         self.query_one("#captured-status", Static).update(status)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        index = int(event.row_key.value) if event.row_key.value is not None else -1
+        shown = self._who[index] if 0 <= index < len(self._who) else ""
+        self.query_one("#captured-detail", Static).update(shown)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:

@@ -57,7 +57,12 @@ class HomeScreen(MailstageScreen[None]):
         yield Static("Where to?", classes="section-title body-title")
         yield OptionList(*self._options(), id="menu", classes="menu")
         yield Static("", id="home-note", classes="muted body", markup=False)
-        yield AppFooter(show_palette=True)
+        yield Static(
+            "Ctrl+P: the command palette",
+            classes="muted body",
+            markup=False,
+        )
+        yield AppFooter()
 
     def _destinations(self) -> list[tuple[str, str, str]]:
         has_capture = self.host.capture_folder is not None

@@ -75,7 +75,23 @@ class AppHeader(Vertical):
         return f"mailstage › {crumb}" if crumb else "mailstage"
 
     def _who_text(self) -> str:
-        return cast(Host, self.app).who_line()
+        """Who, in which role, in which store. When the line does not fit, the path
+        loses its start (its end names the store), then the role goes (F1 and Members
+        show it) so that the store's path stays readable."""
+        text = cast(Host, self.app).who_line()
+        parts = text.split(" · ")
+        room = self.size.width - 2 if self.size.width else 10_000
+        if len(text) <= room or len(parts) != 3:
+            return text
+        user, role, path = parts
+        for head in (f"{user} · {role} · ", f"{user} · "):
+            left = room - len(head)
+            if left >= min(len(path), 24):
+                return head + (path if len(path) <= left else "…" + path[-(left - 1) :])
+        return f"{user} · {path}"
+
+    def on_resize(self) -> None:
+        self.refresh_who()
 
     def set_crumb(self, crumb: str) -> None:
         self._crumb = crumb
@@ -96,7 +112,7 @@ class AppHeader(Vertical):
 
 class AppFooter(Footer):
     """The footer of every screen: the keys that work here, nothing else. The command
-    palette's key shows on Home only (F1 names it everywhere), leaving room for the
+    palette's key is named on Home and in F1, leaving the footer's room for the
     screen's own keys at 80 columns and less."""
 
     def __init__(self, *, show_palette: bool = False) -> None:

@@ -146,7 +146,7 @@ async def test_quick_toggle_on_the_apps_list(tmp_path: Path) -> None:
         # Production: asks first; No changes nothing, Yes activates
         await pilot.press("S")  # previous stage wraps to the last one
         await pilot.pause()
-        assert "Stage: Production (production)" in screen_text(app)
+        assert "Stage: Production   s/S switch" in screen_text(app)
         await pilot.press("down", "space")  # Portal
         await settle(pilot, ConfirmModal)
         assert "Real users then receive nothing" in screen_text(app)
