@@ -113,7 +113,11 @@ async def test_palette_reaches_screens_and_toggles_by_name(tmp_path: Path) -> No
         await settle(pilot)
         assert reopen(tmp_path).data.app("Shop").test_list("QA").active is True  # type: ignore[union-attr]
 
-        for name, screen in (("Members", "MembersScreen"), ("Audit", "AuditScreen")):
+        for name, screen in (
+            ("Members", "MembersScreen"),
+            ("Audit", "AuditScreen"),
+            ("Email log", "EmailLogScreen"),
+        ):
             await pilot.press("ctrl+p")
             await settle(pilot)
             await pilot.press(*name, "enter")

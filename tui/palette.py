@@ -41,6 +41,11 @@ def commands(app: MailstageApp) -> Iterator[Command]:
         "Every message the relay and Send test handled",
         partial(app.open_destination, "log"),
     )
+    yield Command(
+        "Email log",
+        "Every message the relay and Send test handled",
+        partial(app.open_destination, "log"),
+    )
     if app.capture_folder is not None:
         yield Command(
             "Captured mail",
