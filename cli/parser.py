@@ -25,11 +25,7 @@ SECRET_LIKE = re.compile(
     r"pass|secret|pwd|token(?!-url)|api-?key|credential|private-?key|bearer", re.IGNORECASE
 )
 # Flags that mean "read the secret elsewhere": a value attached to them is a secret.
-SECRET_FLAGS = {
-    "--password-stdin": "--password-stdin",
-    "--client-secret-stdin": "--client-secret-stdin",
-    "--passphrase": "--passphrase",
-}
+SECRET_FLAGS = frozenset({"--password-stdin", "--client-secret-stdin", "--passphrase"})
 LONG_TOKEN = 80
 
 _hidden: ContextVar[tuple[str, ...]] = ContextVar("hidden_argv", default=())
