@@ -6,12 +6,14 @@ Checked on the real `mailstage` in a subprocess, started with core dumps allowed
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
-import resource
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,23 +22,87 @@ from tests.cli_runner import mailstage_command
 WAITING_FOR_A_SECRET = ["email", "set", "QA", "--password-stdin"]
 
 
-def allow_core_dumps() -> None:
-    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+# Tests that run main() in this process (cli_runner.run_cli_here) harden it too: its hard
+# core limit drops to 0 and, without CAP_SYS_RESOURCE, no child could raise it again. So the
+# processes here are started by a helper forked while this module is collected, before any
+# test runs, which still has the limits the suite began with.
+SPAWNER = r"""
+import json, resource, subprocess, sys
+children = {}
+def allow_core_dumps():
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY,) * 2)
+for line in sys.stdin:
+    ask = json.loads(line)
+    if ask["op"] == "start":
+        child = subprocess.Popen(
+            ask["argv"], cwd=ask["cwd"], env=ask["env"], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=allow_core_dumps,
+        )
+        children[child.pid] = child
+        answer = child.pid
+    elif ask["op"] == "poll":
+        answer = children[ask["pid"]].poll()
+    else:  # end: kill unless it already ended, then reap
+        child = children.pop(ask["pid"])
+        if child.poll() is None:
+            child.kill()
+        answer = child.wait()
+    print(json.dumps(answer), flush=True)
+"""
 
 
-def start(argv: list[str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        argv,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=cwd,
-        preexec_fn=allow_core_dumps,  # noqa: PLW1509
-        env={**os.environ, "MAILSTAGE_STORE": str(cwd / "store.json")},
-    )
+class Spawner:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SPAWNER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def ask(self, **request: Any) -> Any:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
 
 
-def wait_until_blocked_on_stdin(process: subprocess.Popen[bytes]) -> None:
+SPAWN = Spawner()
+atexit.register(SPAWN.close)
+
+
+class Child:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = SPAWN.ask(op="poll", pid=self.pid)
+        return self.returncode
+
+    def send_signal(self, number: int) -> None:
+        os.kill(self.pid, number)
+
+    def wait(self, timeout: float) -> int:
+        for _ in range(int(timeout / 0.05)):
+            if self.poll() is not None:
+                break
+            select_wait(0.05)
+        return end(self)
+
+
+def start(argv: list[str], cwd: Path) -> Child:
+    env = {**os.environ, "MAILSTAGE_STORE": str(cwd / "store.json")}
+    return Child(SPAWN.ask(op="start", argv=argv, cwd=str(cwd), env=env))
+
+
+def wait_until_blocked_on_stdin(process: Child) -> None:
     """The process sits in read(0): it has run main()'s start-up, hardening included."""
     stat = Path(f"/proc/{process.pid}/stat")
     syscall = Path(f"/proc/{process.pid}/syscall")
@@ -70,10 +136,10 @@ def core_limits(pid: int) -> tuple[str, str]:
     raise AssertionError("no core limit line")
 
 
-def end(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.kill()
-    process.communicate(timeout=30)
+def end(process: Child) -> int:
+    code: int = SPAWN.ask(op="end", pid=process.pid)
+    process.returncode = code
+    return code
 
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/syscall").exists(), reason="needs Linux /proc")
