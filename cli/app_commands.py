@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mailstage.cli.confirm import add_yes, require_yes
 from mailstage.cli.context import CliContext
 from mailstage.cli.help_text import leaf, required
 from mailstage.cli.output import table, to_json
@@ -33,6 +34,12 @@ def register(groups: dict[str, Any]) -> None:
     )
     p.add_argument("name", help="the app's name")
     p.set_defaults(func=cmd_app_add)
+    p = app.add_parser(
+        "remove", help="remove an app with its test lists, studio list and relay credentials"
+    )
+    p.add_argument("name")
+    add_yes(p)
+    p.set_defaults(func=cmd_app_remove)
 
     testlist = groups["testlist"]
     for action, help_text, description, example in TESTLIST_HELP:
@@ -136,6 +143,19 @@ def production_warning(stage: Any, app: Any) -> str:
         f"Warning: {stage.name} is a production stage; while this test list is active, "
         f"real users of {app.name} receive none of its email."
     )
+
+
+def cmd_app_remove(args: argparse.Namespace, ctx: CliContext) -> int:
+    if not args.yes:
+        app = ctx.load().app(args.name)
+        require_yes(
+            args,
+            f"Removing the app {app.name} also removes its {len(app.test_lists)} test "
+            f"list(s), its studio list and its relay credentials.",
+        )
+    app = ctx.change(lambda ws: ws.remove_app(args.name))
+    ctx.out(f"Removed the app {app.name}.")
+    return 0
 
 
 def cmd_testlist(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -91,6 +91,7 @@ def cmd_send_test(args: argparse.Namespace, ctx: CliContext) -> int:
             [("timeout", "out of range")],
         )
     workspace = ctx.load()
+    workspace.require_send_test()
     stage = workspace.stage(args.stage)
     app = workspace.app(args.app) if args.app else None
     if stage.email is None:
@@ -118,6 +119,8 @@ def cmd_send_test(args: argparse.Namespace, ctx: CliContext) -> int:
         )
     )
     append_to_email_log(workspace, result, ctx)
+    recipients = len(result.delivered_to or args.to or [])
+    workspace.record_send_test(stage.name, app.name if app else None, recipients, result.outcome)
     if result.warning:
         ctx.warn(f"Warning: {result.warning}")
     if args.json:

@@ -25,6 +25,7 @@ from mailstage.cli import (
     relay_commands,
     stage_commands,
     store_commands,
+    studiolist_commands,
     tui_commands,
 )
 from mailstage.cli.context import CliContext
@@ -43,6 +44,7 @@ COMMAND_MODULES = (
     relay_commands,
     log_commands,
     member_commands,
+    studiolist_commands,
     tui_commands,
 )
 
@@ -51,6 +53,7 @@ GROUPS = {
     "email": "a stage's SMTP configuration and Send test",
     "app": "apps",
     "testlist": "an app's test list for a stage",
+    "studiolist": "an app's studio list: Send test's recipients when the test list is off",
     "member": "organization members",
     "role": "roles and their permissions",
 }

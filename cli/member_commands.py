@@ -40,6 +40,16 @@ def register(groups: dict[str, Any]) -> None:
     )
     p.set_defaults(func=cmd_member_add)
     p = leaf(
+        member,
+        "remove",
+        "take a member out of the organization",
+        "USER loses their role and every permission in this store (their OS login stays). "
+        "The last Organization Administrator cannot be removed. Needs Manage Members.",
+        ["mailstage member remove bob"],
+    )
+    p.add_argument("user", help="the member's OS login name")
+    p.set_defaults(func=cmd_member_remove)
+    p = leaf(
         groups["role"],
         "list",
         "roles and their permissions",
@@ -73,6 +83,12 @@ def cmd_member_list(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_member_add(args: argparse.Namespace, ctx: CliContext) -> int:
     ctx.change(lambda ws: ws.set_member(args.user, args.role))
     ctx.out(f"{args.user} now has the role {args.role}.")
+    return 0
+
+
+def cmd_member_remove(args: argparse.Namespace, ctx: CliContext) -> int:
+    role = ctx.change(lambda ws: ws.remove_member(args.user))
+    ctx.out(f"{args.user.strip()} ({role}) is no longer a member.")
     return 0
 
 

@@ -1,10 +1,11 @@
-"""`mailstage stage list|add`."""
+"""`mailstage stage list|add|remove`."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from mailstage.cli.confirm import add_yes, require_yes
 from mailstage.cli.context import CliContext
 from mailstage.cli.help_text import leaf
 from mailstage.cli.output import table, to_json
@@ -37,6 +38,12 @@ def register(groups: dict[str, Any]) -> None:
         "--production", action="store_true", help="mark it as a production stage (default: not)"
     )
     p.set_defaults(func=cmd_stage_add)
+    p = stage.add_parser(
+        "remove", help="remove a stage with its email configuration and the apps' test lists"
+    )
+    p.add_argument("name")
+    add_yes(p)
+    p.set_defaults(func=cmd_stage_remove)
 
 
 def stage_state(stage: dict[str, Any]) -> dict[str, Any]:
@@ -78,4 +85,20 @@ def cmd_stage_list(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_stage_add(args: argparse.Namespace, ctx: CliContext) -> int:
     stage = ctx.change(lambda ws: ws.add_stage(args.name, args.production))
     ctx.out(f"Added the stage {stage.name}" + (" (production)." if stage.production else "."))
+    return 0
+
+
+def cmd_stage_remove(args: argparse.Namespace, ctx: CliContext) -> int:
+    if not args.yes:
+        ws = ctx.load()
+        stage = ws.stage(args.name)
+        lists = sum(1 for app in ws.data.apps if stage.name in app.test_lists)
+        configured = "its email configuration" if stage.email else "no email configuration"
+        require_yes(
+            args,
+            f"Removing the stage {stage.name} also removes {configured} and {lists} app "
+            f"test list(s) for it.",
+        )
+    stage = ctx.change(lambda ws: ws.remove_stage(args.name))
+    ctx.out(f"Removed the stage {stage.name}.")
     return 0

@@ -1,4 +1,4 @@
-"""`mailstage init`, `locate` and `audit`: the store itself."""
+"""`mailstage init`, `share`, `restore`, `locate` and `audit`: the store itself."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from mailstage.store.words import event_summary
 
 def register(groups: dict[str, Any]) -> None:
     root = groups["root"]
-    root = groups["root"]
     p = leaf(
         root,
         "init",
@@ -27,8 +26,15 @@ def register(groups: dict[str, Any]) -> None:
         "config folder), both readable by you only. You become its Organization "
         "Administrator. Back up the key file: without it nobody can open the store.\n\n"
         "With --passphrase the store opens with a passphrase instead (at least "
-        f"{MIN_PASSPHRASE} characters, from MAILSTAGE_PASSPHRASE or a prompt).",
-        ["mailstage init", "mailstage --store /srv/mail/store.json init --passphrase"],
+        f"{MIN_PASSPHRASE} characters, from MAILSTAGE_PASSPHRASE or a prompt).\n\n"
+        "With --group GROUP (team mode) the store's folder is shared with that OS group "
+        "(2770, setgid), the store and its files are 0660 and the key file sits beside "
+        "the store, 0640: each admin works under their own login.",
+        [
+            "mailstage init",
+            "mailstage --store /srv/mail/store.json init --passphrase",
+            "mailstage --store /srv/mailstage/store.json init --group mailadmins",
+        ],
     )
     p.add_argument(
         "--passphrase",
@@ -36,7 +42,41 @@ def register(groups: dict[str, Any]) -> None:
         help="protect the store with a passphrase (MAILSTAGE_PASSPHRASE or a prompt) "
         "instead of a key file",
     )
+    p.add_argument(
+        "--group",
+        metavar="GROUP",
+        help="team mode: the store's folder is shared with this OS group (2770), its files "
+        "0660 and the key file beside the store 0640",
+    )
     p.set_defaults(func=cmd_init)
+    p = leaf(
+        root,
+        "share",
+        "turn an existing private store into a team's store shared with a group",
+        "The store's folder becomes the group's (2770, setgid), its files 0660, and the "
+        "key file is copied beside the store (0640); the group is recorded in the store. "
+        "Needs Manage Members. Each admin then works under their own login.",
+        ["mailstage --store /srv/mailstage/store.json share --group mailadmins"],
+    )
+    p.add_argument("--group", metavar="GROUP", required=True, help="an OS group you are in")
+    p.set_defaults(func=cmd_share)
+    p = leaf(
+        root,
+        "restore",
+        "adopt on purpose a store older than (or other than) the one you saw",
+        "mailstage remembers, per user, the newest version and the id of each store it "
+        "opened, and refuses an older copy put back in place (a restored backup) or "
+        "another store swapped in. After restoring a backup on purpose, this accepts the "
+        "store as it is now; the acceptance is recorded in the audit trail.",
+        ["mailstage restore --accept-older"],
+    )
+    p.add_argument(
+        "--accept-older",
+        action="store_true",
+        required=True,
+        help="confirm that the older or other store in place is the one to use from now on",
+    )
+    p.set_defaults(func=cmd_restore)
     p = leaf(
         root,
         "locate",
@@ -66,21 +106,59 @@ def register(groups: dict[str, Any]) -> None:
 
 
 def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
+    from mailstage.store.sharing import PRIVATE, team_sharing
     from mailstage.store.workspace import Workspace
 
+    sharing = team_sharing(args.group) if args.group else PRIVATE
+    locations = ctx.locations
+    if sharing.team and not (args.key_file or os.environ.get("MAILSTAGE_KEY_FILE")):
+        locations = locations.beside_key()  # every member reads the key beside the store
     passphrase = None
     if args.passphrase:
         passphrase = os.environ.get("MAILSTAGE_PASSPHRASE") or prompt_passphrase(confirm=True)
         check_new_passphrase(passphrase)
-    workspace = Workspace.init(ctx.locations, passphrase=passphrase)
-    key = "a passphrase" if passphrase is not None else f"the key file {ctx.locations.key_file}"
-    ctx.out(f"Created the store {ctx.locations.store}, protected by {key}.")
+    workspace = Workspace.init(locations, passphrase=passphrase, sharing=sharing)
+    key = "a passphrase" if passphrase is not None else f"the key file {locations.key_file}"
+    ctx.out(f"Created the store {locations.store}, protected by {key}.")
     ctx.out(f"You ({workspace.user}) are its Organization Administrator.")
     if passphrase is None:
         ctx.out(
-            f"Back up the key file {ctx.locations.key_file} (a password manager or an "
+            f"Back up the key file {locations.key_file} (a password manager or an "
             "offline copy): without it nobody can open the store."
         )
+    if sharing.team:
+        ctx.out(
+            f"It is shared with the group {sharing.group}: add each admin with "
+            f"mailstage member add LOGIN --role ROLE, and let them set "
+            f"MAILSTAGE_STORE={locations.store}"
+        )
+    return 0
+
+
+def cmd_share(args: argparse.Namespace, ctx: CliContext) -> int:
+    from mailstage.store.sharing import team_sharing
+
+    sharing = team_sharing(args.group)
+    workspace = ctx.load()
+    workspace.share(sharing)
+    ctx.out(
+        f"The store {workspace.file.locations.store} is now shared with the group "
+        f"{sharing.group}; its key file is {workspace.file.locations.key_file}."
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, ctx: CliContext) -> int:
+    from mailstage.store.workspace import Workspace
+
+    workspace = Workspace.open(ctx.locations, passphrase=ctx.passphrase(), accept_older=True)
+    details = workspace.accept_older()
+    seen_version = details.get("seen_version")
+    before = f" (you had seen version {seen_version})" if seen_version is not None else ""
+    ctx.out(
+        f"Accepted the store {ctx.locations.store} as it is, version "
+        f"{details['found_version']}{before}; this was recorded in the audit trail."
+    )
     return 0
 
 

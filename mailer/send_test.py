@@ -47,6 +47,14 @@ class SendTestResult(BaseModel):
     def failed_step(self) -> StepReport | None:
         return next((step for step in self.steps if step.status == "failed"), None)
 
+    @property
+    def outcome(self) -> str:
+        """For the audit trail: sent, checked (check only), or the step that failed."""
+        if self.ok:
+            return "checked" if self.check_only else "sent"
+        failed = self.failed_step
+        return f"failed at {failed.name.value}" if failed else "failed"
+
     def to_json(self, *, with_transcript: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "ok": self.ok,

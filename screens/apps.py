@@ -22,6 +22,7 @@ from mailstage.screens.base import MailstageModal, MailstageScreen
 from mailstage.screens.fixed_table import FixedWidthTable
 from mailstage.screens.list_labels import count_text, list_state
 from mailstage.screens.quick_toggle import toggle_test_list
+from mailstage.screens.removal import confirm_removal
 from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote, highlighted_row_key
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.models import App, Permission, Stage, TestList
@@ -111,6 +112,13 @@ class AppsScreen(MailstageScreen[None]):
             tooltip="Previous stage",
         ),
         Binding("n", "add_app", "New", id="apps.add_app", tooltip="Add an app"),
+        Binding(
+            "x",
+            "remove_app",
+            "Remove",
+            id="apps.remove_app",
+            tooltip="Remove the highlighted app with its test lists (asks first)",
+        ),
         Binding(
             "escape",
             "clear_filter_or_back",
@@ -299,7 +307,7 @@ class AppsScreen(MailstageScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_list" and not self._can_toggle:
             return False
-        if action == "add_app" and not self._can_add:
+        if action in ("add_app", "remove_app") and not self._can_add:
             return False
         return True
 
@@ -337,6 +345,28 @@ class AppsScreen(MailstageScreen[None]):
                 self.notify(f"Added the app {name}.", markup=False)
 
         self.app.push_screen(AddAppModal(), added)
+
+    def action_remove_app(self) -> None:
+        name = self.highlighted_app
+        if name is None:
+            return
+        if sentence := self.workspace.why_not(Permission.MANAGE_APPS):
+            self.notify(sentence, severity="warning", markup=False)
+            return
+        app = self.workspace.data.app(name)
+        lists = len(app.test_lists) if app is not None else 0
+
+        def removed() -> None:
+            self._fill()
+            self.notify(f"Removed the app {name}.", markup=False)
+
+        confirm_removal(
+            self,
+            f"Remove the app {name}? Its {lists} test list(s), studio list and relay "
+            "credentials go with it.",
+            lambda: self.workspace.remove_app(name),
+            removed,
+        )
 
     def action_toggle_list(self) -> None:
         name, stage = self.highlighted_app, self.stage

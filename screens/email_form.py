@@ -26,18 +26,12 @@ from mailstage.screens.widgets import (
     SecretInput,
 )
 from mailstage.store import validation as rules
+from mailstage.store.drafts import AUTH_FIELDS, BASIC, EMAIL_FIELDS, OAUTH, SECRETS, EmailDraft
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.fields import describe_on_form
 from mailstage.store.models import AUTH_LABELS, MASK, Permission, Stage
 from mailstage.store.words import field_words
 
-OAUTH = "oauth2_client_credentials"
-BASIC = "basic"
-AUTH_FIELDS = {
-    OAUTH: ("token_url", "client_id", "client_secret", "scopes"),
-    BASIC: ("username", "password"),
-}
-SECRETS = ("client_secret", "password")
 COMMON = ("server", "port", "sender_email", "sender_name")
 ALL_FIELDS = ("server", "port", *AUTH_FIELDS[OAUTH], *AUTH_FIELDS[BASIC], *COMMON[2:])
 
@@ -63,6 +57,7 @@ def split_scopes(text: str) -> list[str]:
 
 
 class EmailFormScreen(MailstageScreen[None]):
+    Q_IS_TEXT = True  # q is a letter here; ctrl+q quits (asking first)
     HELP = (
         "Edit the stage's SMTP configuration. Tab / Shift+Tab move between fields; the "
         "Authentication type list opens with Enter and shows only its own fields. Each "
@@ -83,6 +78,7 @@ class EmailFormScreen(MailstageScreen[None]):
         self.read_only_reason: str | None = None
         self.has_secret: dict[str, bool] = {"password": False, "client_secret": False}
         self.stored_auth_type: str | None = None
+        self.draft = EmailDraft({})
 
     @property
     def crumb(self) -> str:
@@ -128,6 +124,7 @@ class EmailFormScreen(MailstageScreen[None]):
         values, auth_type = self._values_from_store()
         self.initial = dict(values)
         self.initial["auth"] = auth_type or ""
+        self.draft = EmailDraft(self.initial)
         yield AppHeader()
         yield ReadOnlyNote(self.read_only_reason)
         if self.production_stage is not None:
@@ -203,16 +200,14 @@ class EmailFormScreen(MailstageScreen[None]):
         auth = self.auth_type
         return ("server", "port", *(AUTH_FIELDS[auth] if auth else ()), *COMMON[2:])
 
+    def current_values(self) -> dict[str, str]:
+        return {key: self.value(key) for key in EMAIL_FIELDS}
+
     def is_dirty(self) -> bool:
-        if self.value("auth") != self.initial.get("auth", ""):
-            return True
-        for key in ALL_FIELDS:
-            if key in SECRETS:
-                if self.value(key):
-                    return True
-            elif key in self.visible_fields() and self.value(key) != self.initial[key]:
-                return True
-        return False
+        return self.draft.is_dirty(self.current_values())
+
+    def has_unsaved_changes(self) -> bool:
+        return not self.read_only_reason and self.is_dirty()
 
     def _secret_kept(self, key: str) -> bool:
         """An empty secret field keeps the stored one, if the type did not change."""
@@ -303,6 +298,17 @@ class EmailFormScreen(MailstageScreen[None]):
             self.notify("Fix the fields marked ✗ first.", markup=False, severity="warning")
             return
         ws = self.workspace
+        if self._stored_moved():
+            # the store was read again since this form was filled (another admin saved):
+            # never write this form's old values over theirs unseen
+            self._after_reload()
+            self.notify(
+                "Another admin saved meanwhile: their values are shown with your changes "
+                "on top. Check them and press F2 again.",
+                markup=False,
+                severity="warning",
+            )
+            return
         try:
             config = ws.email_from_options(self.stage_name, self._options())
             changed = ws.set_email(self.stage_name, config)
@@ -353,17 +359,41 @@ class EmailFormScreen(MailstageScreen[None]):
         if not shown:
             self.report_error(exc)
 
+    def _stored_moved(self) -> bool:
+        """Whether the stage's stored configuration differs from the one this form shows
+        as its base (the workspace was read again meanwhile)."""
+        stored_type = self.stored_auth_type
+        theirs, auth_type = self._values_from_store()
+        theirs["auth"] = auth_type or ""
+        self.stored_auth_type = stored_type
+        return any(
+            theirs[key] != self.draft.base[key] for key in EMAIL_FIELDS if key not in SECRETS
+        )
+
     def _after_reload(self) -> None:
-        """After another admin's save: keep the edits, refresh what secrets exist."""
+        """After another admin's save: their values, with only the fields you changed
+        on top (draft.rebase); the secrets they stored are kept unless you typed one."""
         ws = self.workspace
-        stage = ws.data.stage(self.stage_name)
-        email = stage.email if stage is not None else None
-        self.stored_auth_type = email.auth.type if email is not None else None
-        self.has_secret = {
-            "password": self.stored_auth_type == BASIC,
-            "client_secret": self.stored_auth_type == OAUTH,
-        }
+        if ws.data.stage(self.stage_name) is None:
+            return
+        mine = self.current_values()
+        changed = self.draft.changed(mine)
+        theirs, auth_type = self._values_from_store()
+        theirs["auth"] = auth_type or ""
+        merged = self.draft.rebase(theirs, mine)
+        self.initial = dict(theirs)
+        select = self.query_one("#auth", Select)
+        select.value = merged["auth"] if merged["auth"] else Select.NULL
+        for key in ALL_FIELDS:
+            self.query_one(f"#{key}", Input).value = merged[key]
+        for key in SECRETS:
+            kept = self.has_secret[key]
+            placeholder = f"{MASK} (unchanged)" if kept else ""
+            self.query_one(f"#{key}", Input).placeholder = placeholder
+        self._show_auth_fields()
         self._validate_all()
+        note = ", ".join(sorted(changed)) if changed else "none"
+        self.query_one("#form-status", Static).update(f"Reloaded; your changes on top: {note}")
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

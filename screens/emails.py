@@ -12,7 +12,9 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from mailstage.screens.base import MailstageScreen
+from mailstage.screens.removal import confirm_removal
 from mailstage.screens.widgets import AppFooter, AppHeader
+from mailstage.store.models import Permission
 
 
 def stage_state(stage: Any) -> str:
@@ -35,6 +37,13 @@ class EmailsScreen(MailstageScreen[None]):
     BINDINGS = [
         Binding("enter", "open", "Open", show=False, id="emails.open", tooltip="Open the stage"),
         Binding("e", "edit", "Edit", id="emails.edit", tooltip="Edit the highlighted stage"),
+        Binding(
+            "x",
+            "remove_stage",
+            "Remove",
+            id="emails.remove_stage",
+            tooltip="Remove the highlighted stage, its configuration and test lists (asks first)",
+        ),
         Binding(
             "t",
             "send_test",
@@ -90,7 +99,23 @@ class EmailsScreen(MailstageScreen[None]):
             return self.may_edit_email()
         if action == "send_test":
             return self.may_send_test()
+        if action == "remove_stage":
+            return self.workspace.can(Permission.MANAGE_STAGES)
         return True
+
+    def action_remove_stage(self) -> None:
+        name = self._current()
+        if name is None:
+            return
+        ws = self.workspace
+        lists = sum(1 for app in ws.data.apps if name in app.test_lists)
+        confirm_removal(
+            self,
+            f"Remove the stage {name}? Its email configuration and {lists} app test list(s) "
+            "for it go with it.",
+            lambda: ws.remove_stage(name),
+            self.refresh_from_workspace,
+        )
 
     def action_edit(self) -> None:
         if name := self._current():

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from mailstage.screens.base import MailstageModal, MailstageScreen
+from mailstage.screens.removal import confirm_removal
 from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote, highlighted_row_key
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.models import Permission
@@ -113,6 +114,13 @@ class MembersScreen(MailstageScreen[None]):
             id="members.change_role",
             tooltip="Change the highlighted member's role",
         ),
+        Binding(
+            "x",
+            "remove_member",
+            "Remove",
+            id="members.remove",
+            tooltip="Take the highlighted member out of the organization (asks first)",
+        ),
     ]
 
     def compose(self) -> ComposeResult:
@@ -164,7 +172,7 @@ class MembersScreen(MailstageScreen[None]):
         self._fill()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("add_member", "change_role") and not self._can_manage:
+        if action in ("add_member", "change_role", "remove_member") and not self._can_manage:
             return False
         return True
 
@@ -186,6 +194,24 @@ class MembersScreen(MailstageScreen[None]):
 
     def action_add_member(self) -> None:
         self._open()
+
+    def action_remove_member(self) -> None:
+        user = self.highlighted_user
+        if user is None:
+            return
+        role = self.workspace.data.organization.members.get(user)
+
+        def removed() -> None:
+            self._fill()
+            self.notify(f"{user} is no longer a member.", markup=False)
+
+        confirm_removal(
+            self,
+            f"Remove {user} ({role}) from the organization? They keep their login but lose "
+            "every permission here.",
+            lambda: self.workspace.remove_member(user),
+            removed,
+        )
 
     def action_change_role(self) -> None:
         user = self.highlighted_user

@@ -252,6 +252,7 @@ class SendTestScreen(MailstageModal[None]):
     def _finished(self, result: Any) -> None:
         self._stopped()
         self.result = result
+        self._audit(result)
         self.steps = list(result.steps)
         self._render_steps()
         if result.ok:
@@ -269,6 +270,17 @@ class SendTestScreen(MailstageModal[None]):
         if result.warning:
             hint = (hint + "\n" if hint else "") + f"Warning: {result.warning}"
         self._show_result(headline, hint, result.transcript)
+
+    def _audit(self, result: Any) -> None:
+        ws = self.app.workspace  # type: ignore[attr-defined]
+        count = len(result.delivered_to or self.app.last_test_recipients or [])  # type: ignore[attr-defined]
+        try:
+            reloaded = ws.record_send_test(self.stage_name, self.app_name, count, result.outcome)
+        except MailstageError as exc:
+            self.app.report_error(exc)  # type: ignore[attr-defined]
+            return
+        if reloaded:
+            self.app.reload_workspace()  # type: ignore[attr-defined]
 
     # -- display ----------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from mailstage.screens.base import MailstageScreen, stage_if_production
 from mailstage.screens.list_labels import count_text
 from mailstage.screens.widgets import AppFooter, AppHeader, ConfirmModal, ReadOnlyNote
 from mailstage.store import validation as rules
+from mailstage.store.drafts import TestListDraft
 from mailstage.store.errors import MailstageError
 from mailstage.store.models import Permission, Stage
 from mailstage.store.paste import addresses_from_paste
@@ -256,6 +257,7 @@ class TestListEditorScreen(MailstageScreen[None]):
     """Edit the test list of `app_name` in `stage_name`; nothing is saved until Save."""
 
     __test__ = False  # not a pytest class
+    Q_IS_TEXT = True  # q is a letter here; ctrl+q quits (asking first)
 
     TITLE = "Test list"
     HELP = (
@@ -309,11 +311,7 @@ class TestListEditorScreen(MailstageScreen[None]):
         self.app_name = app_name
         self.stage_name = stage_name
         self.production = False
-        self.addresses: list[str] = []
-        self._folded: list[str] = []
-        self._keys: set[str] = set()
-        self.active = False
-        self._saved: tuple[list[str], bool] = ([], False)
+        self.draft = TestListDraft([], False)
         self._filter = ""
         self._loading = False
         self._shown_status = ""
@@ -387,58 +385,60 @@ class TestListEditorScreen(MailstageScreen[None]):
 
     def load(self) -> None:
         addresses, active = self._stored()
-        self._saved = (list(addresses), active)
-        self._set_addresses(addresses)
-        self._set_active(active)
+        self.draft.reset(addresses, active)
+        self._show_active()
         self._refresh_list()
 
-    def _set_active(self, active: bool) -> None:
+    def _show_active(self) -> None:
         self._loading = True
         try:
-            self.active = active
-            self.query_one("#editor-active", Switch).value = active
+            self.query_one("#editor-active", Switch).value = self.draft.active
         finally:
             self._loading = False
 
     def refresh_from_workspace(self) -> None:
-        """After a reload: show the stored list, or keep unsaved edits and say what differs."""
+        """After a reload: show the stored list; with unsaved edits, show the other admin's
+        version with only your additions, removals and Active flip on top of it."""
         if not self.dirty:
             self.load()
             return
+        self._rebase()
+
+    def _rebase(self) -> None:
+        added, removed = self.draft.diff()
+        flipped = self.draft.active != self.draft.base_active
         addresses, active = self._stored()
-        mine = {a.casefold() for a in self.addresses}
-        theirs = {a.casefold() for a in addresses}
-        only_theirs = [a for a in addresses if a.casefold() not in mine]
-        only_mine = [a for a in self.addresses if a.casefold() not in theirs]
-        self._saved = (list(addresses), active)
-        parts = [f"The stored list now has {len(addresses)} addresses"]
-        parts.append("active" if active else "inactive")
-        if only_theirs:
-            parts.append(f"{len(only_theirs)} not in yours (e.g. {only_theirs[0]})")
-        if only_mine:
-            parts.append(f"{len(only_mine)} only in yours")
+        self.draft.rebase(addresses, active)
+        self._show_active()
+        mine = [f"{len(added)} added", f"{len(removed)} removed"]
+        if flipped:
+            mine.append("Active " + ("on" if self.draft.active else "off"))
         self.query_one("#editor-problems", Static).update(
-            "; ".join(parts) + ". Your edits are kept: F2 saves them over it."
+            f"Another admin's version is shown ({len(addresses)} addresses, "
+            f"{'active' if active else 'inactive'}) with your changes on top "
+            f"({', '.join(mine)}). F2 saves."
         )
         self._refresh_list()
 
     # -- state ----------------------------------------------------------------------------
 
     @property
-    def dirty(self) -> bool:
-        return (self.addresses, self.active) != self._saved
+    def addresses(self) -> list[str]:
+        return self.draft.addresses
 
-    def _set_addresses(self, addresses: list[str]) -> None:
-        self.addresses = addresses
-        self._folded = [a.casefold() for a in addresses]
-        self._keys = set(self._folded)
+    @property
+    def active(self) -> bool:
+        return self.draft.active
+
+    @property
+    def dirty(self) -> bool:
+        return self.draft.dirty
+
+    def has_unsaved_changes(self) -> bool:
+        return self.dirty
 
     def _refresh_list(self, keep: str | None = None) -> None:
-        needle = self._filter
-        if needle:
-            shown = [a for a, f in zip(self.addresses, self._folded, strict=True) if needle in f]
-        else:
-            shown = self.addresses
+        shown = self.draft.filtered(self._filter)
         address_list = self.query_one(AddressList)
         if keep is None:
             keep = address_list.highlighted
@@ -484,7 +484,7 @@ class TestListEditorScreen(MailstageScreen[None]):
     def _switch_changed(self, event: Switch.Changed) -> None:
         if self._loading or event.value == self.active:
             return
-        self.active = event.value
+        self.draft.active = event.value
         if self.active and self.production:
             self.notify(PRODUCTION_WARNING, severity="warning", markup=False)
         self._update_status(len(self.query_one(AddressList).items))
@@ -495,10 +495,8 @@ class TestListEditorScreen(MailstageScreen[None]):
             return
         raw = addresses_from_paste(text)
         good, problems = rules.normalize_addresses(raw)
-        added = [a for a in good if a.casefold() not in self._keys]
+        added = self.draft.add(good)
         duplicates = len(raw) - len(problems) - len(added)
-        if added:
-            self._set_addresses(self.addresses + added)
         box = self.query_one("#editor-add", Input)
         if problems:
             box.value = " ".join(bad for bad, _ in problems)
@@ -543,15 +541,24 @@ class TestListEditorScreen(MailstageScreen[None]):
         target = address_list.highlighted
         if target is None:
             return
-        index = self.addresses.index(target)
         cursor = address_list.cursor
-        self._set_addresses(self.addresses[:index] + self.addresses[index + 1 :])
+        self.draft.remove(target)
         self.query_one("#editor-problems", Static).update(f"Removed {target}.")
         self._refresh_list(keep="")
         address_list.cursor = cursor
 
     def action_save(self) -> bool:
         if not self.can_edit:
+            return False
+        if self._stored() != (self.draft.base, self.draft.base_active):
+            # the store was read again meanwhile: never save over their version unseen
+            self._rebase()
+            self.notify(
+                "Another admin saved this list meanwhile: yours is shown on top of theirs. "
+                "Check it and press F2 again.",
+                markup=False,
+                severity="warning",
+            )
             return False
         try:
             saved = self.workspace.save_test_list(
@@ -560,8 +567,7 @@ class TestListEditorScreen(MailstageScreen[None]):
         except MailstageError as exc:
             self.report_error(exc)
             return False
-        self._saved = (list(saved.addresses), saved.active)
-        self._set_addresses(list(saved.addresses))
+        self.draft.reset(saved.addresses, saved.active)
         self._refresh_list()
         state = "active" if saved.active else "inactive"
         self.notify(

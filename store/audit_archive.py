@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mailstage.store.errors import StoreUnreadable
-from mailstage.store.paths import check_private_file
+from mailstage.store.sharing import check_file, sharing_of
 
 KEY_PURPOSE = b"mailstage audit archive v1"
 LENGTH = struct.Struct(">I")
@@ -62,7 +62,7 @@ def _records(raw: bytes, count: int, path: Path) -> list[tuple[int, int]]:
 
 def _read(path: Path) -> bytes:
     try:
-        check_private_file(path, "audit archive")
+        check_file(path, "audit archive", sharing_of(path.parent))  # 0600, or a team's 0660
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
         return b""

@@ -20,7 +20,7 @@ from typing import Any, cast
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
 
-from mailstage.store import audit_archive, envelope, reader
+from mailstage.store import audit_archive, envelope, reader, seen
 from mailstage.store.errors import (
     Conflict,
     InvalidInput,
@@ -35,10 +35,11 @@ from mailstage.store.keys import KeyFile, new_data_key
 from mailstage.store.models import App, AuditEvent, StoreData
 from mailstage.store.paths import (
     Locations,
-    check_private_file,
-    create_private_file,
-    ensure_private_dir,
+    create_file,
+    create_store_file,
+    ensure_store_dir,
     fsync_dir,
+    read_checked_file,
 )
 from mailstage.store.reader import key_source, read_header_kinds
 from mailstage.store.sections import (
@@ -51,6 +52,7 @@ from mailstage.store.sections import (
     load_events,
     seal_store,
 )
+from mailstage.store.sharing import PRIVATE, Sharing, check_file, check_store_folder, sharing_of
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 
@@ -86,10 +88,15 @@ def _decode(opened: reader.OpenedStore) -> tuple[StoreData, ArchiveInfo, Section
 
 
 def _read_whole(
-    locations: Locations, passphrase: str | None = None, data_key: bytes | None = None
+    locations: Locations,
+    passphrase: str | None = None,
+    data_key: bytes | None = None,
+    accept_older: bool = False,
 ) -> tuple[reader.OpenedStore, StoreData, ArchiveInfo, SectionCache]:
     """Read, authenticate and decode the whole file (with a known data key, or unwrap)."""
-    opened = reader.open_store(locations, passphrase, whole=True, data_key=data_key)
+    opened = reader.open_store(
+        locations, passphrase, whole=True, data_key=data_key, accept_older=accept_older
+    )
     try:
         data, archive, cache = _decode(opened)
     finally:
@@ -101,18 +108,32 @@ class StoreFile:
     """An opened store: the data key in memory and the generation it was loaded at."""
 
     def __init__(
-        self, locations: Locations, data_key: bytes, wraps: list[dict[str, Any]], generation: int
+        self,
+        locations: Locations,
+        data_key: bytes,
+        wraps: list[dict[str, Any]],
+        generation: int,
+        sharing: Sharing = PRIVATE,
     ) -> None:
         self.locations = locations
         self._data_key = data_key
         self.wraps = wraps
         self.generation = generation
-        self.header_extra: dict[str, Any] = {}  # more authenticated header fields, kept
+        # more authenticated header fields, kept: the store's id (rollback and swap
+        # detection, seen.py) and its team's group (team mode, sharing.py)
+        self.header_extra: dict[str, Any] = {"store_id": seen.new_store_id()}
+        self._id_on_disk = False  # True once the id above is the file's own
         self.archive = ArchiveInfo()
         self.version = envelope.VERSION  # of the file as loaded; 1 is rewritten as 2
         self._sections = SectionCache()
         self.audit_keep = AUDIT_KEEP  # past this (and a chunk), older events are archived
-        self._lock = FileLock(str(locations.lock), mode=0o600, timeout=lock_timeout())
+        self.sharing = sharing
+        # the mode applies when the lock file is made; share() changes an existing one
+        self._lock = FileLock(str(locations.lock), mode=sharing.file_mode, timeout=lock_timeout())
+
+    @property
+    def store_id(self) -> str:
+        return str(self.header_extra["store_id"])
 
     def __repr__(self) -> str:
         return f"StoreFile({str(self.locations.store)!r}, generation={self.generation})"
@@ -124,16 +145,37 @@ class StoreFile:
 
     def _adopt(self, opened: reader.OpenedStore, archive: ArchiveInfo, cache: SectionCache) -> None:
         self.wraps, self.generation = opened.wraps, opened.generation
-        self.header_extra = dict(opened.extra)
+        # a file from before store ids gets one on its next save
+        self.header_extra = {"store_id": self.header_extra["store_id"], **opened.extra}
+        self._id_on_disk = self._id_on_disk or opened.store_id is not None
         self.archive, self._sections, self.version = archive, cache, opened.version
+        self.sharing = opened.sharing
 
     # -- creating and opening -------------------------------------------------
 
     @classmethod
     def create(
-        cls, locations: Locations, data: StoreData, passphrase: str | None = None
+        cls,
+        locations: Locations,
+        data: StoreData,
+        passphrase: str | None = None,
+        sharing: Sharing = PRIVATE,
     ) -> StoreFile:
-        ensure_private_dir(locations.store.parent)
+        folder = locations.store.parent
+        ensure_store_dir(folder, sharing)
+        if sharing_of(folder) != sharing:
+            fix = (
+                f"chgrp {sharing.group} {folder} && chmod 2770 {folder}"
+                if sharing.team
+                else f"chmod 700 {folder}"
+            )
+            raise InvalidInput(
+                f"Group (group) the folder {folder} exists and is set up for "
+                f"{'another group or one user' if sharing.team else 'a group'}; nothing was "
+                f"created. Fix it with: {fix}",
+                [("group", "folder not set up")],
+            )
+        check_store_folder(folder, sharing)
         if locations.store.exists() or locations.store.is_symlink():
             raise InvalidInput(
                 f"Store (--store) {locations.store} already exists; nothing was changed.",
@@ -142,23 +184,26 @@ class StoreFile:
         source = key_source(locations, passphrase)
         if isinstance(source, KeyFile):
             if source.exists():
-                check_private_file(source.path, "key file")
+                source.check()
             else:
                 source.create()
         data_key = new_data_key()
-        store = cls(locations, data_key, [source.wrap(data_key)], generation=0)
+        store = cls(locations, data_key, [source.wrap(data_key)], 0, sharing)
+        if sharing.group is not None:
+            store.header_extra["group"] = sharing.group
         with store.locked():
             if locations.store.exists():
                 raise Conflict(f"Another admin created a store at {locations.store} first.")
             store._write(data, None)
+        seen.remember(locations.store, 0, store.store_id)
         return store
 
     @classmethod
     def open(
-        cls, locations: Locations, passphrase: str | None = None
+        cls, locations: Locations, passphrase: str | None = None, *, accept_older: bool = False
     ) -> tuple[StoreFile, StoreData]:
-        opened, data, archive, cache = _read_whole(locations, passphrase)
-        store = cls(locations, opened.data_key, opened.wraps, opened.generation)
+        opened, data, archive, cache = _read_whole(locations, passphrase, accept_older=accept_older)
+        store = cls(locations, opened.data_key, opened.wraps, opened.generation, opened.sharing)
         store._adopt(opened, archive, cache)
         return store, data
 
@@ -180,15 +225,28 @@ class StoreFile:
     def reload(self) -> StoreData:
         """Read the current file again with the key already unwrapped, and adopt it."""
         opened, data, archive, cache = _read_whole(self.locations, data_key=self._data_key)
+        if self._id_on_disk and opened.store_id not in (None, self.store_id):
+            raise seen.StoreRolledBack(
+                f"The store {self.locations.store} was replaced by another store while it "
+                f"was open; nothing was changed. Open it again to see which one it is."
+            )
+        if opened.generation < self.generation:
+            raise seen.StoreRolledBack(
+                f"The store {self.locations.store} went back from version {self.generation} "
+                f"to {opened.generation} while it was open: an older copy was put back. "
+                f"Nothing was changed. If that was on purpose: mailstage restore --accept-older"
+            )
         self._adopt(opened, archive, cache)
+        seen.remember(self.locations.store, self.generation, self.store_id)
         return data
 
     # -- saving -----------------------------------------------------------------
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
+        check_file(self.locations.lock, "lock file", self.sharing)
         try:
-            ensure_private_dir(self.locations.lock.parent)
+            ensure_store_dir(self.locations.lock.parent, self.sharing)
             self._lock.acquire()
         except FileLockTimeout:
             raise LockTimeout(
@@ -224,11 +282,18 @@ class StoreFile:
             raise envelope.unreadable(self.locations.store)
         return generation
 
-    def save(self, data: StoreData, *, changed_apps: Collection[App] | None = None) -> int:
+    def save(
+        self,
+        data: StoreData,
+        *,
+        changed_apps: Collection[App] | None = None,
+        at_least: int = 0,
+    ) -> int:
         """Save; refuses (Conflict) if someone else saved since this was loaded.
 
         ``changed_apps``: the only apps changed in place since the last save or load
         (their sections are written anew, the others reused); None means any may have.
+        ``at_least`` lifts the new generation above one seen before (restore).
         """
         with self.locked():
             on_disk = self.disk_generation()
@@ -239,12 +304,14 @@ class StoreFile:
                     f"apply your change again.",
                     disk_generation=on_disk,
                 )
-            self.generation += 1
+            loaded = self.generation
+            self.generation = max(loaded, at_least) + 1
             try:
                 self._write(data, changed_apps)
             except BaseException:
-                self.generation -= 1
+                self.generation = loaded
                 raise
+        seen.remember(self.locations.store, self.generation, self.store_id)
         return self.generation
 
     def _write(self, data: StoreData, changed_apps: Collection[App] | None) -> None:
@@ -261,9 +328,10 @@ class StoreFile:
         blob = envelope.seal(
             self._data_key, self.generation, self.wraps, core, sealed, self.header_extra
         )
-        write_atomically(self.locations.store, self.locations.backup, blob)
+        write_atomically(self.locations.store, self.locations.backup, blob, self.sharing)
         self._sections, self.version, self.archive = cache, envelope.VERSION, archive
         del data.audit[:moved]  # they are in the archive now
+        self._id_on_disk = True
 
     # -- the audit archive ------------------------------------------------------------
 
@@ -314,6 +382,33 @@ class StoreFile:
                 f"Cannot read the audit archive of {self.locations.store}: it is damaged."
             ) from None
 
+    def share(self, sharing: Sharing) -> None:
+        """Turn a private store into a team's (the caller saves next, recording the group):
+        the folder 2770 and the group's, the files 0660, a key file copied beside the store
+        0640. Only the files' owner may do this."""
+        folder = self.locations.store.parent
+        with self.locked():
+            os.chown(folder, -1, sharing.chown_gid)
+            os.chmod(folder, sharing.dir_mode)
+            for path in (self.locations.store, self.locations.backup, self.locations.lock):
+                if path.exists() and not path.is_symlink():
+                    os.chown(path, -1, sharing.chown_gid)
+                    os.chmod(path, sharing.file_mode)
+            self.header_extra["group"] = str(sharing.group)
+        self.sharing = sharing
+        if any(w.get("kind") == "keyfile" for w in self.wraps):
+            self._key_beside_store(sharing)
+
+    def _key_beside_store(self, sharing: Sharing) -> None:
+        beside = self.locations.beside_key().key_file
+        if beside == self.locations.key_file:
+            os.chown(beside, -1, sharing.chown_gid)
+            os.chmod(beside, sharing.key_mode)
+            return
+        key = read_checked_file(self.locations.key_file, "key file", PRIVATE, key=True)
+        create_file(beside, key, sharing.key_mode, sharing.gid)
+        self.locations = self.locations.beside_key()
+
 
 def _temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
@@ -326,12 +421,14 @@ def remove_stale_temps(path: Path) -> None:
             stale.unlink()
 
 
-def write_atomically(path: Path, backup: Path, blob: Sequence[bytes | memoryview]) -> None:
+def write_atomically(
+    path: Path, backup: Path, blob: Sequence[bytes | memoryview], sharing: Sharing = PRIVATE
+) -> None:
     remove_stale_temps(path)
     temp = _temp_name(path)
     backup_temp = _temp_name(backup)
     try:
-        create_private_file(temp, cast(Sequence[bytes], blob))  # memoryviews write alike
+        create_store_file(temp, cast(Sequence[bytes], blob), sharing)  # memoryviews alike
         if path.exists():
             os.link(path, backup_temp)
             os.replace(backup_temp, backup)

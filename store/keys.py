@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from mailstage.store.envelope import SCRYPT_CAP, SCRYPT_DEFAULT, b64d, b64e
 from mailstage.store.errors import StoreUnreadable
-from mailstage.store.paths import create_private_file, ensure_private_dir, read_private_file
+from mailstage.store.paths import create_file, ensure_private_dir, read_checked_file
+from mailstage.store.sharing import check_file, sharing_of
 
 KEY_BYTES = 32
 WRAP_AAD = b"mailstage-wrap-v1:"
@@ -60,9 +61,13 @@ class KeyFile(KeySource):
     path: Path
     kind: str = "keyfile"
 
+    def check(self) -> None:
+        """StrictModes on the key file: 0600, or 0640 and the team's group beside a team's store."""
+        check_file(self.path, "key file", sharing_of(self.path.parent), key=True)
+
     def _read(self) -> bytes | None:
         try:
-            return read_private_file(self.path, "key file")
+            return read_checked_file(self.path, "key file", sharing_of(self.path.parent), key=True)
         except FileNotFoundError:
             return None
 
@@ -99,8 +104,10 @@ class KeyFile(KeySource):
         return self.path.exists() or self.path.is_symlink()
 
     def create(self) -> None:
-        ensure_private_dir(self.path.parent)
-        create_private_file(self.path, os.urandom(KEY_BYTES))
+        if not self.path.parent.exists():
+            ensure_private_dir(self.path.parent)
+        sharing = sharing_of(self.path.parent)
+        create_file(self.path, os.urandom(KEY_BYTES), sharing.key_mode, sharing.gid)
 
     def wrap(self, data_key: bytes) -> dict[str, Any]:
         key = self._key()

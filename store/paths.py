@@ -1,21 +1,21 @@
 """Where the store and its key live, and how files are created and checked safely.
 
-Files are created 0600 and folders 0700 whatever the umask; a store or key file
-that other users could read, or a symlink, is refused with the command that fixes
-it, as ssh does.
+Files are created 0600 and folders 0700 whatever the umask (0660 / 2770 and the team's
+group in team mode, see store/sharing.py); a store or key file that other users could
+read, or a symlink, is refused with the command that fixes it, as ssh does.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailstage.store.errors import UnsafeFile
+from mailstage.store.sharing import PRIVATE, Sharing, check_file, sharing_of
 
 APP_NAME = "mailstage"
+TEAM_KEY_NAME = "store.key"
 
 
 def default_store_path() -> Path:
@@ -42,8 +42,17 @@ class Locations:
         key_file: str | os.PathLike[str] | None = None,
     ) -> Locations:
         store = store or os.environ.get("MAILSTAGE_STORE") or default_store_path()
-        key_file = key_file or os.environ.get("MAILSTAGE_KEY_FILE") or default_key_path()
-        return cls(Path(store).expanduser().absolute(), Path(key_file).expanduser().absolute())
+        store_path = Path(store).expanduser().absolute()
+        key_file = key_file or os.environ.get("MAILSTAGE_KEY_FILE")
+        if not key_file:
+            # a team's store keeps its key beside it; a private one in the user's config
+            beside = store_path.with_name(TEAM_KEY_NAME)
+            key_file = beside if os.path.exists(beside) else default_key_path()
+        return cls(store_path, Path(key_file).expanduser().absolute())
+
+    def beside_key(self) -> Locations:
+        """The same store with its key file beside it (team mode)."""
+        return Locations(self.store, self.store.with_name(TEAM_KEY_NAME))
 
     @property
     def lock(self) -> Path:
@@ -56,6 +65,12 @@ class Locations:
 
 def ensure_private_dir(path: Path) -> None:
     """Create the folder (and missing parents) with mode 0700."""
+    ensure_store_dir(path, PRIVATE)
+
+
+def ensure_store_dir(path: Path, sharing: Sharing) -> None:
+    """Create the folder (and missing parents) with the sharing's mode (0700, or 2770 and
+    the team's group). Folders that exist already are left as they are."""
     missing = []
     current = path
     while not current.exists():
@@ -65,48 +80,80 @@ def ensure_private_dir(path: Path) -> None:
         try:
             folder.mkdir(mode=0o700)
         except FileExistsError:
-            pass
-        os.chmod(folder, 0o700)
+            continue
+        if sharing.team and folder == path:
+            os.chown(folder, -1, sharing.chown_gid)
+            os.chmod(folder, sharing.dir_mode)
+        else:
+            os.chmod(folder, 0o700)
 
 
-def create_private_file(path: Path, data: bytes | Sequence[bytes]) -> None:
-    """Write a new file with mode 0600; refuses to follow or replace anything."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+def _write_all(fd: int, data: bytes | Sequence[bytes]) -> None:
+    for chunk in (data,) if isinstance(data, bytes) else data:
+        view = memoryview(chunk)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+
+
+def create_file(
+    path: Path, data: bytes | Sequence[bytes], mode: int = 0o600, gid: int | None = None
+) -> None:
+    """Write a new file with exactly ``mode`` (whatever the umask) and, if given, the group
+    ``gid``; refuses to follow or replace anything."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     try:
-        os.fchmod(fd, 0o600)
-        for chunk in (data,) if isinstance(data, bytes) else data:
-            view = memoryview(chunk)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+        if gid is not None:
+            os.fchown(fd, -1, gid)
+        os.fchmod(fd, mode)
+        _write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
+def create_private_file(path: Path, data: bytes | Sequence[bytes]) -> None:
+    """Write a new file with mode 0600; refuses to follow or replace anything."""
+    create_file(path, data, 0o600)
+
+
+def create_store_file(path: Path, data: bytes | Sequence[bytes], sharing: Sharing) -> None:
+    """A new file beside the store (the store, its temp files): 0600, or 0660 in team mode."""
+    create_file(path, data, sharing.file_mode, sharing.gid)
+
+
+def open_store_side_file(path: Path, flags: int = os.O_WRONLY | os.O_APPEND) -> int:
+    """Open (creating if needed) a file that lives beside the store, such as a log, with the
+    store's modes: 0600 for one user, 0660 and the team's group in team mode. Never follows
+    a symlink; an existing file is checked as strictly as the store. Returns the fd."""
+    sharing = sharing_of(path.parent)
+    base = (flags & ~(os.O_CREAT | os.O_EXCL)) | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, base | os.O_CREAT | os.O_EXCL, sharing.file_mode)
+    except FileExistsError:
+        check_file(path, "file", sharing)
+        return os.open(path, base)
+    try:
+        if sharing.gid is not None:
+            os.fchown(fd, -1, sharing.gid)
+        os.fchmod(fd, sharing.file_mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def check_private_file(path: Path, what: str) -> None:
     """Refuse a symlink or a file other users can read or write."""
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        return
-    if stat.S_ISLNK(info.st_mode):
-        raise UnsafeFile(
-            f"The {what} {path} is a symbolic link, which mailstage refuses to follow. "
-            f"Point --store/--key-file at the real file instead."
-        )
-    if not stat.S_ISREG(info.st_mode):
-        raise UnsafeFile(f"The {what} {path} is not a regular file.")
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
-        raise UnsafeFile(
-            f"The {what} {path} can be read or changed by other users (mode {mode:04o}). "
-            f"Fix it with: chmod 600 {path}"
-        )
+    check_file(path, what, PRIVATE)
 
 
 def read_private_file(path: Path, what: str) -> bytes:
-    check_private_file(path, what)
+    return read_checked_file(path, what, PRIVATE)
+
+
+def read_checked_file(path: Path, what: str, sharing: Sharing, *, key: bool = False) -> bytes:
+    check_file(path, what, sharing, key=key)
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
         return handle.read()

@@ -18,9 +18,18 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mailstage.store import envelope, envelope_v1
-from mailstage.store.errors import NotInitialized, StoreUnreadable
-from mailstage.store.paths import Locations, check_private_file
+from mailstage.store import envelope, envelope_v1, seen
+from mailstage.store.errors import NotInitialized, StoreUnreadable, UnsafeFile
+from mailstage.store.paths import Locations
+from mailstage.store.sharing import (
+    PRIVATE,
+    Sharing,
+    check_file,
+    check_store_folder,
+    is_in_group,
+    sharing_of,
+    user_name,
+)
 
 if TYPE_CHECKING:
     from mailstage.store.keys import KeySource
@@ -41,8 +50,66 @@ def _not_there(locations: Locations) -> NotInitialized:
     )
 
 
-def _cannot_read(locations: Locations, exc: OSError) -> StoreUnreadable:
+def _cannot_read(locations: Locations, exc: OSError, sharing: Sharing = PRIVATE) -> StoreUnreadable:
+    if isinstance(exc, PermissionError):
+        me = user_name(os.getuid())
+        if sharing.team and not is_in_group(os.getuid(), sharing.gid or 0):
+            return StoreUnreadable(
+                f"You ({me}) are not in the group {sharing.group} that shares the store "
+                f"{locations.store}, so you cannot read it. An administrator can add you "
+                f"with: usermod -aG {sharing.group} {me} (then log in again)."
+            )
+        return StoreUnreadable(
+            f"You ({me}) may not read the store {locations.store}: permission denied."
+        )
     return StoreUnreadable(f"Cannot read the store {locations.store}: {exc.strerror}.")
+
+
+def checked_sharing(locations: Locations) -> Sharing:
+    """Private or team mode, told by the store's folder, checked as StrictModes does."""
+    sharing = sharing_of(locations.store.parent)
+    check_store_folder(locations.store.parent, sharing)
+    return sharing
+
+
+def check_group(locations: Locations, extra: dict[str, Any], sharing: Sharing) -> None:
+    """The team recorded in the authenticated header must be the folder's group."""
+    recorded = extra.get("group")
+    folder = locations.store.parent
+    if recorded is not None and recorded != sharing.group:
+        now = f"the group {sharing.group}" if sharing.team else "no group (it is private)"
+        raise UnsafeFile(
+            f"The store {locations.store} belongs to the team {recorded}, but its folder "
+            f"{folder} is shared with {now}. Fix it with: chgrp {recorded} {folder} && "
+            f"chmod 2770 {folder}"
+        )
+    if recorded is None and sharing.team:
+        raise UnsafeFile(
+            f"The store {locations.store} is private, but its folder {folder} is shared "
+            f"with the group {sharing.group}. Share the store on purpose with: mailstage "
+            f"share --group {sharing.group}, or make the folder private: chmod 700 {folder}"
+        )
+
+
+def _explain_group_mismatch(locations: Locations, sharing: Sharing) -> None:
+    """A refused file in a folder shared otherwise than the store says: name that first
+    (the header is only a hint here; it is authenticated once the key opens it)."""
+    try:
+        fd = os.open(locations.store, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        head = os.pread(fd, FIRST_READ, 0)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+    try:
+        group = envelope.parse_prefix(head, locations.store).extra.get("group")
+    except StoreUnreadable:
+        return
+    if isinstance(group, str) and group != sharing.group:
+        check_group(locations, {"group": group}, sharing)
 
 
 @dataclass
@@ -52,6 +119,7 @@ class RawFile:
     fd: int
     head: bytes
     size: int
+    sharing: Sharing = PRIVATE
 
     def read(self, offset: int, length: int) -> bytes | memoryview:
         if offset + length <= len(self.head):
@@ -68,14 +136,19 @@ class RawFile:
 
 
 def open_raw(locations: Locations, *, whole: bool) -> RawFile:
-    """The store file, checked like any private file; its first bytes (or all) read."""
+    """The store file, checked as ssh's StrictModes would (private, or the team's);
+    its first bytes (or all) read."""
+    sharing = checked_sharing(locations)
     try:
-        check_private_file(locations.store, "store")
+        check_file(locations.store, "store", sharing)
         fd = os.open(locations.store, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
         raise _not_there(locations) from None
+    except UnsafeFile:
+        _explain_group_mismatch(locations, sharing)
+        raise
     except OSError as exc:
-        raise _cannot_read(locations, exc) from None
+        raise _cannot_read(locations, exc, sharing) from None
     try:
         size = os.fstat(fd).st_size
         head = _read_all(fd) if whole else os.pread(fd, FIRST_READ, 0)
@@ -83,8 +156,8 @@ def open_raw(locations: Locations, *, whole: bool) -> RawFile:
             size = len(head)
     except OSError as exc:
         os.close(fd)
-        raise _cannot_read(locations, exc) from None
-    return RawFile(fd, head, size)
+        raise _cannot_read(locations, exc, sharing) from None
+    return RawFile(fd, head, size, sharing)
 
 
 def _read_all(fd: int) -> bytes:
@@ -122,13 +195,22 @@ class OpenedStore:
     wraps: list[dict[str, Any]]
     raw: RawFile
     header: envelope.Header | None  # None for a version 1 file
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # store_id, group: see seen, sharing
     core_bytes: bytes = b""  # v2: the decrypted core; v1: the whole payload
     _core: dict[str, Any] | None = None
 
     @property
     def version(self) -> int:
         return 1 if self.header is None else 2
+
+    @property
+    def sharing(self) -> Sharing:
+        return self.raw.sharing
+
+    @property
+    def store_id(self) -> str | None:
+        value = self.extra.get("store_id")
+        return value if isinstance(value, str) else None
 
     def close(self) -> None:
         self.raw.close()
@@ -198,10 +280,29 @@ def open_store(
     *,
     whole: bool = False,
     data_key: bytes | None = None,
+    accept_older: bool = False,
 ) -> OpenedStore:
     """Check, read and authenticate the store: the header and its core are decrypted;
     the other sections wait until asked for. ``whole`` reads the file in one go; a
-    known ``data_key`` (a reload) is used instead of unwrapping one."""
+    known ``data_key`` (a reload) is used instead of unwrapping one.
+
+    A store older than the one this user last saw at this path, or another store, is
+    refused (seen.py) unless ``accept_older``; a reload checks that itself."""
+    opened = _open_store(locations, passphrase, whole=whole, data_key=data_key)
+    try:
+        check_group(locations, opened.extra, opened.sharing)
+        if data_key is None and not accept_older:
+            seen.check_not_older(locations.store, opened.generation, opened.store_id)
+            seen.remember(locations.store, opened.generation, opened.store_id)
+    except BaseException:
+        opened.close()
+        raise
+    return opened
+
+
+def _open_store(
+    locations: Locations, passphrase: str | None, *, whole: bool, data_key: bytes | None
+) -> OpenedStore:
     raw = open_raw(locations, whole=whole)
     try:
         header = read_header(raw, locations)
@@ -233,7 +334,7 @@ def _unwrap(source: KeySource, wraps: list[dict[str, Any]]) -> bytes | None:
     from mailstage.store.keys import KeyFile
 
     if isinstance(source, KeyFile):
-        check_private_file(source.path, "key file")
+        source.check()
     return source.unwrap(wraps)
 
 

@@ -5,18 +5,18 @@ applies, appends an audit event and saves. Used by the CLI and the TUI alike.
 from __future__ import annotations
 
 import contextlib
-import getpass
 from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretStr
 
-from mailstage.store import relay_credentials
+from mailstage.store import relay_credentials, seen
 from mailstage.store import validation as rules
 from mailstage.store.errors import Conflict, InvalidInput, MailstageError, NotPermitted
 from mailstage.store.fields import no_such_app, no_such_stage, shown
 from mailstage.store.filestore import StoreFile
+from mailstage.store.identity import check_member_name, login_name
 from mailstage.store.models import (
     ORG_ADMIN,
     App,
@@ -31,19 +31,13 @@ from mailstage.store.models import (
     validate_model,
 )
 from mailstage.store.paths import Locations
+from mailstage.store.sharing import PRIVATE, Sharing
 
 AUTH_ALIASES = {
     "basic": "basic",
     "oauth2": "oauth2_client_credentials",
     "oauth2_client_credentials": "oauth2_client_credentials",
 }
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def permission_sentence(org: Organization, user: str, permission: Permission) -> str:
@@ -106,25 +100,71 @@ class Workspace:
             return self._folded[1]
         return {a.casefold() for a in addresses}
 
+    # ``user=`` is a seam for in-process tests only: the CLI and the TUI never pass it, so
+    # the acting user is always the login name of the real uid.
     @classmethod
     def open(
-        cls, locations: Locations, *, user: str | None = None, passphrase: str | None = None
+        cls,
+        locations: Locations,
+        *,
+        user: str | None = None,
+        passphrase: str | None = None,
+        accept_older: bool = False,
     ) -> Workspace:
-        file, data = StoreFile.open(locations, passphrase)
-        return cls(file, data, user or current_user())
+        user = user or login_name()
+        file, data = StoreFile.open(locations, passphrase, accept_older=accept_older)
+        return cls(file, data, user)
 
     @classmethod
     def init(
-        cls, locations: Locations, *, user: str | None = None, passphrase: str | None = None
+        cls,
+        locations: Locations,
+        *,
+        user: str | None = None,
+        passphrase: str | None = None,
+        sharing: Sharing = PRIVATE,
     ) -> Workspace:
-        user = user or current_user()
+        user = user or login_name()
         data = StoreData()
         data.organization.members[user] = ORG_ADMIN
-        data.audit.append(
-            AuditEvent(user=user, action="init", target="store", details={"role": ORG_ADMIN})
-        )
-        file = StoreFile.create(locations, data, passphrase)
+        details: dict[str, Any] = {"role": ORG_ADMIN}
+        if sharing.group:
+            details["group"] = sharing.group
+        data.audit.append(AuditEvent(user=user, action="init", target="store", details=details))
+        file = StoreFile.create(locations, data, passphrase, sharing)
         return cls(file, data, user)
+
+    def share(self, sharing: Sharing) -> None:
+        """Turn this private store into the team's (an Organization Administrator's act)."""
+        self.require(Permission.MANAGE_MEMBERS)
+        if self.file.sharing == sharing:
+            return
+        with self.transaction():
+            self.file.share(sharing)
+            self._commit(
+                lambda: lambda: None,
+                self._event("store.share", str(sharing.group), ["group"]),
+                changed_apps=(),
+            )
+
+    def accept_older(self) -> dict[str, Any]:
+        """Adopt, on purpose, a store older than (or other than) the one last seen here."""
+        previous = seen.last_seen(self.file.locations.store)
+        details: dict[str, Any] = {"found_version": self.file.generation}
+        floor = 0
+        if previous is not None:
+            details["seen_version"] = previous.generation
+            details["same_store"] = previous.store_id in (None, self.file.store_id)
+            floor = previous.generation
+        with self.transaction():
+            event = self._event("store.accept_older", "store", **details)
+            self.data.audit.append(event)
+            try:
+                self.file.save(self.data, changed_apps=(), at_least=floor)
+            except BaseException:
+                self.data.audit.pop()
+                raise
+        return details
 
     # -- permissions --------------------------------------------------------------
 
@@ -144,6 +184,47 @@ class Workspace:
     def require(self, permission: Permission) -> None:
         if sentence := self.why_not(permission):
             raise NotPermitted(sentence, permission.value)
+
+    # Send test mails with a stage's (often production) credentials to any address.
+    SEND_TEST_PERMISSIONS = (Permission.MANAGE_EMAIL_CONFIGURATIONS, Permission.MANAGE_TEST_LISTS)
+
+    def why_not_send_test(self) -> str | None:
+        if any(self.can(p) for p in self.SEND_TEST_PERMISSIONS):
+            return None
+        needed = " or ".join(p.label for p in self.SEND_TEST_PERMISSIONS)
+        role = self.role_name
+        if role is None:
+            return (
+                f"You ({self.user}) are not a member of this organization; Send test needs "
+                f"the permission {needed}. An Organization Administrator can add you with: "
+                f"mailstage member add {self.user} --role ROLE"
+            )
+        return (
+            f"You ({self.user}) lack the permission {needed} that Send test needs: your "
+            f"role {role} grants neither."
+        )
+
+    def require_send_test(self) -> None:
+        if sentence := self.why_not_send_test():
+            raise NotPermitted(sentence, " or ".join(p.value for p in self.SEND_TEST_PERMISSIONS))
+
+    def record_send_test(
+        self, stage_name: str, app_name: str | None, recipients: int, outcome: str
+    ) -> bool:
+        """Audit one Send test (stage, app, number of recipients, outcome). Returns True
+        when the store had to be read again first (another admin saved meanwhile)."""
+        before = self.file.generation
+        with self.transaction():
+            reloaded = self.file.generation != before
+            details: dict[str, Any] = {"recipients": recipients, "outcome": outcome}
+            if app_name:
+                details["app"] = app_name
+            self._commit(
+                lambda: lambda: None,
+                self._event("email.send_test", stage_name, **details),
+                changed_apps=(),
+            )
+        return reloaded
 
     # -- loading and saving ---------------------------------------------------------
 
@@ -546,7 +627,7 @@ class Workspace:
 
     def set_member(self, user: str, role_name: str) -> None:
         self.require(Permission.MANAGE_MEMBERS)
-        user = rules.require("user", user)
+        user = check_member_name(rules.require("user", user))
         org = self.data.organization
         role = org.role(role_name)
         if role is None:
@@ -585,16 +666,154 @@ class Workspace:
             changed_apps=(),
         )
 
+    def remove_member(self, user: str) -> str:
+        """Take someone out of the organization; the last Organization Administrator stays."""
+        self.require(Permission.MANAGE_MEMBERS)
+        org = self.data.organization
+        name = user.strip()
+        old = org.members.get(name)
+        if old is None:
+            raise InvalidInput(
+                describe("user", f"{name!r} is not a member (see: mailstage member list)"),
+                [("user", "not a member")],
+            )
+        admins = [u for u, r in org.members.items() if r == ORG_ADMIN]
+        if old == ORG_ADMIN and admins == [name]:
+            raise InvalidInput(
+                describe(
+                    "user",
+                    f"cannot remove {name}, the last {ORG_ADMIN}; make someone else one first",
+                ),
+                [("user", "last administrator")],
+            )
+
+        def apply() -> Callable[[], None]:
+            del org.members[name]
+
+            def undo() -> None:
+                org.members[name] = old
+
+            return undo
+
+        self._commit(
+            apply, self._event("member.remove", name, ["role"], previous=old), changed_apps=()
+        )
+        return old
+
+    # -- removing apps and stages ------------------------------------------------------------
+
+    def remove_app(self, name: str) -> App:
+        """Remove an app with its test lists, studio list and relay credentials."""
+        self.require(Permission.MANAGE_APPS)
+        app = self.app(name)
+        index = self.data.apps.index(app)
+
+        def apply() -> Callable[[], None]:
+            self.data.apps.remove(app)
+            return lambda: self.data.apps.insert(index, app)
+
+        details = {
+            "test_lists": len(app.test_lists),
+            "studio_list": len(app.studio_list),
+            "relay_credentials": len(app.relay_credentials),
+        }
+        self._commit(
+            apply, self._event("app.remove", app.name, ["name"], **details), changed_apps=()
+        )
+        return app
+
+    def remove_stage(self, name: str) -> Stage:
+        """Remove a stage with its email configuration and every app's test list and relay
+        credentials for it. The last stage stays."""
+        self.require(Permission.MANAGE_STAGES)
+        stage = self.stage(name)
+        if len(self.data.stages) == 1:
+            raise InvalidInput(
+                describe("stage", f"cannot remove {stage.name}, the only stage"),
+                [("stage", "last stage")],
+            )
+        index = self.data.stages.index(stage)
+        touched = [
+            app
+            for app in self.data.apps
+            if stage.name in app.test_lists or stage.name in app.relay_credentials
+        ]
+        kept = {
+            app.name: (app.test_lists.get(stage.name), app.relay_credentials.get(stage.name))
+            for app in touched
+        }
+
+        def apply() -> Callable[[], None]:
+            self.data.stages.remove(stage)
+            for app in touched:
+                app.test_lists.pop(stage.name, None)
+                app.relay_credentials.pop(stage.name, None)
+
+            def undo() -> None:
+                self.data.stages.insert(index, stage)
+                for app in touched:
+                    test_list, credential = kept[app.name]
+                    if test_list is not None:
+                        app.test_lists[stage.name] = test_list
+                    if credential is not None:
+                        app.relay_credentials[stage.name] = credential
+
+            return undo
+
+        details = {"configured": stage.email is not None, "apps": len(touched)}
+        self._commit(
+            apply,
+            self._event("stage.remove", stage.name, ["name"], **details),
+            changed_apps=touched,
+        )
+        return stage
+
+    # -- studio list, address by address -------------------------------------------------------
+
+    def add_to_studio_list(self, app_name: str, addresses: list[str]) -> list[str]:
+        self.require(Permission.MANAGE_TEST_LISTS)
+        app = self.app(app_name)
+        new = self._valid_addresses(addresses, "studio_list")
+        known = {a.casefold() for a in app.studio_list}
+        added = []
+        for address in new:
+            if address.casefold() not in known:
+                known.add(address.casefold())
+                added.append(address)
+        self.set_studio_list(app.name, app.studio_list + added)
+        return added
+
+    def remove_from_studio_list(self, app_name: str, addresses: list[str]) -> list[str]:
+        self.require(Permission.MANAGE_TEST_LISTS)
+        app = self.app(app_name)
+        wanted = {a.strip().casefold() for a in addresses}
+        present = {a.casefold() for a in app.studio_list}
+        missing = [a for a in addresses if a.strip().casefold() not in present]
+        if missing:
+            raise InvalidInput(
+                describe("studio_list", f"{missing[0]!r} is not in the studio list"),
+                [("studio_list", "not in the list")],
+            )
+        removed = [a for a in app.studio_list if a.casefold() in wanted]
+        self.set_studio_list(app.name, [a for a in app.studio_list if a.casefold() not in wanted])
+        return removed
+
 
 ACTION_WORDS = {
     "init": "created the store",
     "email.set": "changed the email configuration of",
+    "email.send_test": "sent a test email through",
     "stage.add": "added the stage",
     "app.add": "added the app",
     "testlist.save": "changed the test list of",
     "studio_list.set": "changed the studio list of",
     "member.set": "changed the role of",
+    "member.remove": "removed the member",
+    "app.remove": "removed the app",
+    "stage.remove": "removed the stage",
     "app.credentials": "made relay credentials for",
+    "store.share": "shared the store with the group",
+    "store.accept_older": "accepted on purpose an older or other copy of the",
 }
 
 

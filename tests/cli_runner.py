@@ -37,10 +37,6 @@ def run_cli(
     )
 
 
-def as_user(name: str) -> dict[str, str]:
-    return {"USER": name, "LOGNAME": name}
-
-
 def run_cli_here(
     *args: str, input: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.loopback", "tests.tui_fixtures"]
+pytest_plugins = ["tests.loopback", "tests.tui_fixtures", "tests.os_users"]
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +25,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
         monkeypatch.setenv(name, str(home / sub) if sub else str(home))
     for name in ("MAILSTAGE_STORE", "MAILSTAGE_KEY_FILE", "MAILSTAGE_PASSPHRASE", "SSL_CERT_FILE"):
         monkeypatch.delenv(name, raising=False)
+    # Identity is the real uid, never these: set them to a name nobody has, to prove it.
     monkeypatch.setenv("USER", "alice")
     monkeypatch.setenv("LOGNAME", "alice")
     monkeypatch.setenv("NO_COLOR", "1")
@@ -45,7 +46,8 @@ def store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path
 
 @pytest.fixture
 def initialized(store_env: dict[str, Path]) -> dict[str, Path]:
-    """A real store created through the CLI by alice, its Organization Administrator."""
+    """A real store created through the CLI by the user running the tests (the real uid),
+    its Organization Administrator."""
     from tests.cli_runner import run_cli
 
     result = run_cli("init")

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from mailstage.store.paths import Locations
+from mailstage.store.sharing import PRIVATE, Sharing
 from mailstage.store.workspace import Workspace
 
 PASSWORD = "Pa55word-basic-7f3a"
@@ -17,9 +18,20 @@ def locations(tmp_path: Path) -> Locations:
     return Locations.resolve(tmp_path / "data" / "store.json", tmp_path / "conf" / "store.key")
 
 
-def full_workspace(tmp_path: Path, passphrase: str | None = None) -> Workspace:
-    """A store with both auth types, apps, test lists, members: every kind of data."""
-    ws = Workspace.init(locations(tmp_path), user="alice", passphrase=passphrase)
+def full_workspace(
+    tmp_path: Path,
+    passphrase: str | None = None,
+    *,
+    names: dict[str, str] | None = None,
+    where: Locations | None = None,
+    sharing: Sharing = PRIVATE,
+) -> Workspace:
+    """A store with both auth types, apps, test lists, members: every kind of data.
+    ``names`` maps alice (the administrator), bob, carol and dave to other login names."""
+    names = {"alice": "alice", "bob": "bob", "carol": "carol", "dave": "dave", **(names or {})}
+    ws = Workspace.init(
+        where or locations(tmp_path), user=names["alice"], passphrase=passphrase, sharing=sharing
+    )
     ws.set_email(
         "QA",
         ws.email_from_options(
@@ -53,7 +65,7 @@ def full_workspace(tmp_path: Path, passphrase: str | None = None) -> Workspace:
     ws.add_to_test_list("Shop", "QA", ["tester1@example.com", "tester2@example.com"])
     ws.set_test_list_active("Shop", "QA", True)
     ws.set_studio_list("Portal", ["dev@example.com"])
-    ws.set_member("bob", "Email Manager")
-    ws.set_member("carol", "App Developer")
-    ws.set_member("dave", "Viewer")
+    ws.set_member(names["bob"], "Email Manager")
+    ws.set_member(names["carol"], "App Developer")
+    ws.set_member(names["dave"], "Viewer")
     return ws

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from mailstage.store.identity import login_name
 from tests.cli_runner import run_cli_here as run_cli
 
 BASIC = [
@@ -181,7 +182,9 @@ def test_empty_secret_on_stdin_is_refused(initialized):
         (["testlist", "show", "Nope", "--stage", "QA"], "App ", "does not exist"),
         (["app", "add", "SHOP"], "Name ", "already an app"),
         (["member", "add", "bob", "--role", "Superuser"], "Role ", "does not exist"),
-        (["member", "add", "alice", "--role", "Viewer"], "Role ", "last Organization Admin"),
+        (["member", "add", login_name(), "--role", "Viewer"], "Role ", "last Organization Admin"),
+        (["member", "add", "bob smith", "--role", "Viewer"], "User ", "OS login name"),
+        (["member", "add", ".hidden", "--role", "Viewer"], "User ", "OS login name"),
         (["init"], "(--store)", "already exists"),
     ],
 )

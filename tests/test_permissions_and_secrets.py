@@ -7,18 +7,34 @@ import json
 import pytest
 from pydantic import SecretStr
 
+from mailstage.store.identity import login_name
 from mailstage.store.models import BasicAuth, EmailConfig
-from tests.cli_runner import as_user, run_cli
+from mailstage.store.paths import Locations
+from mailstage.store.sharing import Sharing
+from tests.cli_runner import run_cli
+from tests.os_users import Team
 from tests.store_factory import CLIENT_SECRET, PASSWORD, full_workspace, locations
 
 
 @pytest.fixture
 def shared(tmp_path, monkeypatch):
-    full_workspace(tmp_path)  # bob: Email Manager, carol: App Developer, dave: Viewer
+    """A full store whose administrator is the user running the tests."""
+    full_workspace(tmp_path, names={"alice": login_name()})
     loc = locations(tmp_path)
     monkeypatch.setenv("MAILSTAGE_STORE", str(loc.store))
     monkeypatch.setenv("MAILSTAGE_KEY_FILE", str(loc.key_file))
     return loc
+
+
+@pytest.fixture
+def team(os_team: Team, tmp_path):
+    """The same full store in team mode, its members real OS users (mallory: in the
+    group, not a member of the organization)."""
+    folder = os_team.folder_for("alice") / "shared"
+    names = {alias: os_team[alias].name for alias in ("alice", "bob", "carol", "dave")}
+    where = Locations(folder / "store.json", folder / "store.key")
+    full_workspace(tmp_path, names=names, where=where, sharing=Sharing(os_team.gid, os_team.group))
+    return os_team, {"MAILSTAGE_STORE": str(where.store)}, where
 
 
 CHANGES = {
@@ -44,28 +60,31 @@ CHANGES = {
         ("mallory", "testlist"),
     ],
 )
-def test_without_the_permission_exit_4_and_nothing_changes(shared, user, change):
+def test_without_the_permission_exit_4_and_nothing_changes(team, user, change):
+    os_team, env, where = team
     args, permission = CHANGES[change]
-    before = shared.store.read_bytes()
-    result = run_cli(*args, env=as_user(user))
+    before = where.store.read_bytes()
+    result = os_team.run(user, *args, env=env)
     assert result.returncode == 4, result.stderr
     assert permission in result.stderr
-    assert f"You ({user})" in result.stderr
-    assert shared.store.read_bytes() == before
+    assert f"You ({os_team[user].name})" in result.stderr
+    assert where.store.read_bytes() == before
 
 
 @pytest.mark.parametrize(
     ("user", "change"), [("bob", "email"), ("carol", "testlist"), ("alice", "member")]
 )
-def test_with_the_permission_the_change_lands_and_is_audited(shared, user, change):
+def test_with_the_permission_the_change_lands_and_is_audited(team, user, change):
+    os_team, env, _ = team
     args, _ = CHANGES[change]
-    result = run_cli(*args, env=as_user(user))
+    result = os_team.run(user, *args, env=env)
     assert result.returncode == 0, result.stderr
-    newest = json.loads(run_cli("audit", "--json", "--limit", "1").stdout)[0]
-    assert newest["user"] == user
+    newest = json.loads(os_team.run("dave", "audit", "--json", "--limit", "1", env=env).stdout)[0]
+    assert newest["user"] == os_team[user].name
 
 
-def test_viewers_can_read(shared):
+def test_viewers_can_read(team):
+    os_team, env, _ = team
     for args in (
         ["stage", "list"],
         ["email", "show", "QA"],
@@ -74,7 +93,17 @@ def test_viewers_can_read(shared):
         ["testlist", "show", "Shop", "--stage", "QA"],
         ["member", "list"],
     ):
-        assert run_cli(*args, env=as_user("dave")).returncode == 0, args
+        done = os_team.run("dave", *args, env=env)
+        assert done.returncode == 0, (args, done.stderr)
+
+
+def test_a_viewer_cannot_send_a_test_and_it_is_not_audited(team):
+    os_team, env, where = team
+    before = where.store.read_bytes()
+    done = os_team.run("dave", "email", "send-test", "QA", "--to", "x@example.com", env=env)
+    assert done.returncode == 4
+    assert "Manage Email Configurations or Manage Test Lists" in done.stderr
+    assert where.store.read_bytes() == before
 
 
 def test_secrets_appear_in_no_output_audit_or_file(shared):

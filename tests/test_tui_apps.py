@@ -261,11 +261,13 @@ async def test_conflict_goes_to_the_app_dialog_and_keeps_edits(tmp_path: Path) -
         assert "Another admin saved first" in screen_text(app)
         await pilot.press("r")  # reload
         await settle(pilot, TestListEditorScreen)
-        assert editor.addresses == ["mine@example.com"]
-        assert "1 not in yours (e.g. theirs@example.com)" in flat(screen_text(app))
+        # their version with my addition on top (tests/test_tui_conflict_merge.py has more)
+        assert editor.addresses == ["theirs@example.com", "mine@example.com"]
+        assert "with your changes on top (1 added, 0 removed)" in flat(screen_text(app))
         await pilot.press("f2")
         await pilot.pause()
-    assert reopen(tmp_path).data.app("Shop").test_list("QA").addresses == ["mine@example.com"]  # type: ignore[union-attr]
+    saved = reopen(tmp_path).data.app("Shop").test_list("QA")  # type: ignore[union-attr]
+    assert saved.addresses == ["theirs@example.com", "mine@example.com"]
     assert Conflict  # the dialog above is the app's report of store.errors.Conflict
 
 

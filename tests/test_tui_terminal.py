@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mailstage.store.identity import login_name
 from mailstage.store.paths import Locations
 from mailstage.store.workspace import Workspace
 from tests.tmux import private_tmux
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 def test_mailstage_in_tmux(tmp_path: Path) -> None:
     locations = Locations(tmp_path / "store.json", tmp_path / "store.key")
-    Workspace.init(locations, user="alice")
+    Workspace.init(locations)  # the real user: the TUI names whoever runs it
     done = tmp_path / "exit-code"
     mailstage = str(Path(sys.executable).with_name("mailstage"))
     command = (
@@ -30,7 +31,7 @@ def test_mailstage_in_tmux(tmp_path: Path) -> None:
     with private_tmux() as tmux:
         tmux.start(command, env=env)
         screen = tmux.wait_for("Configure > Emails")
-        screen = tmux.wait_for("alice · Organization Administrator")  # once the store opened
+        screen = tmux.wait_for(f"{login_name()} · Organization Administrator")  # once open
         tmux.keys("e")
         screen = tmux.wait_for("not configured")
         assert "Development" in screen and "Production" in screen

@@ -26,11 +26,13 @@ def tui_store(tui_locations: Locations) -> Locations:
 
 @pytest.fixture
 def make_tui_app(tui_store: Locations) -> Callable[..., Any]:
-    """build_app for the test store, with a fixed store label for snapshots."""
+    """build_app for the test store, with a fixed store label for snapshots, acting as
+    alice through the in-process seam (the CLI always acts as the real uid)."""
     from mailstage.tui.app import build_app
 
     def make(**kwargs: Any) -> Any:
         kwargs.setdefault("store_label", "~/store.json")
+        kwargs.setdefault("user", "alice")
         return build_app(tui_store, **kwargs)
 
     return make

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from mailstage.screens.base import MailstageScreen
-from mailstage.screens.widgets import AppHeader, MessageDialog, short_path
+from mailstage.screens.widgets import AppHeader, ConfirmModal, MessageDialog, short_path
 from mailstage.store.errors import (
     Conflict,
     InvalidInput,
@@ -52,7 +52,7 @@ class MailstageApp(App[int]):
 
     BINDINGS = [
         # q shows in Home's footer only (Home binds it too): room for each screen's keys
-        Binding("q", "quit", "Quit", show=False, id="app.quit", tooltip="Quit mailstage"),
+        Binding("q", "quit_key", "Quit", show=False, id="app.quit", tooltip="Quit mailstage"),
         Binding(
             "ctrl+q",
             "quit",
@@ -321,6 +321,9 @@ class MailstageApp(App[int]):
         """Push the Send test modal for a stage (and an app's test list, if given)."""
         from mailstage.screens.send_test import SendTestScreen
 
+        if self.workspace is not None and (why := self.workspace.why_not_send_test()):
+            self.report_error(NotPermitted(why, "send_test"))
+            return
         self.push_screen(SendTestScreen(stage_name, app_name=app_name, recipients=recipients))
 
     # -- the store -------------------------------------------------------------------
@@ -379,8 +382,47 @@ class MailstageApp(App[int]):
 
     # -- exit ------------------------------------------------------------------------
 
+    def action_quit_key(self) -> None:
+        """`q` quits, except inside a form or editor, where it is a letter like any other
+        (on every widget there, the dropdown included): ctrl+q quits from there."""
+        if getattr(self.screen, "Q_IS_TEXT", False):
+            return
+        self._quit_asking_first()
+
     async def action_quit(self) -> None:
-        self.exit(0)
+        """ctrl+q and the palette's Quit: ask first when a screen holds unsaved edits."""
+        self._quit_asking_first()
+
+    def unsaved_screens(self) -> list[str]:
+        """What holds unsaved edits: each screen that says so (``has_unsaved_changes``)."""
+        found = []
+        for screen in self.screen_stack:
+            unsaved = getattr(screen, "has_unsaved_changes", None)
+            if callable(unsaved) and unsaved():
+                found.append(getattr(screen, "crumb", type(screen).__name__))
+        return found
+
+    def _quit_asking_first(self) -> None:
+        unsaved = self.unsaved_screens()
+        if not unsaved:
+            self.exit(0)
+            return
+        if isinstance(self.screen, ConfirmModal):
+            return  # already asking
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.exit(0)
+
+        where = "; ".join(str(u) for u in unsaved)
+        self.push_screen(
+            ConfirmModal(
+                f"You have unsaved changes ({where}). Quit and discard them?",
+                yes="Quit and discard",
+                no="Keep editing",
+            ),
+            answered,
+        )
 
     def _fatal_error(self) -> None:
         """An unexpected error ends the app (exit code 1, Textual's bookkeeping kept).
@@ -435,7 +477,7 @@ def build_app(
     if workspace is None:
         # the header alone says which key opens the store; the decrypting and decoding
         # wait until Home is on screen
-        from mailstage.store.paths import check_private_file
+        from mailstage.store.keys import KeyFile
         from mailstage.store.reader import read_header_kinds
 
         try:
@@ -450,7 +492,7 @@ def build_app(
             )
         if passphrase is not None or "passphrase" not in kinds:
             if passphrase is None:
-                check_private_file(locations.key_file, "key file")
+                KeyFile(locations.key_file).check()  # private, or a team's (0640)
             open_after_paint = True
         else:
             needs_passphrase = True

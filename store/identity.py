@@ -1,0 +1,55 @@
+"""Who is at the keyboard: the login name of the process's real uid, never an environment
+variable (anyone can set USER or LOGNAME). Member names are checked like login names."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+
+from mailstage.store.errors import InvalidInput, MailstageError
+from mailstage.store.models import describe
+
+# POSIX portable user names (plus the trailing $ of machine accounts), as useradd accepts them.
+LOGIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?")
+
+
+class UnknownIdentity(MailstageError):
+    """Exit 4: the real uid has no login name, so nobody can be held accountable."""
+
+    exit_code = 4
+
+
+def login_name() -> str:
+    """The login name of the real uid, or a sentence saying why there is none."""
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        raise UnknownIdentity(
+            f"Your user id {uid} has no login name in the system's user database, so "
+            f"mailstage cannot tell who you are; ask the system administrator to add it."
+        ) from None
+
+
+def check_member_name(name: str) -> str:
+    """A member's name as typed: an OS login name (letters, digits, '.', '_', '-')."""
+    cleaned = name.strip()
+    if not LOGIN_NAME.fullmatch(cleaned):
+        raise InvalidInput(
+            describe(
+                "user",
+                "must be an OS login name: 1 to 32 letters, digits, '.', '_' or '-', "
+                "not starting with '.' or '-'",
+            ),
+            [("user", "login name")],
+        )
+    return cleaned
+
+
+def is_known_login(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True

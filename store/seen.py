@@ -1,0 +1,114 @@
+"""What this user has seen of each store, kept outside the store: the highest generation
+and the store's id, per store path. An older copy put back in place (a restored backup,
+`mv store.json.bak store.json`) or another store swapped in is then noticed on open.
+
+The record lives in ``platformdirs.user_state_path("mailstage")/seen.json`` (0600 in a
+0700 folder). It only ever grows: a lost update between two of the user's own processes
+records a lower generation, which weakens the check for a moment but never refuses a
+good store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailstage.store.errors import StoreUnreadable
+from mailstage.store.paths import create_private_file, ensure_private_dir
+
+STATE_NAME = "seen.json"
+
+
+class StoreRolledBack(StoreUnreadable):
+    """Exit 5: the store is older than one this user already saw, or another store."""
+
+
+@dataclass(frozen=True)
+class Seen:
+    generation: int
+    store_id: str | None
+
+
+def state_path() -> Path:
+    from platformdirs import user_state_path
+
+    return user_state_path("mailstage") / STATE_NAME
+
+
+def new_store_id() -> str:
+    return secrets.token_hex(16)
+
+
+def _load(path: Path) -> dict[str, dict[str, object]]:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return {}
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            data = json.loads(handle.read())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def last_seen(store: Path) -> Seen | None:
+    entry = _load(state_path()).get(str(store))
+    if not isinstance(entry, dict):
+        return None
+    generation = entry.get("generation")
+    store_id = entry.get("store_id")
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        return None
+    return Seen(generation, store_id if isinstance(store_id, str) else None)
+
+
+def check_not_older(store: Path, generation: int, store_id: str | None) -> None:
+    """Refuse (exit 5) a store older than the one last seen at this path, or another one."""
+    seen = last_seen(store)
+    if seen is None:
+        return
+    fix = "If you restored a backup on purpose, accept it with: mailstage restore --accept-older"
+    # a file from before store ids has none: only its generation can be compared
+    if seen.store_id is not None and store_id is not None and store_id != seen.store_id:
+        raise StoreRolledBack(
+            f"The store {store} is not the one you used before: its id changed "
+            f"(another store was put in its place). Nothing was read or changed. {fix}"
+        )
+    if generation < seen.generation:
+        raise StoreRolledBack(
+            f"The store {store} is older than the one you last saw (version {generation}, "
+            f"you saw version {seen.generation}): an older copy was put back, and later "
+            f"changes are missing from it. Nothing was read or changed. {fix}"
+        )
+
+
+def remember(store: Path, generation: int, store_id: str | None, *, force: bool = False) -> None:
+    """Record the store as seen (only ever moving forward unless ``force``)."""
+    path = state_path()
+    data = _load(path)
+    key = str(store)
+    old = data.get(key)
+    if (
+        not force
+        and isinstance(old, dict)
+        and old.get("store_id") == store_id
+        and isinstance(old.get("generation"), int)
+        and old["generation"] >= generation  # type: ignore[operator]
+    ):
+        return
+    data[key] = {"generation": generation, "store_id": store_id}
+    # Best effort: a read-only home must not make the store unusable.
+    with contextlib.suppress(OSError):
+        ensure_private_dir(path.parent)
+        temp = path.with_name(f".{STATE_NAME}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            create_private_file(temp, json.dumps(data, sort_keys=True).encode())
+            os.replace(temp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
