@@ -170,7 +170,7 @@ class StoreFile:
                 else f"chmod 700 {folder}"
             )
             raise InvalidInput(
-                f"Group (group) the folder {folder} exists and is set up for "
+                f"Group (--group) the folder {folder} exists and is set up for "
                 f"{'another group or one user' if sharing.team else 'a group'}; nothing was "
                 f"created. Fix it with: {fix}",
                 [("group", "folder not set up")],

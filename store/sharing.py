@@ -81,14 +81,14 @@ def team_sharing(group: str) -> Sharing:
         entry = grp.getgrnam(group)
     except KeyError:
         raise InvalidInput(
-            f"Group (group) {group!r} does not exist on this machine; create it first "
+            f"Group (--group) {group!r} does not exist on this machine; create it first "
             f"(as root: groupadd {group}).",
             [("group", "does not exist")],
         ) from None
     uid = os.getuid()
     if uid != 0 and not is_in_group(uid, entry.gr_gid):
         raise InvalidInput(
-            f"Group (group) you ({user_name(uid)}) are not a member of {group!r}; add "
+            f"Group (--group) you ({user_name(uid)}) are not a member of {group!r}; add "
             f"yourself (as root: usermod -aG {group} {user_name(uid)}) and log in again.",
             [("group", "not a member")],
         )
