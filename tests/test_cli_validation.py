@@ -183,8 +183,8 @@ def test_empty_secret_on_stdin_is_refused(initialized):
         (["app", "add", "SHOP"], "Name ", "already an app"),
         (["member", "add", "bob", "--role", "Superuser"], "Role ", "does not exist"),
         (["member", "add", login_name(), "--role", "Viewer"], "Role ", "last Organization Admin"),
-        (["member", "add", "bob smith", "--role", "Viewer"], "User ", "OS login name"),
-        (["member", "add", ".hidden", "--role", "Viewer"], "User ", "OS login name"),
+        (["member", "add", "bob smith", "--role", "Viewer"], "Member ", "OS login name"),
+        (["member", "add", ".hidden", "--role", "Viewer"], "Member ", "OS login name"),
         (["init"], "(--store)", "already exists"),
     ],
 )
