@@ -29,7 +29,7 @@ from mailstage.store import validation as rules
 from mailstage.store.drafts import AUTH_FIELDS, BASIC, EMAIL_FIELDS, OAUTH, SECRETS, EmailDraft
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.fields import describe_on_form
-from mailstage.store.models import AUTH_LABELS, MASK, Permission, Stage
+from mailstage.store.models import AUTH_LABELS, MASK, BasicAuth, Permission, Stage
 from mailstage.store.words import field_words
 
 COMMON = ("server", "port", "sender_email", "sender_name")
@@ -108,7 +108,7 @@ class EmailFormScreen(MailstageScreen[None]):
             sender_name=email.sender_name,
         )
         auth = email.auth
-        if auth.type == BASIC:
+        if isinstance(auth, BasicAuth):
             values["username"] = auth.username
             self.has_secret["password"] = True
         else:

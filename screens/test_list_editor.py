@@ -179,7 +179,7 @@ class AddressList(Widget, can_focus=True):
     def action_last(self) -> None:
         self.move_to(len(self.items) - 1)
 
-    def _on_click(self, event: events.Click) -> None:
+    async def _on_click(self, event: events.Click) -> None:
         self.move_to(self.top + event.y)
 
     def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:

@@ -135,9 +135,9 @@ class MailstageApp(App[int]):
             self.notify(problem, title="Keymap", severity="warning", markup=False)
         if self.first_run and self.workspace is None:
             from mailstage.screens.create_store import CreateStoreScreen
-            from mailstage.store.workspace import current_user
+            from mailstage.store.identity import login_name
 
-            self.push_screen(CreateStoreScreen(self.locations, self.user or current_user()))
+            self.push_screen(CreateStoreScreen(self.locations, self.user or login_name()))
         elif self.workspace is None and not self.opening:
             self.show_unlock()
 
