@@ -80,9 +80,17 @@ class EmailLogScreen(MailstageScreen[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash,f", "focus_filter", "Filter app", id="email_log.filter"),
+        Binding(
+            "slash,f",
+            "focus_filter",
+            "Filter app",
+            id="email_log.filter",
+            tooltip="Show only the records of apps whose name contains the text",
+        ),
         Binding("s", "cycle_stage", "Stage", id="email_log.stage", tooltip="Next stage filter"),
-        Binding("o", "cycle_outcome", "Outcome", id="email_log.outcome"),
+        Binding(
+            "o", "cycle_outcome", "Outcome", id="email_log.outcome", tooltip="Next outcome filter"
+        ),
         Binding("r", "reload", "Reload", id="email_log.reload", tooltip="Read the log again"),
     ]
 

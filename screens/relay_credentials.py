@@ -17,8 +17,14 @@ class RelayCredentialsModal(MailstageModal[None]):
     """Username and password for `mailstage relay STAGE`; y copies the password."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "copy", "Copy password", id="relay_credentials.copy"),
-        Binding("escape,enter", "close", "Close", id="relay_credentials.close"),
+        Binding(
+            "y",
+            "copy",
+            "Copy password",
+            id="relay_credentials.copy",
+            tooltip="Copy the password to the clipboard (OSC 52); it is shown only once",
+        ),
+        Binding("escape,enter", "close", "Close", id="relay_credentials.close", tooltip="Close"),
     ]
     HELP = (
         "The app's relay login. The password is shown this once: mailstage keeps only a "
