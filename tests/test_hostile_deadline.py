@@ -130,7 +130,7 @@ TUI_SCRIPT = textwrap.dedent(
 
     async def main():
         locations = Locations(Path(sys.argv[1]), Path(sys.argv[2]))
-        app = build_app(locations, store_label="store")
+        app = build_app(locations, store_label="store", user="alice")  # the store's admin
         async with app.run_test(size=(100, 40)) as pilot:
             await pilot.pause()
             await app.workers.wait_for_complete()  # the store opens in a worker
