@@ -288,16 +288,37 @@ def open_store(
 
     A store older than the one this user last saw at this path, or another store, is
     refused (seen.py) unless ``accept_older``; a reload checks that itself."""
-    opened = _open_store(locations, passphrase, whole=whole, data_key=data_key)
+    for attempt in range(3):
+        opened = _open_store(locations, passphrase, whole=whole, data_key=data_key)
+        try:
+            check_group(locations, opened.extra, opened.sharing)
+            if data_key is None and not accept_older:
+                seen.check_not_older(locations.store, opened.generation, opened.store_id)
+                seen.remember(locations.store, opened.generation, opened.store_id)
+        except seen.StoreRolledBack:
+            opened.close()
+            # another of this user's processes may have saved (and recorded a newer version)
+            # between this read and the check: a newer file on disk now means no rollback
+            if attempt < 2 and _newer_on_disk(locations, opened.generation):
+                continue
+            raise
+        except BaseException:
+            opened.close()
+            raise
+        return opened
+    raise AssertionError("unreachable")
+
+
+def _newer_on_disk(locations: Locations, generation: int) -> bool:
     try:
-        check_group(locations, opened.extra, opened.sharing)
-        if data_key is None and not accept_older:
-            seen.check_not_older(locations.store, opened.generation, opened.store_id)
-            seen.remember(locations.store, opened.generation, opened.store_id)
-    except BaseException:
-        opened.close()
-        raise
-    return opened
+        fd = os.open(locations.store, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        now = generation_on_disk(fd)
+    finally:
+        os.close(fd)
+    return now is not None and now > generation
 
 
 def _open_store(
