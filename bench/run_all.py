@@ -70,6 +70,11 @@ def main() -> int:
             ],
         ),
         ("Send test", ["bench_send.py", "5" if args.quick else "15"]),
+        (
+            "Relay vs straight to the upstream server",
+            ["bench_relay.py", "--messages", "1000" if args.quick else "10000"]
+            + (["--latency", "100", "--per-message", "200"] if args.quick else []),
+        ),
         ("TUI: the Apps list at 1,000 apps", ["bench_tui_apps.py", "--rounds", "5"]),
         ("TUI: filtering a 10,000-address test list", ["bench_tui_filter.py"]),
     ]

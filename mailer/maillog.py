@@ -114,7 +114,8 @@ class MailLog:
 
     def seal(self, record: LogRecord) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        plaintext = json.dumps(record.to_json(), ensure_ascii=False).encode()
+        # "replace": a lone surrogate from a raw 8-bit header must not lose the record
+        plaintext = json.dumps(record.to_json(), ensure_ascii=False).encode("utf-8", "replace")
         sealed = self._aead.encrypt(nonce, plaintext, KEY_PURPOSE)
         return LINE_PREFIX + base64.b64encode(nonce + sealed) + b"\n"
 
