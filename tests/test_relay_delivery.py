@@ -250,3 +250,21 @@ def test_a_passphrase_store_opens_with_a_systemd_credential(store_env, tmp_path)
         assert "listening on 127.0.0.1" in relay.stderr and phrase not in relay.stderr
     finally:
         assert relay.stop() == 0
+
+
+def test_a_token_failure_defers_with_the_endpoints_words(oauth_relay_store, token_endpoint):
+    server, setup = oauth_relay_store
+    token_endpoint.mode = "invalid_client"
+    relay = start_relay()
+    try:
+        with smtplib.SMTP("127.0.0.1", relay.port, timeout=60) as smtp:
+            smtp.login("Shop", setup.password)
+            with pytest.raises(smtplib.SMTPDataError) as caught:
+                smtp.send_message(numbered(0, 0, "a@buyers.example"))
+    finally:
+        assert relay.stop() == 0
+    assert caught.value.smtp_code == 451
+    words = caught.value.smtp_error.decode()
+    assert words.startswith("4.7.0 ") and "token" in words and "AADSTS7000215" in words
+    assert server.messages == []
+    assert CLIENT_SECRET not in relay.stderr and CLIENT_SECRET not in words
