@@ -144,3 +144,41 @@ def test_ctrl_q_in_tmux_asks_before_discarding_the_form(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert done.read_text().strip() == "0"
     assert Workspace.open(locations, user=login_name()).data.stage("Development").email is None
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_ctrl_q_in_tmux_asks_before_discarding_the_test_list(tmp_path: Path) -> None:
+    locations = Locations(tmp_path / "store.json", tmp_path / "store.key")
+    workspace = Workspace.init(locations, user=login_name())
+    workspace.add_app("Shop")
+    done = tmp_path / "exit-code"
+    mailstage = str(Path(sys.executable).with_name("mailstage"))
+    command = (
+        f"{mailstage} --store {locations.store} --key-file {locations.key_file}; echo $? > {done}"
+    )
+    env = {**os.environ, "TERM": "xterm-256color"}
+    with private_tmux() as tmux:
+        tmux.start(command, env=env)
+        tmux.wait_for("Organization Administrator")  # the store is open
+        tmux.keys("a")
+        tmux.wait_for("Shop")
+        tmux.keys("Enter")
+        tmux.wait_for("Relay login")
+        tmux.keys("Enter")  # Development's test list
+        tmux.wait_for("Filter")
+        tmux.keys(*"qa@example.com", "Enter")  # q is a letter here
+        tmux.wait_for("unsaved changes")
+        tmux.keys("C-q")
+        tmux.wait_for("discard them?")
+        tmux.keys("n")
+        tmux.wait_gone("discard them?")
+        assert "qa@example.com" in tmux.screen()
+        tmux.keys("C-q")
+        tmux.wait_for("discard them?")
+        tmux.keys("y")
+        deadline = time.monotonic() + 15
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done.read_text().strip() == "0"
+    saved = Workspace.open(locations, user=login_name()).data
+    assert saved.apps[0].test_list("Development").addresses == []
