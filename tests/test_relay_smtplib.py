@@ -4,8 +4,10 @@ credentials per stage and rotation, and what the app hears back in each case."""
 
 from __future__ import annotations
 
+import os
 import smtplib
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
@@ -43,14 +45,34 @@ def reloads(relay: RunningRelay) -> int:
     return sum("reloaded the store" in line for line in relay.lines)
 
 
+def disk_generation(store: Path) -> int:
+    from mailstage.store import envelope
+
+    head = store.read_bytes()
+    size = envelope.prefix_size(head)
+    assert size is not None
+    return envelope.parse_prefix(head[:size], store).generation
+
+
 def wait_for_reload(relay: RunningRelay, before: int) -> None:
-    relay.wait_for_line(r"reloaded the store")
+    """Wait until the relay has read the version now on disk (counting reload lines alone
+    races: the reload of an earlier change may land after `before` was taken)."""
+    import re
     import time
 
+    del before
+    wanted = disk_generation(Path(os.environ["MAILSTAGE_STORE"]))  # the store_env fixture's
     deadline = time.monotonic() + 30
-    while reloads(relay) <= before and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        versions = [
+            int(m.group(1))
+            for line in relay.lines
+            if (m := re.search(r"reloaded the store .*\(version (\d+)\)", line))
+        ]
+        if versions and max(versions) >= wanted:
+            return
         time.sleep(0.02)
-    assert reloads(relay) > before, relay.stderr
+    raise AssertionError(f"the relay never read version {wanted}:\n{relay.stderr}")
 
 
 def test_basic_delivery_with_the_stage_sender(relay, relay_store, smtp_server):
