@@ -62,6 +62,23 @@ def unreadable(path: object) -> StoreUnreadable:
     )
 
 
+def header_object(raw: bytes, version: int, path: object) -> dict[str, Any]:
+    """A header's JSON object, of our format and of ``version``; an unknown version is
+    refused by name, anything else that does not fit is unreadable."""
+    try:
+        env = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise unreadable(path) from None
+    if not isinstance(env, dict) or env.get("format") != FORMAT:
+        raise unreadable(path)
+    found = env.get("version")
+    if found != version:
+        if isinstance(found, int) and not isinstance(found, bool) and found not in READS:
+            raise unknown_version(path, found)
+        raise unreadable(path)
+    return env
+
+
 def unknown_version(path: object, version: int) -> StoreUnreadable:
     return StoreUnreadable(
         f"Cannot open the store {path}: it is format version {version}, and this "
@@ -184,17 +201,7 @@ def parse_prefix(head: bytes, path: object) -> Header:
     if size > MAX_HEADER or len(head) < PREFIX_FIXED + size:
         raise unreadable(path)
     body = head[PREFIX_FIXED : PREFIX_FIXED + size]
-    try:
-        env = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise unreadable(path) from None
-    if not isinstance(env, dict) or env.get("format") != FORMAT:
-        raise unreadable(path)
-    version = env.get("version")
-    if version != VERSION:
-        if isinstance(version, int) and not isinstance(version, bool) and version not in READS:
-            raise unknown_version(path, version)
-        raise unreadable(path)
+    env = header_object(body, VERSION, path)
     try:
         generation, wraps, rows = env["generation"], env["wraps"], env["sections"]
         keys = tuple(env)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from mailstage.store.codec import b64d, dumps
-from mailstage.store.envelope import FORMAT, READS, canonical_wrap, unknown_version, unreadable
+from mailstage.store.envelope import FORMAT, canonical_wrap, header_object, unreadable
 
 VERSION = 1
 HEADER_KEYS = ("format", "version", "generation", "wraps")
@@ -71,17 +70,7 @@ def parse(raw: bytes, path: object) -> Parsed:
     at = raw.rfind(CIPHERTEXT_MARK)
     if at < 0 or not raw.endswith(TAIL):
         raise unreadable(path)
-    try:
-        env = json.loads(raw[:at] + b"}")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise unreadable(path) from None
-    if not isinstance(env, dict) or env.get("format") != FORMAT:
-        raise unreadable(path)
-    version = env.get("version")
-    if version != VERSION:
-        if isinstance(version, int) and not isinstance(version, bool) and version not in READS:
-            raise unknown_version(path, version)
-        raise unreadable(path)
+    env = header_object(raw[:at] + b"}", VERSION, path)
     try:
         generation = env["generation"]
         wraps = env["wraps"]
