@@ -4,10 +4,7 @@ backup), creates both on Enter, and Home then says the next step. In a real term
 
 from __future__ import annotations
 
-import os
 import stat
-import sys
-import time
 from pathlib import Path
 
 from mailstage.screens.create_store import CreateStoreScreen
@@ -23,11 +20,8 @@ from tests.tui_fixtures import screen_text, settle
 def test_first_run_in_tmux_creates_the_store(tmp_path: Path) -> None:
     store, key = tmp_path / "data" / "store.json", tmp_path / "conf" / "store.key"
     done = tmp_path / "exit-code"
-    mailstage = str(Path(sys.executable).with_name("mailstage"))
-    command = f"{mailstage} --store {store} --key-file {key}; echo $? > {done}"
-    env = {**os.environ, "TERM": "xterm-256color"}
     with private_tmux() as tmux:
-        tmux.start(command, env=env)
+        tmux.start_mailstage(store, key, done)
         screen = tmux.wait_for("Create the store (Enter)")
         assert "Welcome to mailstage" in screen and "There is no store yet" in screen
         assert "Back up the key file" in screen
@@ -37,10 +31,7 @@ def test_first_run_in_tmux_creates_the_store(tmp_path: Path) -> None:
         assert "Next: configure how Development sends email" in screen
         assert "Organization Administrator" in screen
         tmux.keys("q")
-        deadline = time.monotonic() + 15
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert done.read_text().strip() == "0"
+        assert tmux.exit_code(done) == "0"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert stat.S_IMODE(store.stat().st_mode) == 0o600
     ws = Workspace.open(Locations(store, key))

@@ -23,13 +23,8 @@ def test_mailstage_in_tmux(tmp_path: Path) -> None:
     locations = Locations(tmp_path / "store.json", tmp_path / "store.key")
     Workspace.init(locations)  # the real user: the TUI names whoever runs it
     done = tmp_path / "exit-code"
-    mailstage = str(Path(sys.executable).with_name("mailstage"))
-    command = (
-        f"{mailstage} --store {locations.store} --key-file {locations.key_file}; echo $? > {done}"
-    )
-    env = {**os.environ, "TERM": "xterm-256color"}
     with private_tmux() as tmux:
-        tmux.start(command, env=env)
+        tmux.start_mailstage(locations.store, locations.key_file, done)
         screen = tmux.wait_for("Configure > Emails")
         screen = tmux.wait_for(f"{login_name()} · Organization Administrator")  # once open
         tmux.keys("e")
@@ -42,10 +37,7 @@ def test_mailstage_in_tmux(tmp_path: Path) -> None:
         tmux.keys("Escape")
         tmux.wait_gone("Keys on this screen")  # Esc then q at once would read as alt+q
         tmux.keys("q")
-        deadline = time.monotonic() + 15
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert done.read_text().strip() == "0"
+        assert tmux.exit_code(done) == "0"
 
 
 def test_demo_cleans_up_when_the_terminal_hangs_up(tmp_path: Path) -> None:

@@ -3,10 +3,7 @@ every widget, the dropdown included) and ctrl+q asks first; elsewhere q quits at
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -115,13 +112,8 @@ def test_ctrl_q_in_tmux_asks_before_discarding_the_form(tmp_path: Path) -> None:
     locations = Locations(tmp_path / "store.json", tmp_path / "store.key")
     Workspace.init(locations, user=login_name())
     done = tmp_path / "exit-code"
-    mailstage = str(Path(sys.executable).with_name("mailstage"))
-    command = (
-        f"{mailstage} --store {locations.store} --key-file {locations.key_file}; echo $? > {done}"
-    )
-    env = {**os.environ, "TERM": "xterm-256color"}
     with private_tmux() as tmux:
-        tmux.start(command, env=env)
+        tmux.start_mailstage(locations.store, locations.key_file, done)
         tmux.wait_for("Organization Administrator")  # the store is open
         tmux.keys("e")
         tmux.wait_for("not configured")
@@ -139,10 +131,7 @@ def test_ctrl_q_in_tmux_asks_before_discarding_the_form(tmp_path: Path) -> None:
         tmux.keys("C-q")
         tmux.wait_for("discard them?")
         tmux.keys("y")
-        deadline = time.monotonic() + 15
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert done.read_text().strip() == "0"
+        assert tmux.exit_code(done) == "0"
     assert Workspace.open(locations, user=login_name()).data.stage("Development").email is None
 
 
@@ -152,13 +141,8 @@ def test_ctrl_q_in_tmux_asks_before_discarding_the_test_list(tmp_path: Path) -> 
     workspace = Workspace.init(locations, user=login_name())
     workspace.add_app("Shop")
     done = tmp_path / "exit-code"
-    mailstage = str(Path(sys.executable).with_name("mailstage"))
-    command = (
-        f"{mailstage} --store {locations.store} --key-file {locations.key_file}; echo $? > {done}"
-    )
-    env = {**os.environ, "TERM": "xterm-256color"}
     with private_tmux() as tmux:
-        tmux.start(command, env=env)
+        tmux.start_mailstage(locations.store, locations.key_file, done)
         tmux.wait_for("Organization Administrator")  # the store is open
         tmux.keys("a")
         tmux.wait_for("Shop")
@@ -176,9 +160,6 @@ def test_ctrl_q_in_tmux_asks_before_discarding_the_test_list(tmp_path: Path) -> 
         tmux.keys("C-q")
         tmux.wait_for("discard them?")
         tmux.keys("y")
-        deadline = time.monotonic() + 15
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert done.read_text().strip() == "0"
+        assert tmux.exit_code(done) == "0"
     saved = Workspace.open(locations, user=login_name()).data
     assert saved.apps[0].test_list("Development").addresses == []

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+OUTER_TMUX = {"TMUX", "TMUX_PANE"}
 
 
 class Tmux:
@@ -21,12 +25,14 @@ class Tmux:
         self.session = "mailstage"
 
     def _run(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+        # an outer tmux's variables (we may be running inside one) never reach our server
+        clean = {k: v for k, v in (env or os.environ).items() if k not in OUTER_TMUX}
         return subprocess.run(
             ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
             capture_output=True,
             text=True,
             check=check,
-            env=env,
+            env=clean,
         ).stdout
 
     def start(
@@ -34,6 +40,20 @@ class Tmux:
     ) -> None:
         size = ["-x", str(width), "-y", str(height)]
         self._run("new-session", "-d", "-s", self.session, *size, command, env=env)
+
+    def start_mailstage(self, store: Path, key_file: Path, exit_file: Path) -> None:
+        """The real `mailstage` on that store; its exit code is written to ``exit_file``."""
+        mailstage = Path(sys.executable).with_name("mailstage")
+        command = f"{mailstage} --store {store} --key-file {key_file}; echo $? > {exit_file}"
+        self.start(command, env={**os.environ, "TERM": "xterm-256color"})
+
+    @staticmethod
+    def exit_code(exit_file: Path, timeout: float = 15.0) -> str:
+        """What `start_mailstage` wrote once the app ended ('' if it never did)."""
+        deadline = time.monotonic() + timeout
+        while not exit_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return exit_file.read_text().strip() if exit_file.exists() else ""
 
     def keys(self, *keys: str) -> None:
         self._run("send-keys", "-t", self.session, *keys)
