@@ -97,7 +97,7 @@ def parse_listen(text: str) -> tuple[str, int]:
 def relay_options(args: argparse.Namespace) -> Any:
     from pathlib import Path
 
-    from mailstage.mailer.relay_server import RelayOptions, is_loopback_listen
+    from mailstage.relay.server import RelayOptions, is_loopback_listen
 
     host, port = parse_listen(args.listen)
     if (args.tls_cert is None) != (args.tls_key is None):
@@ -153,8 +153,8 @@ def cmd_relay(args: argparse.Namespace, ctx: CliContext) -> int:
     import asyncio
 
     from mailstage.mailer.maillog import MailLog
-    from mailstage.mailer.relay_events import EventLog
-    from mailstage.mailer.relay_server import Relay, StoreWatch
+    from mailstage.relay.events import EventLog
+    from mailstage.relay.server import Relay, StoreWatch
     from mailstage.store.filestore import StoreFile
 
     options = relay_options(args)

@@ -128,7 +128,7 @@ def test_without_smtputf8_upstream_an_international_address_is_refused(
 async def test_a_message_beyond_the_limit_waits_then_is_deferred(smtp_server_factory, certificates):
     import asyncio
 
-    from mailstage.mailer.upstream_pool import UpstreamDeferred, UpstreamPool
+    from mailstage.relay.upstream_pool import UpstreamDeferred, UpstreamPool
     from tests.loopback import basic_config
 
     server = smtp_server_factory(data_delay=2.0)

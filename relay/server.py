@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from mailstage.mailer.maillog import LogRecord, MailLog
-from mailstage.mailer.relay_events import EventLog
-from mailstage.mailer.relay_message import prepare
-from mailstage.mailer.upstream_pool import UpstreamDeferred, UpstreamPool, UpstreamRefused
+from mailstage.relay.events import EventLog
+from mailstage.relay.message import prepare
+from mailstage.relay.upstream_pool import UpstreamDeferred, UpstreamPool, UpstreamRefused
 from mailstage.store.errors import InvalidInput, MailstageError, ServerCannotStart
 from mailstage.store.filestore import StoreFile
 from mailstage.store.models import StoreData
