@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import ssl
 import time
@@ -84,26 +83,30 @@ def smtp_line(text: str) -> str:
 
 
 class StoreWatch:
-    """The store as the relay last read it, and whether the file changed since."""
+    """The store as the relay last read it. Every AUTH and routing decision asks for it
+    fresh: a stat of the file (microseconds) says whether a save happened since, and the
+    store is read again first when it did, so a saved change applies to the very next
+    message. The timer in Relay._watch only keeps the event log current."""
 
     def __init__(self, file: StoreFile, data: StoreData) -> None:
         self.file = file
         self.data = data
-        self.signature = self._signature()
-
-    def _signature(self) -> tuple[int, int, int] | None:
-        try:
-            info = os.stat(self.file.locations.store)
-        except OSError:
-            return None
-        return info.st_ino, info.st_size, info.st_mtime_ns
+        self.signature = file.signature()
 
     def changed(self) -> bool:
-        return self._signature() != self.signature
+        return self.file.signature() != self.signature
+
+    def reload_now(self) -> None:
+        """Read the store again in this thread (for decisions that cannot wait on the
+        event loop, such as aiosmtpd's AUTH check)."""
+        signature = self.file.signature()
+        self.data = self.file.reload()
+        self.signature = signature
 
     async def reload(self) -> None:
-        """Read the store again (in a thread: a large store takes a while to decode)."""
-        signature = self._signature()
+        """Read the store again (in a thread: a large store takes a while to decode). The
+        signature is taken before the read: a save during it is seen by the next check."""
+        signature = self.file.signature()
         self.data = await asyncio.to_thread(self.file.reload)
         self.signature = signature
 
@@ -133,6 +136,7 @@ class Relay:
         self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         self._stop = asyncio.Event()
         self._reload_now = asyncio.Event()
+        self._reading = asyncio.Lock()
         self._hostname = "localhost"
 
     @property
@@ -227,11 +231,41 @@ class Relay:
                 await self._reload("SIGHUP" if forced else "the store changed")
 
     async def _reload(self, why: str) -> None:
+        async with self._reading:
+            await self._reload_locked(why)
+
+    async def _reload_locked(self, why: str) -> None:
         try:
             await self.store.reload()
         except (MailstageError, OSError, ValueError) as exc:
-            self.events.event(f"reload after {why} failed, keeping the last configuration: {exc}")
-            return
+            self._reload_failed(why, exc)
+        else:
+            self._reloaded(why)
+
+    async def fresh_store(self) -> StoreData:
+        """The store as it is on disk now: the routing decision of every message asks
+        (one reading at a time; a session that waited on another's reading checks again)."""
+        if self.store.changed():
+            async with self._reading:
+                if self.store.changed():
+                    await self._reload_locked("the store changed")
+        return self.store.data
+
+    def _fresh_store_now(self) -> StoreData:
+        """The same, read in this thread: the AUTH check is not a coroutine."""
+        if self.store.changed():
+            try:
+                self.store.reload_now()
+            except (MailstageError, OSError, ValueError) as exc:
+                self._reload_failed("the store changed", exc)
+            else:
+                self._reloaded("the store changed")
+        return self.store.data
+
+    def _reload_failed(self, why: str, exc: Exception) -> None:
+        self.events.event(f"reload after {why} failed, keeping the last configuration: {exc}")
+
+    def _reloaded(self, why: str) -> None:
         stage = self.store.data.stage(self.options.stage)
         state = "configured" if stage is not None and stage.email else "NOT configured"
         if stage is None:
@@ -272,7 +306,7 @@ class Relay:
         if isinstance(auth_data, LoginPassword):
             user = auth_data.login.decode("utf-8", "replace")
             password = auth_data.password.decode("utf-8", "replace")
-            app = self.store.data.app(user) if user else None
+            app = self._fresh_store_now().app(user) if user else None
             stored = app.relay_credential(self.options.stage) if app is not None else None
             if app is not None and password_matches(password, stored):
                 return AuthResult(success=True, auth_data=app.name)
@@ -322,7 +356,7 @@ class RelayHandler:
         return record.reply
 
     async def _relay(self, envelope: Any, record: LogRecord) -> str:
-        data = self.relay.store.data
+        data = await self.relay.fresh_store()
         stage = data.stage(self.relay.options.stage)
         app = data.app(record.app) if record.app else None
         if stage is None:

@@ -217,6 +217,15 @@ class StoreFile:
             self._data_key
         )
 
+    def signature(self) -> tuple[int, int, int] | None:
+        """A cheap fingerprint of the file on disk (a stat): it changes with every save,
+        since a save replaces the file. None when the file cannot be seen."""
+        try:
+            info = os.stat(self.locations.store)
+        except OSError:
+            return None
+        return info.st_ino, info.st_size, info.st_mtime_ns
+
     def peek(self) -> tuple[int, StoreData]:
         """The file as it is on disk now (generation, data), without adopting it."""
         opened, data, _, _ = _read_whole(self.locations, data_key=self._data_key)
