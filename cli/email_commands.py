@@ -73,7 +73,8 @@ def register(groups: dict[str, Any]) -> None:
         action="append",
         metavar="S",
         dest="scopes",
-        help="Scopes (oauth2), repeat for several (default for Microsoft token URLs: "
+        help="Scopes (oauth2, optional), repeat for several; with none the token request "
+        "carries no scope (default for Microsoft token URLs: "
         "https://outlook.office365.com/.default)",
     )
     p.add_argument("--sender-email", metavar="E", help="Sender email: the From address")

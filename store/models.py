@@ -178,10 +178,7 @@ class OAuth2ClientCredentials(Model):
 
     @model_validator(mode="after")
     def _default_scopes(self) -> OAuth2ClientCredentials:
-        try:
-            self.scopes = rules.scopes_for(self.token_url, self.scopes)
-        except ValueError as exc:
-            raise ValueError(f"scopes: {exc}") from None
+        self.scopes = rules.scopes_for(self.token_url, self.scopes)
         return self
 
 

@@ -258,16 +258,9 @@ def check_scopes(values: list[str]) -> list[str]:
 
 
 def scopes_for(token_url: str, scopes: list[str]) -> list[str]:
-    """The scopes to request: the ones given, else the token URL's suggestion."""
-    if scopes:
-        return scopes
-    suggested = suggested_scopes(token_url)
-    if not suggested:
-        raise ValueError(
-            "at least one scope is needed for this token URL "
-            "(for example https://outlook.office365.com/.default)"
-        )
-    return suggested
+    """The scopes to request: the ones given, else the token URL's suggestion, else none
+    (Scopes is optional as in the portal; the token request then has no ``scope``)."""
+    return scopes or suggested_scopes(token_url)
 
 
 def check_secret(value: str) -> str:

@@ -257,6 +257,7 @@ class TokenEndpoint:
     expires_in: int = 3600
     issued: set[str] = field(default_factory=set)
     requests: int = 0
+    forms: list[dict[str, str]] = field(default_factory=list)  # each request's form fields
     _server: ThreadingHTTPServer | None = None
     _release: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -296,6 +297,7 @@ class TokenEndpoint:
     def _answer(self, handler: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
         with self._lock:
             self.requests += 1
+            self.forms.append(dict(form))
         if handler.path != TOKEN_PATH:
             return self._send(handler, 404, {"error": "not_found"})
         if self.mode == "hang":

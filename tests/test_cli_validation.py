@@ -125,11 +125,6 @@ OAUTH = [
             "mandatory",
         ),
         (
-            ["--server", "mail.example.com", *OAUTH, "--token-url", "https://idp.example.com/t"],
-            "(--scope)",
-            "at least one scope",
-        ),
-        (
             [
                 "--server",
                 "mail.example.com",
@@ -154,6 +149,29 @@ def test_email_set_rule(initialized, args, field, rule):
     assert "Traceback" not in result.stderr
     assert "s3cret-value" not in result.stderr + result.stdout
     assert initialized["store"].read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("token_url", "scopes"),
+    [
+        ("https://idp.example.com/oauth/token", []),  # optional as in the portal: none is sent
+        (
+            "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+            ["https://outlook.office365.com/.default"],  # the Microsoft suggestion still applies
+        ),
+    ],
+)
+def test_oauth_without_a_scope_is_accepted(initialized, token_url, scopes):
+    import json
+
+    args = ["--server", "mail.example.com", *OAUTH, "--token-url", token_url]
+    result = run_cli("email", "set", "QA", *args, input="s3cret-value\n")
+    assert result.returncode == 0, result.stderr
+    assert "scope" not in result.stderr.lower()
+    data = json.loads(run_cli("email", "show", "QA", "--json").stdout)
+    assert data["auth"]["type"] == "oauth2_client_credentials"
+    assert data["auth"]["token_url"] == token_url
+    assert data["auth"]["scopes"] == scopes
 
 
 def test_empty_secret_on_stdin_is_refused(initialized):

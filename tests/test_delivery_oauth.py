@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mailstage.mailer.oauth import microsoft_authority, token_cache
 from mailstage.mailer.send_test import send_test
-from tests.loopback import CLIENT_SECRET, SENDER, oauth_config, stage
+from tests.loopback import CLIENT_ID, CLIENT_SECRET, SENDER, oauth_config, stage
 
 
 async def _send(server, token_endpoint, certificates, **kwargs):
@@ -119,6 +119,35 @@ async def test_no_token_or_secret_in_transcript_json_or_logs(
         assert token not in text
         assert token[:40] not in text
         assert CLIENT_SECRET not in text
+
+
+async def test_token_request_carries_a_scope_only_when_one_is_set(
+    smtp_server_factory, token_endpoint, certificates
+):
+    # Scopes is optional as in the portal; RFC 6749 4.4.2: with none, no `scope` parameter
+    server = smtp_server_factory(tokens=token_endpoint)
+    for scopes in ([], ["api://relay/.default", "mail.send"]):
+        auth = {
+            "type": "oauth2_client_credentials",
+            "token_url": token_endpoint.url,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "scopes": scopes,
+        }
+        config = oauth_config(
+            server.port, token_endpoint.url, ca_file=certificates.ca_file, auth=auth
+        )
+        assert config.auth.scopes == scopes  # a loopback URL gets no Microsoft default
+        result = await send_test(
+            config, stage=stage(), app=None, recipients=["dev@example.com"], timeout=5
+        )
+        assert result.ok, result.error
+
+    no_scope, with_scopes = token_endpoint.forms
+    assert "scope" not in no_scope
+    assert no_scope["grant_type"] == "client_credentials" and no_scope["client_id"] == CLIENT_ID
+    assert with_scopes["scope"] == "api://relay/.default mail.send"
+    assert len(server.messages) == 2
 
 
 def test_microsoft_token_urls_go_to_msal_with_their_tenant_authority():

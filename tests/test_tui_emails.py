@@ -318,3 +318,27 @@ def test_every_binding_has_an_id_and_a_description() -> None:
                     assert not set(binding.key.split(",")) & forbidden, binding
                     checked += 1
     assert checked > 50
+
+
+async def test_oauth_without_a_scope_saves_for_any_token_url(make_tui_app: Any, tui_store: Any):
+    # Scopes is optional as in the portal: a non-Microsoft token URL needs none
+    app = make_tui_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot, ("down",))
+        await type_into(pilot, "server", "smtp.example.com")
+        await choose_auth(pilot, "OAuth 2.0 - client credentials")
+        await type_into(pilot, "token_url", "https://idp.example.com/oauth/token")
+        await type_into(pilot, "client_id", "client-abc")
+        await type_into(pilot, "client_secret", "s3cret-value")
+        await type_into(pilot, "sender_email", "app@example.com")
+        await settle(pilot)
+        assert "scopes" not in form.problems()
+        assert "at least one scope" not in screen_text(app)
+        assert not form.query_one("#save", Button).disabled
+        await pilot.press("f2")
+        await settle(pilot)
+
+    saved = Workspace.open(tui_store).data.stage("QA").email
+    assert saved is not None and saved.auth.type == "oauth2_client_credentials"
+    assert saved.auth.token_url == "https://idp.example.com/oauth/token"
+    assert saved.auth.scopes == []
