@@ -98,17 +98,15 @@ class StoreWatch:
 
     def reload_now(self) -> None:
         """Read the store again in this thread (for decisions that cannot wait on the
-        event loop, such as aiosmtpd's AUTH check)."""
+        event loop, such as aiosmtpd's AUTH check). The signature is taken before the
+        read: a save during it is seen by the next check."""
         signature = self.file.signature()
         self.data = self.file.reload()
         self.signature = signature
 
     async def reload(self) -> None:
-        """Read the store again (in a thread: a large store takes a while to decode). The
-        signature is taken before the read: a save during it is seen by the next check."""
-        signature = self.file.signature()
-        self.data = await asyncio.to_thread(self.file.reload)
-        self.signature = signature
+        """Read the store again in a thread (a large store takes a while to decode)."""
+        await asyncio.to_thread(self.reload_now)
 
 
 class Relay:
