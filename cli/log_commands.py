@@ -14,7 +14,7 @@ from mailstage.store.text import json_escape_unsafe, visible
 if TYPE_CHECKING:
     from mailstage.mailer.maillog import LogRecord
 
-OUTCOMES = ("sent", "refused", "deferred")
+OUTCOMES = ("sent", "refused", "deferred", "queued", "expired", "deleted")
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -70,7 +70,8 @@ def record_line(record: LogRecord) -> str:
     who = ", ".join(record.delivered_to or record.recipients)
     routed = " (test list)" if record.redirected else ""
     app = f"/{record.app}" if record.app else ""
+    refused = "".join(f"; refused {address}: {words}" for address, words in record.refused.items())
     return visible(
         f"{record.time}  {record.outcome:<8} {record.stage}{app}  {record.source}  "
-        f"{record.subject!r} -> {who}{routed}  {record.reply}  {record.ms} ms"
+        f"{record.subject!r} -> {who}{routed}  {record.reply}{refused}  {record.ms} ms"
     )

@@ -37,12 +37,13 @@ ROTATED_KEPT = 3
 SUBJECT_LIMIT = 200
 LOCK_TIMEOUT = 10.0
 
-Outcome = Literal["sent", "refused", "deferred"]
-OUTCOMES: tuple[Outcome, ...] = ("sent", "refused", "deferred")
+# queued: the relay owns it and retries; expired and deleted end a queued message
+Outcome = Literal["sent", "refused", "deferred", "queued", "expired", "deleted"]
+OUTCOMES: tuple[Outcome, ...] = ("sent", "refused", "deferred", "queued", "expired", "deleted")
 Source = Literal["relay", "send-test"]
 JSON_FIELDS = (
     "time", "source", "stage", "app", "message_id", "subject", "recipients",
-    "delivered_to", "redirected", "outcome", "reply", "ms", "peer",
+    "delivered_to", "redirected", "outcome", "reply", "ms", "peer", "queue_id", "refused",
 )  # fmt: skip
 
 
@@ -60,6 +61,8 @@ class LogRecord:
     reply: str = ""
     ms: int = 0
     peer: str = ""
+    queue_id: str = ""  # the relay's queue entry, when it was queued
+    refused: dict[str, str] = field(default_factory=dict)  # recipient -> upstream's words
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:

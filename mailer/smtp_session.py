@@ -245,10 +245,15 @@ class SmtpSession:
         recipients: list[str],
         *,
         mail_options: Sequence[str] = (),
+        refused: dict[str, str] | None = None,
     ) -> str:
         """One transaction: MAIL, RCPT for each recipient, DATA. ``message`` as bytes is
         sent as it is (the relay's prepared message); ``mail_options`` go on MAIL FROM
-        too (SMTPUTF8, BODY=8BITMIME) and must be extensions the server offered."""
+        too (SMTPUTF8, BODY=8BITMIME) and must be extensions the server offered.
+
+        With ``refused`` (the relay's queue), a recipient the server refuses at RCPT is
+        put there with the server's reply and the others still get the message; when
+        every recipient is refused, nothing is sent and the last refusal is raised."""
         smtp = self._require_client()
         try:
             envelope = plan_envelope(
@@ -268,10 +273,17 @@ class SmtpSession:
                 f"MAIL FROM:<{envelope.sender}>" + "".join(f" {o}" for o in options),
                 smtp.mail(envelope.sender, options=options, encoding=encoding),
             )
-            for recipient in envelope.recipients:
-                await self._exchange(
-                    f"RCPT TO:<{recipient}>", smtp.rcpt(recipient, encoding=encoding)
-                )
+            for asked, recipient in zip(recipients, envelope.recipients, strict=True):
+                try:
+                    await self._exchange(
+                        f"RCPT TO:<{recipient}>", smtp.rcpt(recipient, encoding=encoding)
+                    )
+                except StepFailed as failure:
+                    if refused is None or not failure.reply:
+                        raise
+                    refused[asked] = failure.reply
+                    if len(refused) == len(recipients):
+                        raise
             if isinstance(message, bytes):
                 data = message  # the relay's prepared message goes as the app wrote it
             elif envelope.smtputf8:

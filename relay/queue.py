@@ -179,6 +179,13 @@ class RelayQueue(ABC):
         """Hold the entry; None when it is gone. Raises EntryBusy when another holder
         keeps it past ``wait`` seconds."""
 
+    def try_lease(self, entry_id: str) -> Lease | None:
+        """A lease, or None when the entry is gone or another process holds it."""
+        try:
+            return self.lease(entry_id)
+        except EntryBusy:
+            return None
+
     @abstractmethod
     def done(self, lease: Lease) -> None:
         """The entry is finished (delivered, refused, expired, deleted): remove it."""
@@ -195,6 +202,10 @@ class RelayQueue(ABC):
     @abstractmethod
     def items(self, stage: str | None = None) -> list[QueueItem]:
         """Every entry (of one stage), oldest first, with its state."""
+
+    @abstractmethod
+    def remove_leftovers(self) -> None:
+        """Tidy what a killed process left behind (a database has nothing to do)."""
 
     # -- steering, built on the above (the same for every implementation) ------------
 
@@ -486,13 +497,6 @@ class FileQueue(RelayQueue):
             os.close(fd)
             raise
         return Lease(entry, _Held(fd, body))
-
-    def try_lease(self, entry_id: str) -> Lease | None:
-        """A lease, or None when the entry is gone or another process holds it."""
-        try:
-            return self.lease(entry_id)
-        except EntryBusy:
-            return None
 
     def _set_aside(self, entry_id: str) -> None:
         """An entry that does not decrypt (another store's key, changed on disk) is

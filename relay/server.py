@@ -25,6 +25,7 @@ from mailstage.mailer.maillog import LogRecord, MailLog
 from mailstage.relay.events import EventLog
 from mailstage.relay.message import prepare
 from mailstage.relay.upstream_pool import UpstreamDeferred, UpstreamPool, UpstreamRefused
+from mailstage.relay.worker import deferred_reply
 from mailstage.store.errors import InvalidInput, MailstageError, ServerCannotStart
 from mailstage.store.filestore import StoreFile
 from mailstage.store.models import StoreData
@@ -385,7 +386,7 @@ class RelayHandler:
         except UpstreamRefused as refused:
             return refused.reply
         except UpstreamDeferred as deferred:
-            return _deferred_reply(deferred, config.server)
+            return deferred_reply(deferred, config.server)
         record.delivered_to = list(prepared.recipients)
         return f"250 2.0.0 Sent through {config.server}: {upstream}"
 
@@ -400,18 +401,6 @@ class RelayHandler:
             relay.maillog.append(record)
         except (OSError, MailstageError) as exc:
             relay.events.event(f"the email log could not be written: {exc}")
-
-
-def _deferred_reply(deferred: UpstreamDeferred, server: str) -> str:
-    if deferred.reply[:1] == "4":
-        words = deferred.reply.split(" ", 2)
-        enhanced = words[1] if len(words) > 1 and words[1][:2] == "4." else "4.3.0"
-        return f"451 {enhanced} {server} answered: {deferred.reply}"
-    step = deferred.reason.split(":", 1)[0]
-    enhanced = "4.7.0" if step in ("token", "auth") else "4.4.1"
-    if "busy" in deferred.reason:
-        enhanced = "4.3.2"
-    return f"451 {enhanced} Not sent, try again later: {deferred.reason}"
 
 
 def _in_transaction(session: Any) -> bool:

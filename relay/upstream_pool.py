@@ -89,10 +89,12 @@ class UpstreamPool:
         *,
         smtputf8: bool = False,
         eight_bit: bool = False,
+        refused: dict[str, str] | None = None,
     ) -> str:
         """Send one message; returns the server's reply to DATA. Raises UpstreamRefused
         or UpstreamDeferred. ``smtputf8`` and ``eight_bit`` say what the app asked for;
-        they are passed on when the server offers them."""
+        they are passed on when the server offers them. With ``refused``, recipients
+        refused at RCPT land there (with the reply) while the others get the message."""
         try:
             await asyncio.wait_for(self._slots.acquire(), self.wait_seconds)
         except TimeoutError:
@@ -101,7 +103,7 @@ class UpstreamPool:
                 f"{self.wait_seconds:g} s"
             ) from None
         try:
-            return await self._deliver(config, data, recipients, smtputf8, eight_bit)
+            return await self._deliver(config, data, recipients, smtputf8, eight_bit, refused)
         finally:
             self._slots.release()
 
@@ -112,6 +114,7 @@ class UpstreamPool:
         recipients: list[str],
         smtputf8: bool,
         eight_bit: bool,
+        refused: dict[str, str] | None,
     ) -> str:
         fingerprint = config_fingerprint(config)
         connection = await self._reusable(fingerprint) or await self._open(config, fingerprint)
@@ -122,7 +125,7 @@ class UpstreamPool:
         if eight_bit and session.offers("8BITMIME"):
             options.append("BODY=8BITMIME")
         try:
-            reply = await session.send(data, recipients, mail_options=options)
+            reply = await session.send(data, recipients, mail_options=options, refused=refused)
         except StepFailed as failure:
             if failure.hint_key == "smtputf8":  # refused before MAIL FROM: nothing was sent
                 self._keep(connection)
@@ -141,6 +144,9 @@ class UpstreamPool:
         except BaseException:  # cancelled mid-message: the connection's state is unknown
             self._close(connection)
             raise
+        finally:
+            for address, words in (refused or {}).items():
+                refused[address] = session.transcript.clean(words)  # type: ignore[index]
         self._keep(connection)
         return reply
 

@@ -64,7 +64,7 @@ def test_records_round_trip_encrypted_with_the_store_key(workspace):
     assert records[0].to_json() == record(0).to_json() | {"time": records[0].time}
     assert list(records[0].to_json()) == [
         "time", "source", "stage", "app", "message_id", "subject", "recipients",
-        "delivered_to", "redirected", "outcome", "reply", "ms", "peer",
+        "delivered_to", "redirected", "outcome", "reply", "ms", "peer", "queue_id", "refused",
     ]  # fmt: skip
 
 
