@@ -33,9 +33,12 @@ def register(groups: dict[str, Any]) -> None:
         help="serve a stage: apps send their mail through it (SMTP submission)",
         description="An SMTP submission service for one stage. Apps log in with their name "
         "and the password from `mailstage app credentials`; each message follows the app's "
-        "test list and goes out through the stage's configuration. The app gets its answer "
-        "only after the stage's server answered. SIGHUP reloads the store; SIGTERM lets "
-        "messages in flight finish, then exits.",
+        "test list and goes out through the stage's configuration. Each message is written "
+        "to the relay's queue (encrypted, beside the store) before it goes upstream; the "
+        "app hears the server's own answer within --first-attempt seconds, else `250 "
+        "Queued as ID` and the relay retries (see `mailstage queue`). --no-queue: the app "
+        "hears the server's answer, 451 when it cannot be sent now. SIGHUP reloads the "
+        "store; SIGTERM lets messages in flight finish, then exits.",
     )
     p.add_argument("stage")
     p.add_argument(
@@ -59,6 +62,36 @@ def register(groups: dict[str, Any]) -> None:
         default=25 * 1024 * 1024,
         metavar="BYTES",
         help="largest message accepted, advertised with SIZE (default 25 MiB)",
+    )
+    p.add_argument(
+        "--no-queue",
+        action="store_true",
+        help="no queue: the app hears upstream's answer, 451 when it cannot be sent now",
+    )
+    p.add_argument(
+        "--first-attempt",
+        metavar="SECONDS",
+        default="10",
+        help="how long the app waits for the first attempt before it hears "
+        "`250 Queued as ID` (default 10)",
+    )
+    p.add_argument(
+        "--retry-after",
+        metavar="SECONDS",
+        default="60",
+        help="first wait before trying a queued message again, doubling to 1 hour (default 60)",
+    )
+    p.add_argument(
+        "--queue-lifetime",
+        metavar="DURATION",
+        default="5d",
+        help="how long a message may stay queued before it expires: 90s, 30m, 2h, 5d (default 5d)",
+    )
+    p.add_argument(
+        "--notify-to",
+        metavar="ADDRESS",
+        help="send a delivery status notification (RFC 3464) there for partial refusals "
+        "and expiries",
     )
     p.set_defaults(func=cmd_relay)
 
@@ -98,6 +131,7 @@ def relay_options(args: argparse.Namespace) -> Any:
     from pathlib import Path
 
     from mailstage.relay.server import RelayOptions, is_loopback_listen
+    from mailstage.relay.worker import WorkerOptions
 
     host, port = parse_listen(args.listen)
     if (args.tls_cert is None) != (args.tls_key is None):
@@ -123,6 +157,13 @@ def relay_options(args: argparse.Namespace) -> Any:
             [("max_size", "out of range")],
         )
     return RelayOptions(
+        queue=not args.no_queue,
+        first_attempt=seconds(args.first_attempt, "first_attempt", 0.1, 600),
+        worker=WorkerOptions(
+            retry_after=seconds(args.retry_after, "retry_after", 1, 86400),
+            lifetime=duration(args.queue_lifetime),
+            notify_to=notify_address(args.notify_to),
+        ),
         stage=args.stage,
         host=host,
         port=port,
@@ -131,6 +172,48 @@ def relay_options(args: argparse.Namespace) -> Any:
         upstream_connections=args.upstream_connections,
         max_size=args.max_size,
     )
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def seconds(text: str, name: str, low: float, high: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not low <= value <= high:  # NaN fails too
+        raise InvalidInput(
+            f"{name.replace('_', ' ').capitalize()} ({name}) must be a number of seconds "
+            f"from {low:g} to {high:g}.",
+            [(name, "out of range")],
+        )
+    return value
+
+
+def duration(text: str) -> float:
+    """--queue-lifetime: a whole number with a unit (90s, 30m, 2h, 5d), at most 30 days."""
+    number, unit = text.strip()[:-1], text.strip()[-1:].lower()
+    ok = unit in DURATION_UNITS and number.isascii() and number.isdigit() and len(number) < 8
+    value = int(number) * DURATION_UNITS[unit] if ok else 0
+    if not 1 <= value <= 30 * 86400:
+        raise InvalidInput(
+            "Queue lifetime (queue_lifetime) must be a whole number with a unit s, m, h or "
+            "d, from 1s to 30d, for example 90s, 2h or 5d.",
+            [("queue_lifetime", "duration")],
+        )
+    return float(value)
+
+
+def notify_address(text: str | None) -> str | None:
+    if text is None:
+        return None
+    from mailstage.store.validation import check_address
+
+    try:
+        return check_address(text)
+    except ValueError as exc:
+        raise InvalidInput(f"Notify to (notify_to) {exc}.", [("notify_to", str(exc))]) from None
 
 
 def relay_passphrase(ctx: CliContext) -> str | None:

@@ -100,6 +100,10 @@ class QueueEntry:
     recipients: list[str]  # the routed upstream envelope, in order
     original: list[str] = field(default_factory=list)  # what the app asked for
     redirected: bool = False
+    # False while routing could not be decided (no configuration yet, an active but
+    # empty test list): ``message`` is then as the app sent it, ``recipients`` its
+    # envelope, and the first attempt that can route it decides, once
+    routed: bool = True
     message_id: str = ""
     subject: str = ""
     peer: str = ""
@@ -316,7 +320,7 @@ def _prefix(header: _Header) -> bytes:
 
 _META_FIELDS = (
     "app", "original", "recipients", "redirected", "message_id", "subject", "peer",
-    "smtputf8", "eight_bit", "last_reply", "accepted", "refused",
+    "smtputf8", "eight_bit", "last_reply", "accepted", "refused", "routed",
 )  # fmt: skip
 
 
@@ -427,11 +431,13 @@ class FileQueue(RelayQueue):
                 self._lock(entry.id).unlink()
             os.close(fd)
             raise
-        return Lease(entry, _Held(fd, body))
+        return Lease(entry, _Held(fd, body, entry.message))
 
     def defer(self, lease: Lease) -> None:
         held = _held(lease)
         try:
+            if lease.entry.message != held.message:  # routed since: the body changed
+                held.body, held.message = self._seal_body(lease.entry), lease.entry.message
             self._write(lease.entry, held.body)
         finally:
             self._let_go(held)
@@ -496,7 +502,7 @@ class FileQueue(RelayQueue):
         except BaseException:
             os.close(fd)
             raise
-        return Lease(entry, _Held(fd, body))
+        return Lease(entry, _Held(fd, body, entry.message))
 
     def _set_aside(self, entry_id: str) -> None:
         """An entry that does not decrypt (another store's key, changed on disk) is
@@ -659,6 +665,7 @@ class FileQueue(RelayQueue):
 class _Held:
     fd: int
     body: tuple[bytes, bytes]  # nonce, ciphertext: reused by every rewrite
+    message: bytes  # what ``body`` holds
 
 
 def _held(lease: Lease) -> _Held:

@@ -2,9 +2,12 @@
 
 Apps log in (AUTH PLAIN or LOGIN, username = the app's name, password from `mailstage
 app credentials`); each message is routed by the app's test list and sent upstream
-through the stage's configuration; the app's end of DATA is answered only once the
-upstream server has answered (no queue: nothing accepted is lost, nothing refused is
-sent). The store is watched: a saved change applies to the next message.
+through the stage's configuration. With the queue (the default) the routing is
+decided and the entry written durably before anything goes upstream; the app hears
+upstream's own answer within --first-attempt seconds, else `250 Queued as ID`, and the
+delivery worker (worker.py) retries. With --no-queue the app's end of DATA is answered
+only once the upstream server has answered (451 when it could not be sent now). The
+store is watched: a saved change applies to the next message.
 """
 
 from __future__ import annotations
@@ -17,15 +20,22 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mailstage.mailer.maillog import LogRecord, MailLog
 from mailstage.relay.events import EventLog
 from mailstage.relay.message import prepare
+from mailstage.relay.queue import FileQueue, QueueEntry, QueueWriteFailed, RelayQueue
 from mailstage.relay.upstream_pool import UpstreamDeferred, UpstreamPool, UpstreamRefused
-from mailstage.relay.worker import deferred_reply
+from mailstage.relay.worker import (
+    Attempt,
+    DeliveryWorker,
+    WorkerOptions,
+    deferred_reply,
+    route_now,
+)
 from mailstage.store.errors import InvalidInput, MailstageError, ServerCannotStart
 from mailstage.store.filestore import StoreFile
 from mailstage.store.models import StoreData
@@ -38,6 +48,7 @@ GRACE_SECONDS = 30.0
 WATCH_SECONDS = 0.25
 SESSION_TIMEOUT = 300.0  # aiosmtpd's idle limit per command; upstream steps stay under it
 REPLY_LIMIT = 400
+FIRST_ATTEMPT_SECONDS = 10.0
 
 
 @dataclass
@@ -50,6 +61,9 @@ class RelayOptions:
     upstream_connections: int = 3
     max_size: int = DEFAULT_MAX_SIZE
     grace_seconds: float = GRACE_SECONDS
+    queue: bool = True  # False: --no-queue, the app hears upstream's answer (451 on failure)
+    first_attempt: float = FIRST_ATTEMPT_SECONDS
+    worker: WorkerOptions = field(default_factory=WorkerOptions)
 
 
 def is_loopback_listen(host: str) -> bool:
@@ -127,6 +141,7 @@ class Relay:
         self.stopping = False
         self.port = options.port
         self.in_flight = 0
+        self.awaiting = 0  # sessions waiting on their message's first attempt
         self._tls = (
             server_tls_context(options.tls_cert, options.tls_key)
             if options.tls_cert is not None and options.tls_key is not None
@@ -137,6 +152,8 @@ class Relay:
         self._reload_now = asyncio.Event()
         self._reading = asyncio.Lock()
         self._hostname = "localhost"
+        self.queue: RelayQueue | None = FileQueue.of_store(store.file) if options.queue else None
+        self.worker: DeliveryWorker | None = None
 
     @property
     def stage_name(self) -> str:
@@ -151,6 +168,17 @@ class Relay:
         _quiet_aiosmtpd()
         loop = asyncio.get_running_loop()
         self._hostname = await local_hostname()
+        if self.queue is not None:
+            self.worker = DeliveryWorker(
+                self.queue,
+                self.pool,
+                stage=self.stage_name,
+                fresh_store=self.fresh_store,
+                log=self.log,
+                events=self.events,
+                options=self.options.worker,
+                hostname=self._hostname,
+            )
         try:
             server = await loop.create_server(
                 self._new_session, host=self.options.host.strip("[]"), port=self.options.port
@@ -171,12 +199,15 @@ class Relay:
         if on_ready is not None:
             on_ready(self)
         watcher = loop.create_task(self._watch())
+        delivering = loop.create_task(self.worker.run()) if self.worker is not None else None
         try:
             await self._stop.wait()
         finally:
             server.close()
             self.stopping = True
             watcher.cancel()
+            if delivering is not None:
+                delivering.cancel()
             await self._finish_in_flight()
             await self.pool.close_idle()
             for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -196,20 +227,25 @@ class Relay:
         config = stage.email if stage is not None else None
         upstream = f"{config.server} port {config.port}" if config else "not configured yet"
         security = "STARTTLS required before AUTH" if self._tls else "plain text on loopback"
+        queue = f"queue {self.queue}" if self.queue is not None else "no queue"
         return (
             f"relay for stage {self.stage_name} listening on {self.options.host} port "
             f"{self.port} ({security}); upstream {upstream}, at most "
-            f"{self.pool.size} connection(s)"
+            f"{self.pool.size} connection(s); {queue}"
         )
 
     def _busy_count(self) -> int:
         busy = sum(1 for s in self._sessions if _in_transaction(s))
-        return max(busy, self.in_flight)
+        # attempts no app waits for any more (a session awaiting one is counted above)
+        attempts = self.worker.busy - self.awaiting if self.worker is not None else 0
+        return max(busy, self.in_flight) + max(0, attempts)
 
     async def _finish_in_flight(self) -> None:
         deadline = time.monotonic() + self.options.grace_seconds
         while self._busy_count() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
+        if self.worker is not None:  # attempts still going: cancelled, retried next start
+            await self.worker.stop(max(0.0, deadline - time.monotonic()))
         left = self._busy_count()
         if left:
             self.events.event(f"grace period over: closing {left} unfinished session(s)")
@@ -273,6 +309,21 @@ class Relay:
             f"reloaded the store after {why} (version {self.store.file.generation}); "
             f"stage {self.stage_name} {state}"
         )
+
+    def log(self, record: LogRecord) -> None:
+        """One event line and one email log record (the worker logs through it too)."""
+        routed = ", test list" if record.redirected else ""
+        queued = f", queue entry {record.queue_id}" if record.queue_id else ""
+        refused = "".join(f"; refused {a}: {w}" for a, w in record.refused.items())
+        self.events.event(
+            f"{record.outcome}: app {record.app} from {record.peer}, {record.message_id or '-'}, "
+            f"{len(record.recipients)} recipient(s){routed}{queued}, {record.ms} ms: "
+            f"{record.reply}{refused}"
+        )
+        try:
+            self.maillog.append(record)
+        except (OSError, MailstageError) as exc:
+            self.events.event(f"the email log could not be written: {exc}")
 
     # -- the SMTP conversation -------------------------------------------------------------
 
@@ -340,19 +391,78 @@ class RelayHandler:
             recipients=list(envelope.rcpt_tos),
             peer=_peer(session),
         )
+        logged = False  # by the delivery worker, when the first attempt ended in time
         try:
-            reply = await self._relay(envelope, record)
+            if relay.queue is not None:
+                reply, logged = await self._through_queue(envelope, record)
+            else:
+                reply = await self._relay(envelope, record)
         except Exception as exc:  # never a traceback to the app, never a lost message
             reply = f"451 4.3.0 The relay failed unexpectedly ({type(exc).__name__})"
         finally:
             relay.in_flight -= 1
         record.reply = smtp_line(reply)
-        record.outcome = (
-            "sent" if reply[:1] == "2" else "refused" if reply[:1] == "5" else "deferred"
-        )
+        if logged:
+            return record.reply
+        if record.outcome != "queued":
+            record.outcome = (
+                "sent" if reply[:1] == "2" else "refused" if reply[:1] == "5" else "deferred"
+            )
         record.ms = round((time.perf_counter() - started) * 1000)
-        self._log(record)
+        relay.log(record)
         return record.reply
+
+    async def _through_queue(self, envelope: Any, record: LogRecord) -> tuple[str, bool]:
+        """The routing decided now, the entry written durably, then the first attempt for
+        at most --first-attempt seconds; it goes on after that, and counts once. Returns
+        the app's reply and whether the worker logged the outcome already."""
+        relay = self.relay
+        assert relay.queue is not None and relay.worker is not None
+        data = await relay.fresh_store()
+        stage = data.stage(relay.options.stage)
+        app = data.app(record.app) if record.app else None
+        if stage is None:
+            return f"451 4.3.0 The stage {relay.options.stage} no longer exists", False
+        if app is None:
+            return f"451 4.7.0 The app {record.app} no longer exists in stage {stage.name}", False
+        options = [option.upper() for option in envelope.mail_options]
+        entry = QueueEntry(
+            stage=stage.name,
+            app=app.name,
+            message=envelope.original_content or envelope.content,
+            recipients=list(envelope.rcpt_tos),
+            original=list(dict.fromkeys(envelope.rcpt_tos)),
+            peer=record.peer,
+            smtputf8="SMTPUTF8" in options,
+            eight_bit="BODY=8BITMIME" in options,
+            routed=False,
+        )
+        if stage.email is not None:  # else routed on the first attempt that can
+            route_now(entry, data, stage, stage.email)
+        record.message_id, record.subject = entry.message_id, entry.subject
+        record.redirected, record.queue_id = entry.redirected, entry.id
+        try:
+            lease = await asyncio.to_thread(relay.queue.put, entry)
+        except QueueWriteFailed as exc:  # nothing is claimed: the app keeps the message
+            code = "452 4.3.1" if exc.full else "451 4.3.0"
+            return f"{code} Not accepted: {exc.message}", False
+        attempt = relay.worker.start(lease, first=True)
+        relay.awaiting += 1
+        try:
+            result: Attempt = await asyncio.wait_for(
+                asyncio.shield(attempt), relay.options.first_attempt
+            )
+        except TimeoutError:
+            reason = f"no answer from upstream within {relay.options.first_attempt:g} s"
+        else:
+            if result.final:
+                return result.reply, True
+            reason = _why_not_yet(result.reply)
+        finally:
+            relay.awaiting -= 1
+        relay.worker.told_queued(entry.id)
+        record.outcome = "queued"
+        return f"250 2.0.0 Queued as {entry.id}: {reason}", False
 
     async def _relay(self, envelope: Any, record: LogRecord) -> str:
         data = await self.relay.fresh_store()
@@ -390,17 +500,13 @@ class RelayHandler:
         record.delivered_to = list(prepared.recipients)
         return f"250 2.0.0 Sent through {config.server}: {upstream}"
 
-    def _log(self, record: LogRecord) -> None:
-        relay = self.relay
-        routed = ", test list" if record.redirected else ""
-        relay.events.event(
-            f"{record.outcome}: app {record.app} from {record.peer}, {record.message_id or '-'}, "
-            f"{len(record.recipients)} recipient(s){routed}, {record.ms} ms: {record.reply}"
-        )
-        try:
-            relay.maillog.append(record)
-        except (OSError, MailstageError) as exc:
-            relay.events.event(f"the email log could not be written: {exc}")
+
+def _why_not_yet(reply: str) -> str:
+    """A 4xx line without its codes and its advice to the app ("try again later"):
+    the relay is the one that tries again now."""
+    words = reply.split(" ", 2)
+    text = words[2] if len(words) == 3 and words[1][:2] == "4." else reply
+    return text.removeprefix("Not sent, try again later: ")
 
 
 def _in_transaction(session: Any) -> bool:

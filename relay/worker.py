@@ -23,9 +23,11 @@ from typing import Literal
 from mailstage.mailer.maillog import LogRecord, Outcome
 from mailstage.relay.dsn import build_dsn
 from mailstage.relay.events import EventLog
+from mailstage.relay.message import prepare
 from mailstage.relay.queue import Lease, QueueEntry, QueueWriteFailed, RelayQueue
 from mailstage.relay.upstream_pool import UpstreamDeferred, UpstreamPool, UpstreamRefused
-from mailstage.store.models import EmailConfig, StoreData
+from mailstage.store.errors import InvalidInput
+from mailstage.store.models import EmailConfig, Stage, StoreData
 
 DEFAULT_RETRY_AFTER = 60.0
 MAX_BACKOFF = 3600.0
@@ -214,6 +216,10 @@ class DeliveryWorker:
         config = stage.email
         if config is None:
             return None, f"451 4.3.5 Stage {stage.name} has no email configuration yet"
+        if not entry.routed:
+            refusal = route_now(entry, data, stage, config)
+            if refusal:
+                return config, refusal
         pending = entry.pending
         refused: dict[str, str] = {}
         try:
@@ -321,6 +327,22 @@ class DeliveryWorker:
                 f"notified {notify_to}: queue entry {entry.id} {result.kind} "
                 f"({len(failed)} recipient(s))"
             )
+
+
+def route_now(entry: QueueEntry, data: StoreData, stage: Stage, config: EmailConfig) -> str:
+    """Decide the routing of an entry accepted before it could be (the test list as it
+    is now), once; returns why it still cannot be, as a 4xx line, or ""."""
+    app = data.app(entry.app) if entry.app else None
+    if app is None:
+        return f"451 4.7.0 The app {entry.app} no longer exists in stage {stage.name}"
+    try:
+        prepared = prepare(entry.message, entry.recipients, app=app, stage=stage, config=config)
+    except InvalidInput as exc:
+        return f"451 4.3.0 {exc.message}"
+    entry.message, entry.recipients = prepared.data, prepared.recipients
+    entry.message_id, entry.subject = prepared.message_id, prepared.subject
+    entry.redirected, entry.routed = prepared.redirected, True
+    return ""
 
 
 def _first_refusal(entry: QueueEntry, reply: str) -> str:

@@ -115,7 +115,7 @@ def test_log_records_for_sent_refused_and_deferred(initialized, smtp_server_fact
     assert run_cli("app", "add", "Shop").returncode == 0
     assert run_cli("testlist", "add", "Shop", "--stage", "QA", "qa@test.example").returncode == 0
     password = credentials()
-    relay = start_relay()
+    relay = start_relay("QA", "--no-queue")  # the answer-after-upstream contract
     try:
         with smtplib.SMTP("127.0.0.1", relay.port, timeout=60) as smtp:
             smtp.login("Shop", password)
@@ -255,7 +255,7 @@ def test_a_passphrase_store_opens_with_a_systemd_credential(store_env, tmp_path)
 def test_a_token_failure_defers_with_the_endpoints_words(oauth_relay_store, token_endpoint):
     server, setup = oauth_relay_store
     token_endpoint.mode = "invalid_client"
-    relay = start_relay()
+    relay = start_relay("QA", "--no-queue")
     try:
         with smtplib.SMTP("127.0.0.1", relay.port, timeout=60) as smtp:
             smtp.login("Shop", setup.password)
