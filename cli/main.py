@@ -22,6 +22,7 @@ from mailstage.cli import (
     email_commands,
     log_commands,
     member_commands,
+    queue_commands,
     relay_commands,
     stage_commands,
     store_commands,
@@ -42,6 +43,7 @@ COMMAND_MODULES = (
     delivery_commands,
     app_commands,
     relay_commands,
+    queue_commands,
     log_commands,
     member_commands,
     studiolist_commands,
@@ -56,6 +58,7 @@ GROUPS = {
     "studiolist": "an app's studio list: Send test's recipients when the test list is off",
     "member": "organization members",
     "role": "roles and their permissions",
+    "queue": "the relay's queued messages",
 }
 
 

@@ -224,7 +224,7 @@ class RelayQueue(ABC):
         return self._change(entry_id, lambda e: setattr(e, "next_attempt", time.time()))
 
     def delete(self, entry_id: str) -> QueueEntry:
-        lease = self._lease_for_change(entry_id)
+        lease = self.lease_for_change(entry_id)
         self.done(lease)
         return lease.entry
 
@@ -232,7 +232,7 @@ class RelayQueue(ABC):
         return self.items(stage)
 
     def _change(self, entry_id: str, change: Any) -> QueueEntry:
-        lease = self._lease_for_change(entry_id)
+        lease = self.lease_for_change(entry_id)
         try:
             change(lease.entry)
         except BaseException:
@@ -241,7 +241,9 @@ class RelayQueue(ABC):
         self.defer(lease)
         return lease.entry
 
-    def _lease_for_change(self, entry_id: str) -> Lease:
+    def lease_for_change(self, entry_id: str) -> Lease:
+        """The entry, waiting a little for a relay that is sending it; EntryMissing when
+        it is not in the queue, EntryBusy when the relay keeps it longer."""
         lease = self.lease(entry_id, wait=5.0) if is_entry_id(entry_id) else None
         if lease is None:
             raise EntryMissing(

@@ -226,6 +226,20 @@ class Workspace:
             )
         return reloaded
 
+    def record_queue_delete(self, stage_name: str, app_name: str | None, recipients: int) -> None:
+        """Audit the deletion of one relay queue entry (needs Manage Email Configurations);
+        raises before anything is deleted when it cannot be recorded."""
+        self.require(Permission.MANAGE_EMAIL_CONFIGURATIONS)
+        with self.transaction():
+            details: dict[str, Any] = {"recipients": recipients}
+            if app_name:
+                details["app"] = app_name
+            self._commit(
+                lambda: lambda: None,
+                self._event("queue.delete", stage_name, **details),
+                changed_apps=(),
+            )
+
     # -- loading and saving ---------------------------------------------------------
 
     def reload(self) -> None:
@@ -814,6 +828,7 @@ ACTION_WORDS = {
     "app.credentials": "made relay credentials for",
     "store.share": "shared the store with the group",
     "store.accept_older": "accepted on purpose an older or other copy of the",
+    "queue.delete": "deleted a queued message of the relay for",
 }
 
 
