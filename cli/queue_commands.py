@@ -76,16 +76,9 @@ def _iso(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds")
 
 
-def _age(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def cmd_queue_list(args: argparse.Namespace, ctx: CliContext) -> int:
     from mailstage.relay import steering
+    from mailstage.relay.steering import age_text as _age
 
     items = steering.entries(ctx.load(), args.stage)
     if args.json:

@@ -14,6 +14,15 @@ from mailstage.store.errors import MailstageError
 from mailstage.store.models import Permission
 
 
+def age_text(seconds: float) -> str:
+    """A duration as people glance at it: 45s, 12m, 3h, 2d."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def queue_of(workspace: Any) -> RelayQueue:
     return FileQueue.of_store(workspace.file)
 

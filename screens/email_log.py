@@ -41,6 +41,9 @@ def record_details(record: LogRecord) -> str:
         *[f"  {address}" for address in record.recipients],
         "Delivered to:",
         *([f"  {address}" for address in record.delivered_to] or ["  nobody"]),
+        *(["Refused:"] if record.refused else []),
+        *[f"  {address}: {words}" for address, words in record.refused.items()],
+        *([f"Queue entry:  {record.queue_id}"] if record.queue_id else []),
     ]
     return "\n".join(visible(line) for line in lines)
 

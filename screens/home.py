@@ -22,6 +22,7 @@ DESTINATIONS = [
     ("members", "Members", "Who may do what"),
     ("audit", "Audit", "Every change, newest first"),
     ("log", "Email log", "Every message the relay and Send test handled"),
+    ("queue", "Queue", "Messages the relay still has to deliver"),
     ("captured", "Captured mail", "Messages caught by the capture server"),
 ]
 
@@ -46,6 +47,15 @@ class HomeScreen(MailstageScreen[None]):
         Binding("u", "go('audit')", "Audit", id="home.audit", tooltip="The audit trail"),
         Binding(
             "l", "go('log')", "Email log", id="home.log", tooltip="Messages sent, newest first"
+        ),
+        # in the menu as "Queue (o)"; the footer has no room left at 80 columns
+        Binding(
+            "o",
+            "go('queue')",
+            "Queue",
+            id="home.queue",
+            tooltip="The relay's queued mail",
+            show=False,
         ),
         Binding("c", "go('captured')", "Captured", id="home.captured", tooltip="Captured mail"),
         Binding("q", "app.quit", "Quit", id="home.quit", tooltip="Quit mailstage"),
@@ -75,6 +85,7 @@ class HomeScreen(MailstageScreen[None]):
             "members": "m",
             "audit": "u",
             "log": "l",
+            "queue": "o",
             "captured": "c",
         }
         return [
@@ -161,6 +172,10 @@ def destination_screen(host: Host, key: str) -> Screen[Any]:
         from mailstage.screens.email_log import EmailLogScreen
 
         return EmailLogScreen()
+    if key == "queue":
+        from mailstage.screens.queue import QueueScreen
+
+        return QueueScreen()
     from mailstage.screens.captured import CapturedMailScreen
 
     return CapturedMailScreen(host.capture_folder)

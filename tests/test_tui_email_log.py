@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mailstage.mailer.maillog import LogRecord, MailLog
+from mailstage.mailer.maillog import OUTCOMES, LogRecord, MailLog
 from mailstage.screens.app_config import AppConfigScreen
 from mailstage.screens.email_log import EmailLogScreen, EmailRecordModal, record_details
 from mailstage.screens.home import HomeScreen
@@ -57,7 +57,7 @@ async def test_email_log_newest_first_filters_details_and_follows(tmp_path: Path
         await pilot.press("o")  # outcome: sent
         await pilot.pause()
         assert "1 of 3 records (outcome sent)" in screen_text(app)
-        await pilot.press("o", "o", "o")  # refused, deferred, all again
+        await pilot.press(*["o"] * len(OUTCOMES))  # each other outcome, then all again
         await pilot.press("s", "s")  # stage: Development, QA
         await pilot.pause()
         assert "2 of 3 records (stage QA)" in screen_text(app)

@@ -46,6 +46,9 @@ def commands(app: MailstageApp) -> Iterator[Command]:
         "Every message the relay and Send test handled",
         partial(app.open_destination, "log"),
     )
+    yield Command(
+        "Queue", "Messages the relay still has to deliver", partial(app.open_destination, "queue")
+    )
     if app.capture_folder is not None:
         yield Command(
             "Captured mail",
