@@ -3,6 +3,28 @@
 from __future__ import annotations
 
 import re
+import time
+from typing import TYPE_CHECKING
+
+from mailstage.mailer.token_hints import SEND_AS_APP, claim_findings
+from mailstage.store.models import OAuth2ClientCredentials
+
+if TYPE_CHECKING:
+    from mailstage.mailer.jwt_claims import TokenClaims
+    from mailstage.store.models import EmailConfig
+
+# Filled in by failure_hint when known: the stage's sender email, the Application
+# (client) ID and the service principal's object id (the token's oid claim).
+SENDER = "<sender>"
+APP_ID = "<app id>"
+SERVICE_PRINCIPAL = "<service principal object id>"
+
+EXCHANGE_APP_STEPS = (
+    f"register the service principal with New-ServicePrincipal -AppId {APP_ID} -ObjectId "
+    f"{SERVICE_PRINCIPAL} using the Enterprise Application's object id (not the App "
+    f"Registration's), and grant Add-MailboxPermission -Identity {SENDER} -User "
+    f"{SERVICE_PRINCIPAL} -AccessRights FullAccess on the sender mailbox"
+)
 
 # Searched in order in the failure text (server reply, token error, exception);
 # the first key found wins, so the more specific keys come first.
@@ -10,15 +32,21 @@ REPLY_HINTS: list[tuple[str, str]] = [
     (
         "5.7.139",
         "SMTP AUTH is disabled for the tenant or the mailbox. Enable it with "
-        "Set-CASMailbox -Identity <sender> -SmtpClientAuthenticationDisabled $false "
+        f"Set-CASMailbox -Identity {SENDER} -SmtpClientAuthenticationDisabled $false "
         "(or turn it on in the Microsoft 365 admin center).",
     ),
     (
         "5.7.3",
-        "The token was accepted but the app may not send as this mailbox: register the "
-        "service principal with New-ServicePrincipal using the Enterprise Application's "
-        "object id (not the App Registration's), grant Add-MailboxPermission -AccessRights "
-        "FullAccess on the sender mailbox, and make sure SMTP.SendAsApp has admin consent.",
+        f"The token was accepted but the app may not send as this mailbox: "
+        f"{EXCHANGE_APP_STEPS}, and make sure {SEND_AS_APP} has admin consent.",
+    ),
+    (
+        "5.2.252",
+        f"The mailbox {SENDER} has not granted Send As to the identity that logged in (for "
+        f"OAuth, the app's service principal): run Add-RecipientPermission -Identity "
+        f"{SENDER} -Trustee {SERVICE_PRINCIPAL} -AccessRights SendAs (and "
+        f"Add-MailboxPermission -Identity {SENDER} -User {SERVICE_PRINCIPAL} -AccessRights "
+        f"FullAccess), then wait for the change to reach Exchange Online.",
     ),
     (
         "5.7.57",
@@ -107,10 +135,80 @@ CONDITION_HINTS: dict[str, str] = {
 _WORD = re.compile(r"[A-Za-z0-9.]+")
 
 
+def reply_key(text: str) -> str | None:
+    """The first known reply code (or error code) the text holds."""
+    words = {word.strip(".") for word in _WORD.findall(text)}
+    return next((key for key, _ in REPLY_HINTS if key in words), None)
+
+
 def hint_for(text: str, condition: str = "") -> str | None:
     """The hint for a failure: a known reply code in the text first, then the condition."""
-    words = {word.strip(".") for word in _WORD.findall(text)}
-    for key, hint in REPLY_HINTS:
-        if key in words:
-            return hint
-    return CONDITION_HINTS.get(condition)
+    key = reply_key(text)
+    return dict(REPLY_HINTS)[key] if key is not None else CONDITION_HINTS.get(condition)
+
+
+def failure_hint(
+    text: str,
+    condition: str = "",
+    *,
+    config: EmailConfig | None = None,
+    claims: TokenClaims | None = None,
+    now: float | None = None,
+) -> str | None:
+    """The most precise hint for a failure: what the access token's claims say when the
+    login was refused, else the table's hint; with the sender, app id and service
+    principal filled in where known."""
+    hint = token_hint(text, condition, claims, now=now) or hint_for(text, condition)
+    return _filled(hint, config, claims)
+
+
+def token_failure_hint(
+    text: str,
+    condition: str = "",
+    *,
+    config: EmailConfig | None = None,
+    claims: TokenClaims | None = None,
+    now: float | None = None,
+) -> str | None:
+    """Only the claim-based hint (None when the claims say nothing): the relay's reply
+    line has room for this one."""
+    hint = token_hint(text, condition, claims, now=now)
+    return _filled(hint, config, claims)
+
+
+def token_hint(
+    text: str, condition: str, claims: TokenClaims | None, *, now: float | None = None
+) -> str | None:
+    """For a refused login with a Microsoft token: what its claims say is wrong, or, when
+    they are right and Exchange said 5.7.3, that the missing step is Exchange's."""
+    if condition != "auth_rejected" or claims is None or not claims.microsoft:
+        return None
+    findings = claim_findings(claims, now=time.time() if now is None else now)
+    key = reply_key(text)
+    if findings:
+        also = [dict(REPLY_HINTS)[key]] if key not in (None, "5.7.3") else []
+        return " ".join(findings + also)
+    if key == "5.7.3":
+        audience = ", ".join(claims.audiences)
+        return (
+            f"The token is right for Exchange Online (audience {audience}, role "
+            f"{SEND_AS_APP}), so the missing step is Exchange's: {EXCHANGE_APP_STEPS}."
+        )
+    return None
+
+
+def _filled(hint: str | None, config: EmailConfig | None, claims: TokenClaims | None) -> str | None:
+    if hint is None:
+        return None
+    auth = config.auth if config is not None else None
+    client_id = auth.client_id if isinstance(auth, OAuth2ClientCredentials) else ""
+    token = claims if claims is not None and claims.microsoft else None
+    values = {
+        SENDER: config.sender_email if config is not None else "",
+        APP_ID: (token.app_id if token else "") or client_id,
+        SERVICE_PRINCIPAL: token.object_id if token else "",
+    }
+    for placeholder, value in values.items():
+        if value:
+            hint = hint.replace(placeholder, value)
+    return hint

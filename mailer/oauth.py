@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from mailstage.mailer.deadline import Deadline, in_daemon_thread
+from mailstage.mailer.jwt_claims import TokenClaims, read_claims
 from mailstage.mailer.token_http import BoundedHttp, TokenHttpError
 from mailstage.store.models import OAuth2ClientCredentials
 
@@ -80,6 +81,8 @@ class AccessToken:
     value: SecretStr
     expires_at: float  # on the clock the cache was given
     from_cache: bool = field(default=False, compare=False)
+    # read once when the token arrives, for diagnosis; holds none of the token's text
+    claims: TokenClaims | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -96,10 +99,11 @@ class TokenCache:
             if self.clock() >= token.expires_at - EXPIRY_MARGIN_SECONDS:
                 del self._tokens[key]
                 return None
-            return AccessToken(token.value, token.expires_at, from_cache=True)
+            return AccessToken(token.value, token.expires_at, True, token.claims)
 
     def put(self, key: str, value: SecretStr, expires_in: float) -> AccessToken:
-        token = AccessToken(value, self.clock() + expires_in)
+        claims = read_claims(value.get_secret_value())
+        token = AccessToken(value, self.clock() + expires_in, claims=claims)
         with self._lock:
             self._tokens[key] = token
         return token

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from mailstage.mailer.deadline import Deadline
-from mailstage.mailer.hints import hint_for
+from mailstage.mailer.hints import failure_hint, hint_for
 from mailstage.mailer.maillog import LogRecord, outcome_of_reply
 from mailstage.mailer.message import build_test_message, with_connection
 from mailstage.mailer.routing import route, send_test_recipients
@@ -141,7 +141,12 @@ async def send_test(
         where = f"Step {step.name.value}" if step is not None else "Send test"
         result.error = f"{where} failed: {transcript.clean(failure.message)}"
         result.reply = transcript.clean(failure.reply) if failure.reply else None
-        hint = hint_for(f"{failure.reply} {failure.message}", failure.hint_key)
+        hint = failure_hint(
+            f"{failure.reply} {failure.message}",
+            failure.hint_key,
+            config=config,
+            claims=session.token_claims,
+        )
         result.hint = transcript.clean(hint) if hint else None
     except TimeoutError:
         step = recorder.failed

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from aiosmtplib import SMTP
     from aiosmtplib.response import SMTPResponse
 
+    from mailstage.mailer.jwt_claims import TokenClaims
+
 _local_hostname: str | None = None
 
 
@@ -70,6 +72,9 @@ class SmtpSession:
         self._greeting: SMTPResponse | None = None
         self._greeting_error: BaseException | None = None
         self._tls = ""
+        # the claims of the access token this session logged in with (upstream_login
+        # sets them): what hints read, never the token itself
+        self.token_claims: TokenClaims | None = None
 
     # -- steps ---------------------------------------------------------------
 

@@ -52,6 +52,7 @@ async def connect_and_login(
             async with token_lock or contextlib.nullcontext():
                 token = await fetch_token(config.auth, deadline)
             session.transcript.forbid_secret(token.value.get_secret_value())
+            session.token_claims = token.claims
             report.detail = token_detail(token, config.auth)
             session.transcript.note(report.detail)
     await run(StepName.AUTH, session.authenticate(token.value if token else None))

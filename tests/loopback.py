@@ -14,6 +14,7 @@ import socket
 import socketserver
 import ssl
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -92,6 +93,9 @@ class SmtpBehaviour:
     data_delay: float = 0.0  # seconds to wait before answering DATA (slow server)
     close_on_rset: bool = False  # RSET finds the connection closed (a server's idle timeout)
     smtputf8: bool = True  # offer SMTPUTF8 (aiosmtpd's Controller does by default)
+    # as Exchange Online: a token (issued by the endpoint) is accepted only with the
+    # Exchange audience, the SMTP.SendAsApp role, and times valid by this clock
+    exchange: bool = False
 
 
 class RecordingHandler:
@@ -169,7 +173,8 @@ class RecordingHandler:
         self.xoauth2_users.append(user)
         if self.behaviour.reject_with:
             return AuthResult(success=False, handled=False, message=self.behaviour.reject_with)
-        if user == SENDER and token in self.valid_tokens():
+        exchange_refuses = self.behaviour.exchange and not exchange_accepts(claims_of(token))
+        if user == SENDER and token in self.valid_tokens() and not exchange_refuses:
             self.logins += 1
             return AuthResult(success=True, auth_data=user)
         if self.behaviour.google_error_challenge:
@@ -179,6 +184,18 @@ class RecordingHandler:
         return AuthResult(
             success=False, handled=False, message="535 5.7.3 Authentication unsuccessful"
         )
+
+
+def exchange_accepts(claims: dict[str, Any]) -> bool:
+    now = time.time()
+    audience = str(claims.get("aud", "")).rstrip("/")
+    roles = claims.get("roles") or []
+    return (
+        audience in {"https://outlook.office365.com", "00000002-0000-0ff1-ce00-000000000000"}
+        and "SMTP.SendAsApp" in roles
+        and float(claims.get("nbf", 0)) <= now + 300
+        and float(claims.get("exp", now + 3600)) > now - 300
+    )
 
 
 class LoopbackSmtp:
@@ -255,6 +272,9 @@ class TokenEndpoint:
 
     mode: str = "ok"
     expires_in: int = 3600
+    # when set, tokens are JWT-shaped (header.claims.signature) with these claims,
+    # asked anew for each token so times can follow the clock
+    claims: Callable[[], dict[str, Any]] | None = None
     issued: set[str] = field(default_factory=set)
     requests: int = 0
     forms: list[dict[str, str]] = field(default_factory=list)  # each request's form fields
@@ -327,7 +347,10 @@ class TokenEndpoint:
             )
         if form.get("grant_type") != "client_credentials":
             return self._send(handler, 400, {"error": "unsupported_grant_type"})
-        token = "eyJ0eXAiOiJKV1Qi." + secrets.token_urlsafe(1500)
+        if self.claims is not None:
+            token = jwt_shaped(self.claims())
+        else:
+            token = "eyJ0eXAiOiJKV1Qi." + secrets.token_urlsafe(1500)
         with self._lock:
             self.issued.add(token)
         return self._send(
@@ -344,6 +367,29 @@ class TokenEndpoint:
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
+
+
+def _base64url(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def jwt_shaped(claims: dict[str, Any]) -> str:
+    """A token shaped as Entra's: header.claims.signature (the signature is random: no
+    one here verifies it, as mailstage does not)."""
+    header = {"typ": "JWT", "alg": "RS256", "x5t": "test-key", "kid": "test-key"}
+    return f"{_base64url(header)}.{_base64url(claims)}.{secrets.token_urlsafe(256)}"
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    """The test servers' own reading of a token's claims ({} when it is no JWT)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 # --- fault servers ----------------------------------------------------------------------
