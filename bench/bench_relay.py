@@ -204,7 +204,9 @@ def drain(stream: object) -> None:
         pass
 
 
-def start_relay(locations: Locations, folder: Path) -> tuple[subprocess.Popen[str], int]:
+def start_relay(
+    locations: Locations, folder: Path, *extra: str
+) -> tuple[subprocess.Popen[str], int]:
     mailstage = Path(sys.executable).parent / "mailstage"
     env = dict(
         os.environ,
@@ -217,7 +219,7 @@ def start_relay(locations: Locations, folder: Path) -> tuple[subprocess.Popen[st
         profile = os.environ["BENCH_RELAY_PROFILE"]
         command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "mailstage.cli.main"]
     process = subprocess.Popen(
-        [*command, "relay", "QA", "--listen", "127.0.0.1:0"],
+        [*command, "relay", "QA", "--listen", "127.0.0.1:0", *extra],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -234,6 +236,32 @@ def start_relay(locations: Locations, folder: Path) -> tuple[subprocess.Popen[st
     raise RuntimeError("the relay did not start")
 
 
+def queue_comparison(
+    locations: Locations, folder: Path, direct: Connect, password: str, total: int
+) -> str:
+    """The queue's cost, in one run: the default relay (each message written encrypted
+    and fsynced before it goes upstream, removed after), the same relay with --no-queue,
+    and direct; 8 clients, one connection each."""
+    rates: dict[str, float] = {}
+    for name, extra in (("queue", ()), ("no-queue", ("--no-queue",))):
+        relay, port = start_relay(locations, folder, *extra)
+        try:
+            through = relay_client(port, password)
+            throughput(through, CLIENTS * 25)  # warm-up
+            rates[name] = throughput(through, total)
+        finally:
+            relay.terminate()
+            relay.wait(timeout=60)
+    rates["direct"] = direct_rate = throughput(direct, total)
+    queue, no_queue = rates["queue"], rates["no-queue"]
+    return (
+        f"queue vs --no-queue vs direct ({total:,} messages, {CLIENTS} clients): queue "
+        f"{queue:,.0f} msg/s ({queue / direct_rate:.2f}x direct, goal >= 0.7x), --no-queue "
+        f"{no_queue:,.0f} msg/s ({no_queue / direct_rate:.2f}x), direct {direct_rate:,.0f} "
+        f"msg/s; queue / --no-queue {queue / no_queue:.2f}x"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--upstream", nargs=2, metavar=("CERT", "KEY"), help=argparse.SUPPRESS)
@@ -241,6 +269,9 @@ def main() -> int:
     parser.add_argument("--latency", type=int, default=300)
     parser.add_argument(
         "--per-message", type=int, default=800, help="messages in the connection-per-message run"
+    )
+    parser.add_argument(
+        "--queue-only", action="store_true", help="only the queue / --no-queue / direct run"
     )
     args = parser.parse_args()
     if args.upstream:
@@ -264,6 +295,17 @@ def main() -> int:
         assert upstream.stdout is not None and upstream.stdin is not None
         port = int(upstream.stdout.readline())
         locations, password = make_store(folder, port, cert)
+        if args.queue_only:
+            try:
+                print(
+                    queue_comparison(
+                        locations, folder, direct_client(port, str(cert)), password, args.messages
+                    )
+                )
+            finally:
+                upstream.stdin.close()
+                upstream.wait(timeout=60)
+            return 0
         relay, relay_port = start_relay(locations, folder)
         try:
             direct = direct_client(port, str(cert))
@@ -281,6 +323,9 @@ def main() -> int:
         finally:
             relay.terminate()
             relay.wait(timeout=60)
+        try:
+            queue_line = queue_comparison(locations, folder, direct, password, args.messages)
+        finally:
             upstream.stdin.close()
             upstream.wait(timeout=60)
         delivered = int(upstream.stdout.readline() or 0)
@@ -303,6 +348,7 @@ def main() -> int:
         f"p99 {p99(relay_ms):.2f} ms; added median {added_median:.2f} ms "
         f"p99 {p99(relay_ms) - p99(direct_ms):.2f} ms (target < 5 ms at the median)"
     )
+    print(queue_line)
     print(
         f"relay RSS: {rss_before / 1024:.1f} MiB after warm-up, {rss_after / 1024:.1f} MiB "
         f"after {args.messages:,} more messages ({(rss_after - rss_before) / 1024:+.1f} MiB)"
