@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from mailstage.mailer.deadline import Deadline
+from mailstage.mailer.hints import token_failure_hint
 from mailstage.mailer.smtp_session import SmtpSession
 from mailstage.mailer.steps import StepFailed, StepName, StepRecorder
 from mailstage.mailer.transcript import Transcript
@@ -187,6 +188,14 @@ class UpstreamPool:
             session.close()
             step = recorder.failed.name if recorder.failed is not None else StepName.CONNECT
             reason = transcript.clean(f"{step.value}: {failure.message}")
+            hint = token_failure_hint(
+                f"{failure.reply} {failure.message}",
+                failure.hint_key,
+                config=config,
+                claims=session.token_claims,
+            )
+            if hint:  # what the token's claims say is missing (issue 21)
+                reason += " Hint: " + transcript.clean(hint)
             raise UpstreamDeferred(reason, transcript.clean(failure.reply)) from None
         except BaseException:
             session.close()
