@@ -63,6 +63,7 @@ LOCK_SUFFIX = ".lock"
 DAMAGED_SUFFIX = ".damaged"
 STALE_TEMP_SECONDS = 600.0
 LEASE_POLL = 0.05
+CHANGE_WAIT = 5.0  # `mailstage queue hold` waits this long for a relay that is sending
 
 State = Literal["queued", "held", "sending"]
 STATES: tuple[State, ...] = ("queued", "held", "sending")
@@ -214,26 +215,28 @@ class RelayQueue(ABC):
 
     # -- steering, built on the above (the same for every implementation) ------------
 
-    def hold(self, entry_id: str) -> QueueEntry:
-        return self._change(entry_id, lambda e: setattr(e, "held", True))
+    # ``wait``: how long to wait for a relay that is sending the entry (a screen passes 0)
 
-    def release(self, entry_id: str) -> QueueEntry:
-        return self._change(entry_id, lambda e: setattr(e, "held", False))
+    def hold(self, entry_id: str, *, wait: float = CHANGE_WAIT) -> QueueEntry:
+        return self._change(entry_id, lambda e: setattr(e, "held", True), wait)
 
-    def retry(self, entry_id: str) -> QueueEntry:
+    def release(self, entry_id: str, *, wait: float = CHANGE_WAIT) -> QueueEntry:
+        return self._change(entry_id, lambda e: setattr(e, "held", False), wait)
+
+    def retry(self, entry_id: str, *, wait: float = CHANGE_WAIT) -> QueueEntry:
         """Due at once (a running relay picks it up within a second); held stays held."""
-        return self._change(entry_id, lambda e: setattr(e, "next_attempt", time.time()))
+        return self._change(entry_id, lambda e: setattr(e, "next_attempt", time.time()), wait)
 
-    def delete(self, entry_id: str) -> QueueEntry:
-        lease = self.lease_for_change(entry_id)
+    def delete(self, entry_id: str, *, wait: float = CHANGE_WAIT) -> QueueEntry:
+        lease = self.lease_for_change(entry_id, wait)
         self.done(lease)
         return lease.entry
 
     def list(self, stage: str | None = None) -> list[QueueItem]:
         return self.items(stage)
 
-    def _change(self, entry_id: str, change: Any) -> QueueEntry:
-        lease = self.lease_for_change(entry_id)
+    def _change(self, entry_id: str, change: Any, wait: float) -> QueueEntry:
+        lease = self.lease_for_change(entry_id, wait)
         try:
             change(lease.entry)
         except BaseException:
@@ -242,10 +245,10 @@ class RelayQueue(ABC):
         self.defer(lease)
         return lease.entry
 
-    def lease_for_change(self, entry_id: str) -> Lease:
-        """The entry, waiting a little for a relay that is sending it; EntryMissing when
-        it is not in the queue, EntryBusy when the relay keeps it longer."""
-        lease = self.lease(entry_id, wait=5.0) if is_entry_id(entry_id) else None
+    def lease_for_change(self, entry_id: str, wait: float = CHANGE_WAIT) -> Lease:
+        """The entry, waiting up to ``wait`` s for a relay that is sending it; EntryMissing
+        when it is not in the queue, EntryBusy when the relay keeps it longer."""
+        lease = self.lease(entry_id, wait=wait) if is_entry_id(entry_id) else None
         if lease is None:
             raise EntryMissing(
                 f"Queue entry (id) {entry_id!r} is not in the queue: it was delivered, "
@@ -505,8 +508,6 @@ class FileQueue(RelayQueue):
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    if wait <= 0:
-                        raise EntryBusy(f"Queue entry {entry_id} is being sent.") from None
                     raise EntryBusy(
                         f"Queue entry {entry_id} is being sent right now; try again in a moment."
                     ) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailstage.mailer.maillog import MailLog
-from mailstage.relay.queue import FileQueue, QueueEntry, QueueItem, RelayQueue
+from mailstage.relay.queue import CHANGE_WAIT, FileQueue, QueueEntry, QueueItem, RelayQueue
 from mailstage.relay.worker import record_of
 from mailstage.store.errors import MailstageError
 from mailstage.store.models import Permission
@@ -33,12 +33,15 @@ def entries(workspace: Any, stage: str | None = None) -> list[QueueItem]:
     return queue_of(workspace).list(stage)
 
 
-def retry(workspace: Any, entry_id: str | None, stage: str | None = None) -> list[str]:
-    """Due at once: one entry, or (``entry_id`` None) every entry not being sent."""
+def retry(
+    workspace: Any, entry_id: str | None, stage: str | None = None, *, wait: float = CHANGE_WAIT
+) -> list[str]:
+    """Due at once: one entry, or (``entry_id`` None) every entry not being sent.
+    ``wait``: how long to wait for a relay that is sending it (a screen passes 0)."""
     workspace.require(Permission.MANAGE_EMAIL_CONFIGURATIONS)
     queue = queue_of(workspace)
     if entry_id is not None:
-        return [queue.retry(entry_id).id]
+        return [queue.retry(entry_id, wait=wait).id]
     retried = []
     for item in entries(workspace, stage):
         if item.state != "sending":
@@ -46,22 +49,24 @@ def retry(workspace: Any, entry_id: str | None, stage: str | None = None) -> lis
     return retried
 
 
-def hold(workspace: Any, entry_id: str) -> QueueEntry:
+def hold(workspace: Any, entry_id: str, *, wait: float = CHANGE_WAIT) -> QueueEntry:
     workspace.require(Permission.MANAGE_EMAIL_CONFIGURATIONS)
-    return queue_of(workspace).hold(entry_id)
+    return queue_of(workspace).hold(entry_id, wait=wait)
 
 
-def release(workspace: Any, entry_id: str) -> QueueEntry:
+def release(workspace: Any, entry_id: str, *, wait: float = CHANGE_WAIT) -> QueueEntry:
     workspace.require(Permission.MANAGE_EMAIL_CONFIGURATIONS)
-    return queue_of(workspace).release(entry_id)
+    return queue_of(workspace).release(entry_id, wait=wait)
 
 
-def delete(workspace: Any, entry_id: str) -> tuple[QueueEntry, str | None]:
+def delete(
+    workspace: Any, entry_id: str, *, wait: float = CHANGE_WAIT
+) -> tuple[QueueEntry, str | None]:
     """Remove the entry for good; returns it and a warning when the email log could not
     be written (the deletion stands)."""
     workspace.require(Permission.MANAGE_EMAIL_CONFIGURATIONS)
     queue = queue_of(workspace)
-    lease = queue.lease_for_change(entry_id)  # held: no relay sends it meanwhile
+    lease = queue.lease_for_change(entry_id, wait)  # held: no relay sends it meanwhile
     entry = lease.entry
     try:
         workspace.record_queue_delete(entry.stage, entry.app, len(entry.pending))

@@ -153,13 +153,13 @@ class QueueScreen(MailstageScreen[None]):
             return
         try:
             if change == "retry":
-                steering.retry(self.workspace, item.id)
+                steering.retry(self.workspace, item.id, wait=0)
                 said = "is due now: a running relay tries it within a second"
             elif item.state == "held":
-                steering.release(self.workspace, item.id)
+                steering.release(self.workspace, item.id, wait=0)
                 said = "is released"
             else:
-                steering.hold(self.workspace, item.id)
+                steering.hold(self.workspace, item.id, wait=0)
                 said = "is held: the relay leaves it until it is released"
         except MailstageError as exc:
             self.report_error(exc)
@@ -188,6 +188,6 @@ class QueueScreen(MailstageScreen[None]):
                 f"Delete queue entry {item.id} ({item.app or '-'}, {item.subject or 'no subject'}"
                 f")? Its recipients that have not received it never will."
             ),
-            lambda: steering.delete(self.workspace, item.id),
+            lambda: steering.delete(self.workspace, item.id, wait=0),
             deleted,
         )

@@ -206,3 +206,26 @@ async def test_the_loop_delivers_what_is_due_and_skips_what_is_not(harness, smtp
     subjects = sorted(m.message["Subject"] for m in smtp_server.messages)
     assert subjects == sorted(f"order {n}" for n in (0, 1, 2, 3, 4, 9))
     assert [item.id for item in harness.queue.list()] == [held.id]
+
+
+def test_an_expiry_notification_says_4_4_7_per_pending_recipient():
+    from mailstage.relay.dsn import build_dsn
+
+    queued = entry(8, accepted=["a@buyers.example"], attempts=9)
+    config = basic_config(2525)
+    raw = build_dsn(
+        queued,
+        {"b@buyers.example": "451 4.4.1 Not sent, try again later: connect: refused"},
+        config=config,
+        notify_to="admin@ops.example",
+        reporting_host="relay.example",
+        expired=True,
+    )
+    report = message_from_bytes(raw, policy=default_policy)
+    assert report.get_content_type() == "multipart/report"
+    assert "expired in the queue" in str(report["Subject"])
+    text = raw.decode()
+    assert "Reporting-MTA: dns; relay.example" in text
+    assert "Final-Recipient: rfc822; b@buyers.example" in text and "Status: 4.4.7" in text
+    assert "a@buyers.example" not in text.split("message/delivery-status", 1)[1].split("--")[0]
+    assert "body 8" not in text
