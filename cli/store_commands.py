@@ -163,7 +163,7 @@ def cmd_restore(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_locate(args: argparse.Namespace, ctx: CliContext) -> int:
-    where = {"store": str(ctx.locations.store), "key_file": str(ctx.locations.key_file)}
+    where = {"store": ctx.locations.shown, "key_file": str(ctx.locations.key_file)}
     ctx.out(
         to_json(where)
         if args.json

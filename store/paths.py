@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from mailstage.store.database_url import (
+    INSTALL_EXTRA,
+    DatabaseUrl,
+    looks_like_url,
+    parse_database_url,
+)
+from mailstage.store.errors import InvalidInput, MailstageError, StoreUnreadable
 from mailstage.store.sharing import PRIVATE, Sharing, check_file, sharing_of
 
 APP_NAME = "mailstage"
@@ -32,8 +39,15 @@ def default_key_path() -> Path:
 
 @dataclass(frozen=True)
 class Locations:
-    store: Path
+    """Where the store and its key are: a store file, or a PostgreSQL database
+    (``database``; see store/database_url.py). ``store`` is the file's path; asking a
+    database's Locations for it raises the sentence saying why there is no file, so
+    no code path can ever create a file named after a URL."""
+
+    file: Path | None
     key_file: Path
+    database: DatabaseUrl | None = None
+    refusal: MailstageError | None = field(default=None, compare=False)
 
     @classmethod
     def resolve(
@@ -41,14 +55,40 @@ class Locations:
         store: str | os.PathLike[str] | None = None,
         key_file: str | os.PathLike[str] | None = None,
     ) -> Locations:
+        """Never raises: a malformed URL is refused (exit 3) when the store is used,
+        inside the command's error handling."""
+        origin = "--store" if store else "MAILSTAGE_STORE"
         store = store or os.environ.get("MAILSTAGE_STORE") or default_store_path()
-        store_path = Path(store).expanduser().absolute()
         key_file = key_file or os.environ.get("MAILSTAGE_KEY_FILE")
+        if isinstance(store, str) and looks_like_url(store):
+            key_path = Path(key_file or default_key_path()).expanduser().absolute()
+            try:
+                return cls(None, key_path, parse_database_url(store, origin))
+            except InvalidInput as refusal:
+                return cls(None, key_path, refusal=refusal)
+        store_path = Path(store).expanduser().absolute()
         if not key_file:
             # a team's store keeps its key beside it; a private one in the user's config
             beside = store_path.with_name(TEAM_KEY_NAME)
             key_file = beside if os.path.exists(beside) else default_key_path()
         return cls(store_path, Path(key_file).expanduser().absolute())
+
+    @property
+    def store(self) -> Path:
+        """The store file. Raises for a database (or a refused URL): a file is never
+        made from a URL."""
+        if self.file is None:
+            raise self.refusal or not_a_file(self.database)
+        return self.file
+
+    @property
+    def shown(self) -> str:
+        """The store as messages name it: its path, or its URL without a password."""
+        if self.database is not None:
+            return self.database.shown
+        if self.file is None:
+            raise self.refusal or not_a_file(None)
+        return str(self.file)
 
     def beside_key(self) -> Locations:
         """The same store with its key file beside it (team mode)."""
@@ -61,6 +101,23 @@ class Locations:
     @property
     def backup(self) -> Path:
         return self.store.with_name(self.store.name + ".bak")
+
+
+def not_a_file(database: DatabaseUrl | None) -> StoreUnreadable:
+    """Why a database store has no file: the extra is missing, or this part of mailstage
+    works on store files only."""
+    from importlib.util import find_spec  # a check that psycopg is there, not an import
+
+    where = database.where if database is not None else "The store"
+    if find_spec("psycopg") is None:
+        return StoreUnreadable(
+            f"The store is {where}, and PostgreSQL stores need the PostgreSQL extra, "
+            f"which is not installed: {INSTALL_EXTRA}"
+        )
+    return StoreUnreadable(
+        f"The store is {where}: this works with a store file only, not with a "
+        f"PostgreSQL store yet. Nothing was changed."
+    )
 
 
 def ensure_private_dir(path: Path) -> None:
