@@ -33,6 +33,11 @@ from mailstage.store.models import AUTH_LABELS, MASK, BasicAuth, Permission, Sta
 from mailstage.store.words import field_words
 
 COMMON = ("server", "port", "sender_email", "sender_name")
+# the fields that cannot be left empty (the portal marks them with *); Scopes is optional
+MANDATORY = frozenset(
+    ("server", "port", "auth", *AUTH_FIELDS[OAUTH], *AUTH_FIELDS[BASIC], "sender_email")
+) - {"scopes"}
+MANDATORY_LEGEND = "Fields marked * are mandatory."
 ALL_FIELDS = ("server", "port", *AUTH_FIELDS[OAUTH], *AUTH_FIELDS[BASIC], *COMMON[2:])
 
 
@@ -130,16 +135,19 @@ class EmailFormScreen(MailstageScreen[None]):
         if self.production_stage is not None:
             yield Static(PRODUCTION_NOTE, classes="production-note", markup=False)
         with VerticalScroll(id="form"):
+            yield Static(MANDATORY_LEGEND, classes="muted", id="mandatory-legend", markup=False)
             yield self._field("server", "SMTP server", values, "e.g. smtp.example.com")
             yield self._field("port", "SMTP port", values, "e.g. 587")
+            # a stage that has a type offers no blank choice (Down from Basic stays a type)
             select: Select[str] = Select(
                 [(label, key) for key, label in AUTH_LABELS.items()],
                 prompt="Choose the authentication type",
                 value=auth_type if auth_type else Select.NULL,
+                allow_blank=not auth_type,
                 id="auth",
                 compact=True,
             )
-            yield Field("Authentication type", select, id="field-auth")
+            yield Field("Authentication type", select, id="field-auth", mandatory=True)
             yield self._field(
                 "token_url",
                 "Server Token URL",
@@ -169,7 +177,7 @@ class EmailFormScreen(MailstageScreen[None]):
             )
         else:
             widget = Input(values[key], placeholder=placeholder, id=key, compact=True)
-        return Field(label, widget, id=f"field-{key}")
+        return Field(label, widget, id=f"field-{key}", mandatory=key in MANDATORY)
 
     def on_mount(self) -> None:
         if self.read_only_reason:
@@ -383,7 +391,8 @@ class EmailFormScreen(MailstageScreen[None]):
         merged = self.draft.rebase(theirs, mine)
         self.initial = dict(theirs)
         select = self.query_one("#auth", Select)
-        select.value = merged["auth"] if merged["auth"] else Select.NULL
+        if merged["auth"]:
+            select.value = merged["auth"]
         for key in ALL_FIELDS:
             self.query_one(f"#{key}", Input).value = merged[key]
         for key in SECRETS:

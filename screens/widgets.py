@@ -133,23 +133,30 @@ class SecretInput(Input):
         self.app.bell()
 
 
+MANDATORY_MARK = " *"
+
+
 class Field(Vertical):
-    """One form row: a label and its input widget, and the inline error under them."""
+    """One form row: a label and its input widget, and the inline error under them.
+    A mandatory field's label ends in `` *``, as the portal marks it (no colour needed)."""
 
     DEFAULT_CSS = """
     Field { height: auto; }
     Field > .field-row { height: auto; }
-    Field > .field-row > .field-label { width: 20; height: 1; padding: 0 1 0 0; }
+    Field > .field-row > .field-label { width: 22; height: 1; padding: 0 1 0 0; }
     Field > .field-row > .field-input { width: 1fr; }
-    Field > .field-error { height: auto; color: $error; display: none; padding: 0 0 0 20; }
+    Field > .field-error { height: auto; color: $error; display: none; padding: 0 0 0 22; }
     Field.-invalid > .field-error { display: block; }
-    Field > .field-note { height: auto; color: $text-muted; display: none; padding: 0 0 0 20; }
+    Field > .field-note { height: auto; color: $text-muted; display: none; padding: 0 0 0 22; }
     Field.-noted > .field-note { display: block; }
     """
 
-    def __init__(self, label: str, widget: Widget, *, id: str | None = None) -> None:
+    def __init__(
+        self, label: str, widget: Widget, *, id: str | None = None, mandatory: bool = False
+    ) -> None:
         super().__init__(id=id)
-        self.label_text = label
+        self.mandatory = mandatory
+        self.label_text = label + MANDATORY_MARK if mandatory else label
         self.widget = widget
         widget.add_class("field-input")
 
