@@ -257,6 +257,12 @@ class RelayQueue(ABC):
         return lease
 
 
+def open_queue(file: StoreFile) -> RelayQueue:
+    """The store's queue: the one place that picks the implementation (files beside
+    the store; a PostgreSQL store will get its table here)."""
+    return FileQueue.of_store(file)
+
+
 def queue_path(store: Path) -> Path:
     """``queue/`` beside the default ``store.json``; ``NAME.queue/`` beside another."""
     if store.name == "store.json":
@@ -600,14 +606,6 @@ class FileQueue(RelayQueue):
             if h.stage.casefold() == wanted and not h.held and h.next_attempt <= now
         ]
         return [h.id for h in sorted(ready, key=lambda h: (h.next_attempt, h.queued_at))]
-
-    def next_due(self, stage: str) -> float | None:
-        """When the stage's next entry falls due (None: nothing waiting)."""
-        wanted = stage.casefold()
-        times = [
-            h.next_attempt for h in self._scan() if h.stage.casefold() == wanted and not h.held
-        ]
-        return min(times) if times else None
 
     def items(self, stage: str | None = None) -> list[QueueItem]:
         wanted = stage.casefold() if stage is not None else None

@@ -27,7 +27,7 @@ from typing import Any
 from mailstage.mailer.maillog import LogRecord, MailLog
 from mailstage.relay.events import EventLog
 from mailstage.relay.message import prepare
-from mailstage.relay.queue import FileQueue, QueueEntry, QueueWriteFailed, RelayQueue
+from mailstage.relay.queue import QueueEntry, QueueWriteFailed, RelayQueue, open_queue
 from mailstage.relay.upstream_pool import UpstreamDeferred, UpstreamPool, UpstreamRefused
 from mailstage.relay.worker import (
     Attempt,
@@ -152,7 +152,7 @@ class Relay:
         self._reload_now = asyncio.Event()
         self._reading = asyncio.Lock()
         self._hostname = "localhost"
-        self.queue: RelayQueue | None = FileQueue.of_store(store.file) if options.queue else None
+        self.queue: RelayQueue | None = open_queue(store.file) if options.queue else None
         self.worker: DeliveryWorker | None = None
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailstage.mailer.maillog import MailLog
-from mailstage.relay.queue import CHANGE_WAIT, FileQueue, QueueEntry, QueueItem, RelayQueue
+from mailstage.relay.queue import CHANGE_WAIT, QueueEntry, QueueItem, RelayQueue, open_queue
 from mailstage.relay.worker import record_of
 from mailstage.store.errors import MailstageError
 from mailstage.store.models import Permission
@@ -24,7 +24,7 @@ def age_text(seconds: float) -> str:
 
 
 def queue_of(workspace: Any) -> RelayQueue:
-    return FileQueue.of_store(workspace.file)
+    return open_queue(workspace.file)
 
 
 def entries(workspace: Any, stage: str | None = None) -> list[QueueItem]:

@@ -233,3 +233,37 @@ def test_a_full_disk_is_452_and_nothing_is_claimed(
     assert smtp_server.messages == []
     queue_folder = store_on_a_small_disk / "data" / "queue"
     assert [p.name for p in queue_folder.iterdir()] == []
+
+
+def test_two_relays_for_one_stage_deliver_each_queued_message_once(
+    shop, smtp_server, upstream_back
+):
+    smtp_server.stop()
+    relays = [start_relay("QA", *FAST) for _ in range(2)]
+    try:
+        for number in range(6):  # accepted by both relays, in turn
+            code, _ = submit(relays[number % 2], shop, number)
+            assert code == 250
+        assert len(queue_items()) == 6
+        upstream_back.start()
+        wait_until(lambda: len(upstream_back.messages) >= 6)
+        wait_until(lambda: queue_items() == [])
+        time.sleep(1.5)  # another round of both relays: nothing more goes
+    finally:
+        for relay in relays:
+            assert relay.stop() == 0
+    subjects = sorted(m.message["Subject"] for m in upstream_back.messages)
+    assert subjects == [f"order {n}" for n in range(6)]
+
+
+def test_bad_queue_options_exit_3_with_the_rule(shop):
+    for args, words in (
+        (["--queue-lifetime", "5x"], "Queue lifetime (queue_lifetime)"),
+        (["--queue-lifetime", "40d"], "from 1s to 30d"),
+        (["--retry-after", "0"], "Retry after (retry_after)"),
+        (["--first-attempt", "nan"], "First attempt (first_attempt)"),
+        (["--notify-to", "not an address"], "Notify to (notify_to)"),
+    ):
+        result = run_cli("relay", "QA", "--listen", "127.0.0.1:0", *args, timeout=60)
+        assert result.returncode == 3, (args, result.stderr)
+        assert words in result.stderr and "Traceback" not in result.stderr
