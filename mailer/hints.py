@@ -21,9 +21,9 @@ SERVICE_PRINCIPAL = "<service principal object id>"
 
 EXCHANGE_APP_STEPS = (
     f"register the service principal with New-ServicePrincipal -AppId {APP_ID} -ObjectId "
-    f"{SERVICE_PRINCIPAL} using the Enterprise Application's object id (not the App "
-    f"Registration's), and grant Add-MailboxPermission -Identity {SENDER} -User "
-    f"{SERVICE_PRINCIPAL} -AccessRights FullAccess on the sender mailbox"
+    f"{SERVICE_PRINCIPAL} (the Enterprise Application's object id, not the App "
+    f"Registration's) and grant Add-MailboxPermission -Identity {SENDER} -User "
+    f"{SERVICE_PRINCIPAL} -AccessRights FullAccess"
 )
 
 # Searched in order in the failure text (server reply, token error, exception);
@@ -42,11 +42,10 @@ REPLY_HINTS: list[tuple[str, str]] = [
     ),
     (
         "5.2.252",
-        f"The mailbox {SENDER} has not granted Send As to the identity that logged in (for "
-        f"OAuth, the app's service principal): run Add-RecipientPermission -Identity "
-        f"{SENDER} -Trustee {SERVICE_PRINCIPAL} -AccessRights SendAs (and "
-        f"Add-MailboxPermission -Identity {SENDER} -User {SERVICE_PRINCIPAL} -AccessRights "
-        f"FullAccess), then wait for the change to reach Exchange Online.",
+        f"The mailbox {SENDER} has not granted Send As to the login (with OAuth, the app's "
+        f"service principal): Add-RecipientPermission -Identity {SENDER} -Trustee "
+        f"{SERVICE_PRINCIPAL} -AccessRights SendAs, and FullAccess with "
+        f"Add-MailboxPermission.",
     ),
     (
         "5.7.57",
@@ -191,8 +190,11 @@ def token_hint(
     if key == "5.7.3":
         audience = ", ".join(claims.audiences)
         return (
+            # the ids are the token's own, so the usual mix-up of object ids cannot happen
             f"The token is right for Exchange Online (audience {audience}, role "
-            f"{SEND_AS_APP}), so the missing step is Exchange's: {EXCHANGE_APP_STEPS}."
+            f"{SEND_AS_APP}); Exchange lacks the app: New-ServicePrincipal -AppId {APP_ID} "
+            f"-ObjectId {SERVICE_PRINCIPAL}, then Add-MailboxPermission -Identity {SENDER} "
+            f"-User {SERVICE_PRINCIPAL} -AccessRights FullAccess."
         )
     return None
 

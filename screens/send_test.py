@@ -264,7 +264,7 @@ class SendTestScreen(MailstageModal[None]):
                     headline += " (test list)"
         else:
             headline = "✗ " + (result.error or "Send test failed.")
-            if result.reply:
+            if result.reply and result.reply not in headline:  # say it once: room for the hint
                 headline += f"\nServer reply: {result.reply}"
         hint = f"Hint: {result.hint}" if result.hint else ""
         if result.warning:

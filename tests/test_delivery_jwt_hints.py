@@ -155,7 +155,7 @@ async def test_a_right_token_refused_points_at_the_service_principal_with_its_id
 
     assert result.hint.startswith(
         "The token is right for Exchange Online (audience https://outlook.office365.com, "
-        "role SMTP.SendAsApp), so the missing step is Exchange's: "
+        "role SMTP.SendAsApp); Exchange lacks the app: "
     )
     assert f"New-ServicePrincipal -AppId {CLIENT_ID} -ObjectId {SERVICE_PRINCIPAL}" in result.hint
     assert f"-Identity {SENDER} -User {SERVICE_PRINCIPAL} -AccessRights FullAccess" in result.hint
@@ -175,7 +175,7 @@ async def test_send_as_denied_at_data_names_the_sender_mailbox(
         f"Add-RecipientPermission -Identity {SENDER} -Trustee {SERVICE_PRINCIPAL} "
         "-AccessRights SendAs" in result.hint
     )
-    assert "Add-MailboxPermission" in result.hint
+    assert "FullAccess with Add-MailboxPermission" in result.hint
     assert_token_never_shown(result, token_endpoint)
 
 
