@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from mailstage.mailer.hints import failure_hint
 from mailstage.mailer.jwt_claims import read_claims
 from mailstage.mailer.send_test import send_test
 from mailstage.mailer.token_hints import duration
@@ -309,3 +310,23 @@ def test_microsoft_is_decided_on_the_issuer(issuer, microsoft):
 )
 def test_durations_read_as_people_say_them(seconds, text):
     assert duration(seconds) == text
+
+
+def test_a_claims_finding_comes_with_the_hint_of_another_known_reply():
+    claims = read_claims(jwt_shaped(entra_claims(roles=["Mail.Read"])()))
+    reply = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled"
+
+    hint = failure_hint(reply, "auth_rejected", claims=claims)
+
+    assert hint.startswith("The token's roles are Mail.Read; SMTP.SendAsApp is missing")
+    assert "Set-CASMailbox" in hint
+
+
+def test_a_skew_within_five_minutes_is_no_finding():
+    now = time.time()
+    claims = read_claims(jwt_shaped(entra_claims(clock_shift=240)()))
+    assert failure_hint("535 5.7.3 x", "auth_rejected", claims=claims, now=now).startswith(
+        "The token is right for Exchange Online"
+    )
+    late = failure_hint("535 5.7.3 x", "auth_rejected", claims=claims, now=now - 3600)
+    assert "valid only 64 min from now" in late
