@@ -1,7 +1,8 @@
 """The `mailstage` command: global options, dispatch, and errors turned into exit codes.
 
 Kept free of Textual and of the delivery libraries at import time: `mailstage
-email show` must start fast. Each command module registers its own subcommands.
+email show` must start fast. Each command module registers its own subcommands, and
+only the module of the command being run is imported (cli/commands.py).
 Every failure ends as one of DESIGN section 5's exit codes with a sentence, never a
 traceback: 2 usage, 3 invalid input, 4 not permitted, 5 store unreadable or a file
 system that refused (read-only, full, a planted symlink), 6 conflict, 7 delivery,
@@ -16,39 +17,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from mailstage.cli import (
-    app_commands,
-    delivery_commands,
-    email_commands,
-    log_commands,
-    member_commands,
-    queue_commands,
-    relay_commands,
-    stage_commands,
-    store_commands,
-    studiolist_commands,
-    tui_commands,
-)
+from mailstage.cli.commands import loaders_for
 from mailstage.cli.context import CliContext
 from mailstage.cli.parser import CommandParser, refuse_secrets
 from mailstage.cli.suggest import suggest_choices
 from mailstage.store.errors import MailstageError, file_system_error
 from mailstage.store.paths import Locations
 from mailstage.store.process import disable_core_dumps
-
-COMMAND_MODULES = (
-    store_commands,
-    stage_commands,
-    email_commands,
-    delivery_commands,
-    app_commands,
-    relay_commands,
-    queue_commands,
-    log_commands,
-    member_commands,
-    studiolist_commands,
-    tui_commands,
-)
 
 GROUPS = {
     "stage": "stages (Development, QA, Production, ...)",
@@ -62,7 +37,9 @@ GROUPS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: only the modules of its command are imported and
+    registered (cli/commands.py); without ``argv``, every command."""
     parser = CommandParser(
         prog="mailstage",
         description="Configure how your apps send email, per stage. Without a command, "
@@ -75,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in GROUPS.items():
         group = root.add_parser(name, help=help_text, description=help_text)
         groups[name] = group.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for module in COMMAND_MODULES:
-        module.register(groups)
+    for load in loaders_for(None if argv is None else list(argv)):
+        load().register(groups)
     suggest_choices(parser)  # did you mean, for a mistyped command or action
     return parser
 
@@ -90,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: list[str]) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     if refusal := refuse_secrets(parser, argv):
         print(refusal, file=sys.stderr)
         return 2
@@ -98,6 +75,8 @@ def _run(argv: list[str]) -> int:
     ctx = CliContext(Locations.resolve(args.store, args.key_file))
     handler = getattr(args, "func", None)
     if handler is None:
+        from mailstage.cli import tui_commands
+
         handler = tui_commands.cmd_tui
     try:
         return int(handler(args, ctx) or 0)

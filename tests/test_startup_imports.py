@@ -67,3 +67,49 @@ def test_one_shot_reads_load_neither_the_models_nor_textual_nor_delivery(initial
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "LOADED:"
+
+
+def test_every_command_module_registers_what_its_table_entry_says():
+    """cli/commands.py names, per module, the top-level commands it serves: a module that
+    registered another one would be missing when only that command is run."""
+    import argparse
+
+    from mailstage.cli.commands import MODULES
+    from mailstage.cli.main import GROUPS
+
+    for commands, load in MODULES:
+        root = argparse.ArgumentParser().add_subparsers()
+        groups: dict[str, object] = {"root": root}
+        for name in GROUPS:
+            groups[name] = root.add_parser(name).add_subparsers()
+        load().register(groups)
+        touched = {n for n, g in groups.items() if n != "root" and g.choices}  # type: ignore[attr-defined]
+        added = set(root.choices) - set(GROUPS)
+        assert touched | added == set(commands), load.__name__
+
+
+LAZY_PROBE = textwrap.dedent(
+    """
+    import sys
+    from mailstage.cli.main import main
+
+    main({argv!r})
+    print(" ".join(sorted(m for m in sys.modules if m.startswith("mailstage.cli."))))
+    """
+)
+
+
+def _cli_modules_after(argv: list[str]) -> set[str]:
+    code = LAZY_PROBE.replace("{argv!r}", repr(argv))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return {m.removeprefix("mailstage.cli.") for m in result.stdout.split()}
+
+
+def test_a_command_imports_only_its_own_command_modules(initialized):
+    commands = {m for m in _cli_modules_after(["email", "show", "QA"]) if "_commands" in m}
+    assert commands == {"email_commands", "delivery_commands"}
+    commands = {m for m in _cli_modules_after(["stage", "list"]) if "_commands" in m}
+    assert commands == {"stage_commands"}
