@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from mailstage.mailer.token_hints import SEND_AS_APP, claim_findings
-from mailstage.store.models import OAuth2ClientCredentials
+from mailstage.store.models import BasicAuth, OAuth2ClientCredentials
 
 if TYPE_CHECKING:
     from mailstage.mailer.jwt_claims import TokenClaims
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 SENDER = "<sender>"
 APP_ID = "<app id>"
 SERVICE_PRINCIPAL = "<service principal object id>"
+TRUSTEE = "<trustee>"  # who logged in: the service principal (OAuth) or the user name (Basic)
 
 EXCHANGE_APP_STEPS = (
     f"register the service principal with New-ServicePrincipal -AppId {APP_ID} -ObjectId "
@@ -44,7 +45,7 @@ REPLY_HINTS: list[tuple[str, str]] = [
         "5.2.252",
         f"The mailbox {SENDER} has not granted Send As to the login (with OAuth, the app's "
         f"service principal): Add-RecipientPermission -Identity {SENDER} -Trustee "
-        f"{SERVICE_PRINCIPAL} -AccessRights SendAs, and FullAccess with "
+        f"{TRUSTEE} -AccessRights SendAs, and FullAccess with "
         f"Add-MailboxPermission.",
     ),
     (
@@ -205,10 +206,13 @@ def _filled(hint: str | None, config: EmailConfig | None, claims: TokenClaims | 
     auth = config.auth if config is not None else None
     client_id = auth.client_id if isinstance(auth, OAuth2ClientCredentials) else ""
     token = claims if claims is not None and claims.microsoft else None
+    principal = token.object_id if token else ""
+    user = auth.username if isinstance(auth, BasicAuth) else ""
     values = {
         SENDER: config.sender_email if config is not None else "",
         APP_ID: (token.app_id if token else "") or client_id,
-        SERVICE_PRINCIPAL: token.object_id if token else "",
+        SERVICE_PRINCIPAL: principal,
+        TRUSTEE: user or principal or SERVICE_PRINCIPAL,
     }
     for placeholder, value in values.items():
         if value:

@@ -16,7 +16,17 @@ from mailstage.mailer.hints import failure_hint
 from mailstage.mailer.jwt_claims import read_claims
 from mailstage.mailer.send_test import send_test
 from mailstage.mailer.token_hints import duration
-from tests.loopback import CLIENT_ID, CLIENT_SECRET, SENDER, jwt_shaped, oauth_config, stage
+from tests.loopback import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    PASSWORD,
+    SENDER,
+    USERNAME,
+    basic_config,
+    jwt_shaped,
+    oauth_config,
+    stage,
+)
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 SERVICE_PRINCIPAL = "6a1f0c4e-93b2-4d1e-8f3a-0b5c9d7e2a41"
@@ -330,3 +340,16 @@ def test_a_skew_within_five_minutes_is_no_finding():
     )
     late = failure_hint("535 5.7.3 x", "auth_rejected", claims=claims, now=now - 3600)
     assert "valid only 64 min from now" in late
+
+
+async def test_send_as_denied_with_basic_names_the_user_as_trustee(
+    smtp_server_factory, certificates
+):
+    server = smtp_server_factory(data_reply=SEND_AS_DENIED)
+    config = basic_config(server.port, ca_file=certificates.ca_file)
+
+    result = await send_test(config, stage=stage(), app=None, recipients=["dev@example.com"])
+
+    assert not result.ok and result.failed_step.name == "send"
+    assert f"-Identity {SENDER} -Trustee {USERNAME} -AccessRights SendAs" in result.hint
+    assert PASSWORD not in json.dumps(result.to_json(with_transcript=True))
