@@ -71,7 +71,8 @@ class EmailLogScreen(MailstageScreen[None]):
     TITLE = "Email log"
     HELP = (
         "Every message the relay and Send test handled, newest first: when (UTC), the "
-        "outcome (sent, refused for good, deferred: the app tries again), stage, app, "
+        "outcome (sent, refused for good, deferred: the app tries again, queued: the "
+        "relay tries again, expired, deleted), stage, app, "
         "subject and who received it. / filters by app, s cycles the stage, o the outcome; "
         "Enter shows the highlighted record in full. New records appear as they come."
     )
