@@ -672,9 +672,12 @@ class FileQueue(RelayQueue):
         now = time.time()
         for item in listing:
             with contextlib.suppress(OSError):
+                # only old ones: a lock file just made by another relay's put (its entry
+                # not written yet) must stay, or a third relay could lock another inode
+                if now - item.stat(follow_symlinks=False).st_mtime <= STALE_TEMP_SECONDS:
+                    continue
                 if item.name.endswith(".tmp"):
-                    if now - item.stat(follow_symlinks=False).st_mtime > STALE_TEMP_SECONDS:
-                        os.unlink(item.path)
+                    os.unlink(item.path)
                 elif item.name.endswith(LOCK_SUFFIX):
                     entry_id = item.name[: -len(LOCK_SUFFIX)]
                     if not self._entry(entry_id).exists():

@@ -270,3 +270,17 @@ def test_a_full_disk_is_an_error_that_claims_nothing(
     assert "customer" not in raised.value.message
     assert list(queue.folder.iterdir()) == []  # no temp file, no lock, no entry
     assert queue.due("QA") == []
+
+
+def test_leftovers_of_killed_writers_go_but_fresh_ones_stay(queue: FileQueue) -> None:
+    lease = queue.put(entry())
+    queue.unlock(lease)
+    old_lock, fresh_lock = queue.folder / "0123456789ab.lock", queue.folder / "ba9876543210.lock"
+    old_temp = queue.folder / ".0123456789ab.1.ff.tmp"
+    for path in (old_lock, fresh_lock, old_temp):
+        path.write_bytes(b"")
+    for path in (old_lock, old_temp):
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    queue.remove_leftovers()
+    names = sorted(p.name for p in queue.folder.iterdir())
+    assert names == sorted([f"{lease.entry.id}.entry", f"{lease.entry.id}.lock", fresh_lock.name])
