@@ -226,7 +226,7 @@ def _log_captures_to(stream: Any) -> None:
     """Show each login (mechanism and user, never the secret) and each captured message."""
     import logging
 
-    from mailstage.store.text import VisibleFormatter
+    from mailstage.store.visible_log import VisibleFormatter
 
     handler = logging.StreamHandler(stream)
     handler.setFormatter(VisibleFormatter("%(asctime)s %(message)s", "%H:%M:%S"))

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from mailstage.cli.commands import loaders_for
+from mailstage.cli.commands import MODULES, loaders_for
 from mailstage.cli.context import CliContext
 from mailstage.cli.parser import CommandParser, refuse_secrets
 from mailstage.cli.suggest import suggest_choices
@@ -49,10 +49,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--key-file", metavar="PATH", help="the key file (env MAILSTAGE_KEY_FILE)")
     root = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, Any] = {"root": root}
+    loaders = loaders_for(None if argv is None else list(argv))
+    served = {command for commands, load in MODULES if load in loaders for command in commands}
     for name, help_text in GROUPS.items():
-        group = root.add_parser(name, help=help_text, description=help_text)
-        groups[name] = group.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for load in loaders_for(None if argv is None else list(argv)):
+        if name in served:  # a module adds actions only to the groups it serves (tested)
+            group = root.add_parser(name, help=help_text, description=help_text)
+            groups[name] = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for load in loaders:
         load().register(groups)
     suggest_choices(parser)  # did you mean, for a mistyped command or action
     return parser

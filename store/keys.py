@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +9,6 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from mailstage.store.envelope import SCRYPT_CAP, SCRYPT_DEFAULT, b64d, b64e
 from mailstage.store.errors import StoreUnreadable
@@ -130,6 +128,11 @@ _derived: dict[tuple[bytes, bytes, int, int, int], bytes] = {}
 
 def _scrypt(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     # Deriving costs ~0.3 s: pay it once per process for the same passphrase and salt.
+    # Imported here: a key file store never needs the KDF (nor OpenSSL's hashlib).
+    import hashlib
+
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
     cache_key = (hashlib.sha256(passphrase.encode()).digest(), salt, n, r, p)
     if cache_key not in _derived:
         _derived[cache_key] = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(

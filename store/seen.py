@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +39,7 @@ def state_path() -> Path:
 
 
 def new_store_id() -> str:
-    return secrets.token_hex(16)
+    return os.urandom(16).hex()  # as secrets.token_hex, without importing hmac/hashlib
 
 
 def _load(path: Path) -> dict[str, dict[str, object]]:
@@ -105,7 +104,7 @@ def remember(store: Path, generation: int, store_id: str | None, *, force: bool 
     # Best effort: a read-only home must not make the store unusable.
     with contextlib.suppress(OSError):
         ensure_private_dir(path.parent)
-        temp = path.with_name(f".{STATE_NAME}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        temp = path.with_name(f".{STATE_NAME}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:
             create_private_file(temp, json.dumps(data, sort_keys=True).encode())
             os.replace(temp, path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -10,6 +9,8 @@ def closest(typed: str, known: Iterable[str]) -> str | None:
     """The known name nearest to ``typed`` (ignoring case), or None when none is close."""
     names = {name.casefold(): name for name in known if name}
     key = typed.casefold()
+    import difflib  # only when a name was not found
+
     matches = difflib.get_close_matches(key, list(names), n=1, cutoff=0.6)
     if not matches:  # a prefix is a good guess too: "Prod" for "Production"
         matches = [n for n in names if n.startswith(key)][:1] if len(key) >= 2 else []

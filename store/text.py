@@ -13,7 +13,6 @@ Applying it twice gives the same text as applying it once.
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import UTC, datetime
 
@@ -97,12 +96,3 @@ def when_text(moment: datetime | None, *, seconds: bool = False) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-
-
-class VisibleFormatter(logging.Formatter):
-    """A log formatter whose every record is one line with nothing a terminal acts on:
-    a newline or an ESC inside a logged value (a login name, a server reply) shows as
-    an escape, so it can neither forge a log line nor drive the terminal."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return visible(super().format(record))
