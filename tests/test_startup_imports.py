@@ -42,6 +42,63 @@ def test_the_tui_reaches_home_without_the_delivery_libraries(initialized):
     assert result.stdout.strip() == ""
 
 
+# What a read-only command must not import: the write path, validation rules, locking,
+# the models, the SMTP and token clients, the database driver, logging and OpenSSL's hmac.
+READ_PATH_MUST_NOT_LOAD = (
+    "pydantic",
+    "pydantic_core",
+    "textual",
+    "email_validator",
+    "aiosmtplib",
+    "smtplib",
+    "msal",
+    "psycopg",
+    "filelock",
+    "logging",
+    "hmac",
+    "mailstage.mailer",
+    "mailstage.relay",
+    "mailstage.store.workspace",
+    "mailstage.store.filestore",
+    "mailstage.store.validation",
+    "mailstage.store.models",
+    "mailstage.store.sections",
+)
+READ_COMMANDS = (
+    ["email", "show", "QA"],
+    ["email", "show", "QA", "--json"],
+    ["stage", "list"],
+    ["stage", "list", "--json"],
+    ["testlist", "show", "Shop", "--stage", "QA", "--json"],
+)
+READ_PROBE = textwrap.dedent(
+    """
+    import sys
+    from mailstage.cli.main import main
+
+    assert main({argv!r}) == 0
+    banned = {banned!r}
+    loaded = [m for m in sys.modules if any(m == b or m.startswith(b + ".") for b in banned)]
+    print("LOADED:", " ".join(sorted(loaded)))
+    """
+)
+
+
+def test_each_read_command_imports_nothing_of_the_write_path_or_delivery(initialized):
+    from tests.cli_runner import run_cli
+
+    assert run_cli("app", "add", "Shop").returncode == 0
+    assert run_cli("testlist", "add", "Shop", "--stage", "QA", "qa@example.com").returncode == 0
+    for argv in READ_COMMANDS:
+        code = READ_PROBE.replace("{argv!r}", repr(argv))
+        code = code.replace("{banned!r}", repr(READ_PATH_MUST_NOT_LOAD))
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == "LOADED:", argv
+
+
 ONE_SHOT_PROBE = textwrap.dedent(
     """
     import sys
