@@ -11,34 +11,25 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import secrets
 import stat
-from collections.abc import Collection, Iterator, Sequence
-from pathlib import Path
-from typing import Any, cast
-
-from filelock import FileLock
-from filelock import Timeout as FileLockTimeout
+from collections.abc import Collection, Hashable, Iterator
+from typing import Any
 
 from mailstage.store import audit_archive, envelope, reader, seen
+from mailstage.store.backend import backend_for
 from mailstage.store.errors import (
     Conflict,
     InvalidInput,
-    LockTimeout,
     StoreUnreadable,
     StoreWriteFailed,
-    UnsafeFile,
-    file_system_error,
-    file_system_reason,
 )
+from mailstage.store.file_backend import write_atomically
 from mailstage.store.keys import KeyFile, new_data_key
 from mailstage.store.models import App, AuditEvent, StoreData
 from mailstage.store.paths import (
     Locations,
     create_file,
-    create_store_file,
     ensure_store_dir,
-    fsync_dir,
     read_checked_file,
 )
 from mailstage.store.reader import key_source, read_header_kinds
@@ -52,18 +43,9 @@ from mailstage.store.sections import (
     load_events,
     seal_store,
 )
-from mailstage.store.sharing import PRIVATE, Sharing, check_file, check_store_folder, sharing_of
+from mailstage.store.sharing import PRIVATE, Sharing, check_store_folder, sharing_of
 
-DEFAULT_LOCK_TIMEOUT = 10.0
-
-__all__ = ["StoreFile", "key_source", "read_header_kinds"]
-
-
-def lock_timeout() -> float:
-    try:
-        return float(os.environ.get("MAILSTAGE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
-    except ValueError:
-        return DEFAULT_LOCK_TIMEOUT
+__all__ = ["StoreFile", "key_source", "read_header_kinds", "write_atomically"]
 
 
 @contextlib.contextmanager
@@ -127,9 +109,16 @@ class StoreFile:
         self.version = envelope.VERSION  # of the file as loaded; 1 is rewritten as 2
         self._sections = SectionCache()
         self.audit_keep = AUDIT_KEEP  # past this (and a chunk), older events are archived
+        self.backend = backend_for(locations, sharing)  # where the envelope's bytes live
         self.sharing = sharing
-        # the mode applies when the lock file is made; share() changes an existing one
-        self._lock = FileLock(str(locations.lock), mode=sharing.file_mode, timeout=lock_timeout())
+
+    @property
+    def sharing(self) -> Sharing:
+        return self._sharing
+
+    @sharing.setter
+    def sharing(self, sharing: Sharing) -> None:
+        self._sharing = self.backend.sharing = sharing
 
     @property
     def store_id(self) -> str:
@@ -217,14 +206,10 @@ class StoreFile:
             self._data_key
         )
 
-    def signature(self) -> tuple[int, int, int] | None:
-        """A cheap fingerprint of the file on disk (a stat): it changes with every save,
-        since a save replaces the file. None when the file cannot be seen."""
-        try:
-            info = os.stat(self.locations.store)
-        except OSError:
-            return None
-        return info.st_ino, info.st_size, info.st_mtime_ns
+    def signature(self) -> Hashable | None:
+        """A cheap fingerprint of the stored envelope (a stat for a file): it changes with
+        every save. None when the store cannot be seen."""
+        return self.backend.signature()
 
     def peek(self) -> tuple[int, StoreData]:
         """The file as it is on disk now (generation, data), without adopting it."""
@@ -251,45 +236,11 @@ class StoreFile:
 
     # -- saving -----------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        check_file(self.locations.lock, "lock file", self.sharing)
-        try:
-            ensure_store_dir(self.locations.lock.parent, self.sharing)
-            self._lock.acquire()
-        except FileLockTimeout:
-            raise LockTimeout(
-                f"Another mailstage is saving the store {self.locations.store} and did not "
-                f"finish within {self._lock.timeout:g} s; try again."
-            ) from None
-        except OSError as exc:  # read-only, full, a planted symlink: exit 5, a dialog
-            raise self._lock_refused(exc) from None
-        try:
-            yield
-        finally:
-            self._lock.release()
-
-    def _lock_refused(self, exc: OSError) -> StoreUnreadable | StoreWriteFailed:
-        lock = self.locations.lock
-        if lock.is_symlink():
-            return UnsafeFile(
-                f"The lock file {lock} is a symbolic link, which mailstage refuses to "
-                f"follow: someone may have planted it. Remove it (rm {lock}) and try again."
-            )
-        return file_system_error(exc, "take the store's lock")
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        return self.backend.locked()
 
     def disk_generation(self) -> int | None:
-        try:
-            fd = os.open(self.locations.store, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return None
-        try:
-            generation = reader.generation_on_disk(fd)
-        finally:
-            os.close(fd)
-        if generation is None:
-            raise envelope.unreadable(self.locations.store)
-        return generation
+        return self.backend.generation()
 
     def save(
         self,
@@ -337,7 +288,7 @@ class StoreFile:
         blob = envelope.seal(
             self._data_key, self.generation, self.wraps, core, sealed, self.header_extra
         )
-        write_atomically(self.locations.store, self.locations.backup, blob, self.sharing)
+        self.backend.write(blob, self.sharing)
         self._sections, self.version, self.archive = cache, envelope.VERSION, archive
         del data.audit[:moved]  # they are in the archive now
         self._id_on_disk = True
@@ -416,42 +367,4 @@ class StoreFile:
             return
         key = read_checked_file(self.locations.key_file, "key file", PRIVATE, key=True)
         create_file(beside, key, sharing.key_mode, sharing.gid)
-        self.locations = self.locations.beside_key()
-
-
-def _temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-
-
-def remove_stale_temps(path: Path) -> None:
-    """Temp files left by a writer that was killed; only called with the lock held."""
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-
-
-def write_atomically(
-    path: Path, backup: Path, blob: Sequence[bytes | memoryview], sharing: Sharing = PRIVATE
-) -> None:
-    remove_stale_temps(path)
-    temp = _temp_name(path)
-    backup_temp = _temp_name(backup)
-    try:
-        create_store_file(temp, cast(Sequence[bytes], blob), sharing)  # memoryviews alike
-        if path.exists():
-            os.link(path, backup_temp)
-            os.replace(backup_temp, backup)
-        os.replace(temp, path)
-    except OSError as exc:
-        raise StoreWriteFailed(
-            f"Could not save the store {path}: {file_system_reason(exc)}. "
-            f"The previous file is unchanged."
-        ) from None
-    finally:
-        for leftover in (temp, backup_temp):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-    # The new file is in place: a folder that cannot be fsynced (some file systems)
-    # must not turn a committed save into a reported failure.
-    with contextlib.suppress(OSError):
-        fsync_dir(path.parent)
+        self.locations = self.backend.locations = self.locations.beside_key()

@@ -324,7 +324,9 @@ def _newer_on_disk(locations: Locations, generation: int) -> bool:
 def _open_store(
     locations: Locations, passphrase: str | None, *, whole: bool, data_key: bytes | None
 ) -> OpenedStore:
-    raw = open_raw(locations, whole=whole)
+    from mailstage.store.backend import backend_for
+
+    raw = backend_for(locations).open_raw(whole=whole)
     try:
         header = read_header(raw, locations)
         if data_key is None:

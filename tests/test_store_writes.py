@@ -9,7 +9,7 @@ import textwrap
 import pytest
 from cryptography.hazmat.primitives.ciphers import aead
 
-from mailstage.store import filestore, paths
+from mailstage.store import file_backend, filestore, paths
 from mailstage.store.errors import Conflict
 from mailstage.store.workspace import Workspace
 from tests.cli_runner import REPO
@@ -104,7 +104,7 @@ def test_a_fault_at_any_step_leaves_the_previous_file_and_no_temp(
 
 def test_a_folder_that_cannot_be_fsynced_does_not_fail_a_committed_save(tmp_path, monkeypatch):
     ws = full_workspace(tmp_path)
-    monkeypatch.setattr(filestore, "fsync_dir", _fail)
+    monkeypatch.setattr(file_backend, "fsync_dir", _fail)
     ws.add_app("Durable")
     monkeypatch.undo()
     assert Workspace.open(locations(tmp_path)).data.app("Durable") is not None
