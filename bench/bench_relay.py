@@ -7,7 +7,12 @@ smtplib in threads, each logging in once and sending its messages on one connect
 the same way in both paths (straight: STARTTLS + AUTH to upstream; relay: AUTH to the
 relay on loopback).
 
-Prints: throughput with 8 concurrent clients (relay / direct ratio), once with each
+Prints: throughput against the relay of an earlier revision (``--against``, default
+f3c4635^: the commit before every login and routing decision checked the store's
+signature), both relays serving the same store and upstream, the same clients sending
+to one then the other in alternating rounds, the ratio per round and its median (the
+current relay with --no-queue, the path the old one had); then throughput with 8
+concurrent clients (relay / direct ratio), once with each
 client keeping its connection and once with a connection per message (what most app
 mail libraries do: there the relay's reused upstream connections spare the TLS
 handshake and login of every message), added latency per
@@ -15,6 +20,7 @@ message (median and p99 of one client sending one message at a time), and the re
 RSS before and after 10,000 messages.
 
     python bench/bench_relay.py [--messages 10000] [--latency 300] [--per-message 800]
+        [--against REV] [--rounds 6] [--round-messages 400] [--compare-only]
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ import ssl
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
+from io import BytesIO
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -41,15 +49,21 @@ from mailstage.store.workspace import Workspace
 
 CLIENTS = 8
 USER, PASSWORD = "bench-user", "bench-password"
+REPO = Path(__file__).resolve().parents[1]  # the repository root is the package
+BEFORE_SIGNATURE_CHECK = "f3c4635^"
 
 
 # -- the upstream server (run as: bench_relay.py --upstream CERT KEY) -----------------
 
 
 def run_upstream(cert: str, key: str) -> None:
+    import warnings
+
     from aiosmtpd.smtp import AuthResult
 
     from mailstage.mailer.capture import free_port_controller
+
+    warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
 
     count = 0
     lock = threading.Lock()
@@ -204,9 +218,38 @@ def drain(stream: object) -> None:
         pass
 
 
+def old_tree(revision: str, folder: Path) -> Path:
+    """The package as it was at ``revision`` (git archive), under folder/old/mailstage;
+    returns the folder to put on PYTHONPATH."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", revision],
+        capture_output=True,
+        check=True,
+    ).stdout
+    target = folder / "old" / "mailstage"
+    target.mkdir(parents=True)
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    env = dict(os.environ, PYTHONPATH=str(target.parent))
+    where = subprocess.run(
+        [sys.executable, "-c", "import mailstage.relay as r; print(r.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.strip()
+    if not Path(where).is_relative_to(target):
+        raise RuntimeError(f"the old revision's package is shadowed by {where}")
+    return target.parent
+
+
 def start_relay(
-    locations: Locations, folder: Path, *extra: str
+    locations: Locations,
+    folder: Path,
+    *extra: str,
+    package: Path | None = None,
 ) -> tuple[subprocess.Popen[str], int]:
+    """The relay of this tree, or (``package``) of the tree under that folder."""
     mailstage = Path(sys.executable).parent / "mailstage"
     env = dict(
         os.environ,
@@ -215,6 +258,9 @@ def start_relay(
         HOME=str(folder),
     )
     command = [str(mailstage)]
+    if package is not None:
+        env["PYTHONPATH"] = str(package)
+        command = [sys.executable, "-m", "mailstage.cli.main"]
     if os.environ.get("BENCH_RELAY_PROFILE"):  # a cProfile of the relay, written at its exit
         profile = os.environ["BENCH_RELAY_PROFILE"]
         command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "mailstage.cli.main"]
@@ -250,8 +296,7 @@ def queue_comparison(
             throughput(through, CLIENTS * 25)  # warm-up
             rates[name] = throughput(through, total)
         finally:
-            relay.terminate()
-            relay.wait(timeout=60)
+            stop(relay)
     rates["direct"] = direct_rate = throughput(direct, total)
     queue, no_queue = rates["queue"], rates["no-queue"]
     return (
@@ -259,6 +304,46 @@ def queue_comparison(
         f"{queue:,.0f} msg/s ({queue / direct_rate:.2f}x direct, goal >= 0.7x), --no-queue "
         f"{no_queue:,.0f} msg/s ({no_queue / direct_rate:.2f}x), direct {direct_rate:,.0f} "
         f"msg/s; queue / --no-queue {queue / no_queue:.2f}x"
+    )
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait(timeout=60)
+
+
+def against_revision(
+    locations: Locations, folder: Path, password: str, revision: str, rounds: int, size: int
+) -> tuple[list[float], list[float]]:
+    """Throughput (msg/s) of this tree's relay and of ``revision``'s, round after round,
+    the order alternating so that neither always runs on a warmer (or busier) machine."""
+    old, old_port = start_relay(locations, folder, package=old_tree(revision, folder))
+    # --no-queue: the old relay answered only once upstream had, so the same path is compared
+    new, new_port = start_relay(locations, folder, "--no-queue")
+    try:
+        clients = {"old": relay_client(old_port, password), "new": relay_client(new_port, password)}
+        for connect in clients.values():
+            throughput(connect, CLIENTS * 25)  # warm-up: pool filled, code paths loaded
+        rates: dict[str, list[float]] = {"old": [], "new": []}
+        for number in range(rounds):
+            order: Sequence[str] = ("old", "new") if number % 2 == 0 else ("new", "old")
+            for which in order:
+                rates[which].append(throughput(clients[which], size))
+    finally:
+        stop(old)
+        stop(new)
+    return rates["new"], rates["old"]
+
+
+def print_against(revision: str, new: list[float], old: list[float]) -> None:
+    ratios = [n / o for n, o in zip(new, old, strict=True)]
+    print(
+        f"throughput against {revision} (before the per-message store-signature check), "
+        f"{len(new)} alternating rounds: this tree {statistics.median(new):,.0f} msg/s, "
+        f"{revision} {statistics.median(old):,.0f} msg/s (medians); ratio median "
+        f"{statistics.median(ratios):.2f}x, per round "
+        + " ".join(f"{ratio:.2f}" for ratio in ratios)
+        + " (target >= 0.95x: no loss beyond noise)"
     )
 
 
@@ -272,6 +357,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--queue-only", action="store_true", help="only the queue / --no-queue / direct run"
+    )
+    parser.add_argument("--against", default=BEFORE_SIGNATURE_CHECK, metavar="REV")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--round-messages", type=int, default=400)
+    parser.add_argument(
+        "--compare-only", action="store_true", help="only the run against --against"
     )
     args = parser.parse_args()
     if args.upstream:
@@ -295,6 +386,19 @@ def main() -> int:
         assert upstream.stdout is not None and upstream.stdin is not None
         port = int(upstream.stdout.readline())
         locations, password = make_store(folder, port, cert)
+        try:
+            new_rates, old_rates = against_revision(
+                locations, folder, password, args.against, args.rounds, args.round_messages
+            )
+        except BaseException:
+            upstream.stdin.close()
+            upstream.wait(timeout=60)
+            raise
+        print_against(args.against, new_rates, old_rates)
+        if args.compare_only:
+            upstream.stdin.close()
+            upstream.wait(timeout=60)
+            return 0
         if args.queue_only:
             try:
                 print(
@@ -321,8 +425,7 @@ def main() -> int:
             relay_ms = latencies(through, args.latency)
             direct_ms = latencies(direct, args.latency)
         finally:
-            relay.terminate()
-            relay.wait(timeout=60)
+            stop(relay)
         try:
             queue_line = queue_comparison(locations, folder, direct, password, args.messages)
         finally:

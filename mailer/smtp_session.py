@@ -304,7 +304,8 @@ class SmtpSession:
         except Exception as exc:
             raise self._failure(exc, "sending the message") from None
         self.transcript.received(response.code, response.message)
-        return f"{response.code} {response.message}".splitlines()[0]
+        # split on the reply's own line breaks only: a bare CR inside a line is shown later
+        return f"{response.code} {response.message}".split("\n")[0]
 
     async def reset(self) -> None:
         """RSET: before a connection carries its next message (the relay's pool). Raises

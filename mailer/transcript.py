@@ -53,7 +53,7 @@ class Transcript:
         self._add("-> ", text)
 
     def received(self, code: int, message: str) -> None:
-        lines = message.splitlines() or [""]
+        lines = message.split("\n")  # the lines as the server sent them: a CR in one is shown
         for index, line in enumerate(lines):
             separator = " " if index == len(lines) - 1 else "-"
             self._add("<- ", f"{code}{separator}{line}")

@@ -4,6 +4,7 @@ the stage's sender, and a missing From, Date or Message-ID is filled in."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
@@ -63,8 +64,11 @@ def prepare(
 
 
 def _header_text(message: EmailMessage, name: str) -> str:
-    """A header as people read it: encoded words decoded, raw 8-bit bytes read as UTF-8."""
-    raw = message.get(name)
+    """A header as people read it: encoded words decoded, raw 8-bit bytes read as UTF-8.
+    The value is taken as stored (raw_items): compat32's get() wraps one with 8-bit bytes
+    in a Header whose text has one replacement character per byte."""
+    wanted = name.lower()
+    raw = next((value for key, value in message.raw_items() if key.lower() == wanted), None)
     if raw is None:
         return ""
     text = str(raw).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -73,6 +77,41 @@ def _header_text(message: EmailMessage, name: str) -> str:
     except (ValueError, LookupError, UnicodeError):  # a malformed encoded word: as written
         pass
     return " ".join(text.split())
+
+
+def header_refusal(content: bytes) -> str | None:
+    """Why the message's header cannot be passed on, as a 554 reply, or None: a header
+    that is not UTF-8 (RFC 6532) or a line in the header that is no header field (the
+    parser would make it and every header after it part of the body). Either is for
+    good: retrying changes nothing."""
+    if not content or content[:1] in (b"\r", b"\n"):
+        return None  # no header at all: the relay adds From, Date and Message-ID
+    end = _HEADER_END.search(content)
+    block = content[: end.start()] if end else content.rstrip(b"\r\n")
+    if block.isascii() and _NOT_A_FIELD.search(block) is None:
+        return None  # the usual case, found without splitting the header
+    for number, line in enumerate(_LINE_BREAK.split(block), start=1):
+        if _NOT_A_FIELD.match(line):
+            shown = line[:60].decode("ascii", "backslashreplace")
+            return (
+                f"554 5.6.0 Line {number} of the message header is no header field "
+                f"(Name: value): {shown}. Fix the message; sending it again changes nothing."
+            )
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            field = line.split(b":", 1)[0].decode("ascii", "backslashreplace")
+            return (
+                f"554 5.6.0 The message header {field} is not valid UTF-8 (byte "
+                f"\\x{line[exc.start]:02x}); encode it as MIME encoded words or UTF-8."
+            )
+    return None
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_LINE_BREAK = re.compile(rb"\r?\n")
+# a line that neither starts a field (printable ASCII name, colon) nor continues one
+_NOT_A_FIELD = re.compile(rb"^(?![ \t])(?![!-9;-~]+[ \t]*:)", re.M)
 
 
 def _unique(addresses: list[str]) -> list[str]:

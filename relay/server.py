@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from mailstage.mailer.maillog import LogRecord, MailLog
+from mailstage.relay.addresses import envelope_refusal
 from mailstage.relay.events import EventLog
-from mailstage.relay.message import prepare
+from mailstage.relay.message import header_refusal, prepare
 from mailstage.relay.queue import QueueEntry, QueueWriteFailed, RelayQueue, open_queue
+from mailstage.relay.replies import reply_line
 from mailstage.relay.upstream_pool import UpstreamDeferred, UpstreamPool, UpstreamRefused
 from mailstage.relay.worker import (
     Attempt,
@@ -47,7 +49,6 @@ DEFAULT_MAX_SIZE = 25 * 1024 * 1024
 GRACE_SECONDS = 30.0
 WATCH_SECONDS = 0.25
 SESSION_TIMEOUT = 300.0  # aiosmtpd's idle limit per command; upstream steps stay under it
-REPLY_LIMIT = 400
 FIRST_ATTEMPT_SECONDS = 10.0
 
 
@@ -89,12 +90,6 @@ def server_tls_context(cert: Path, key: Path) -> ssl.SSLContext:
             [("tls_cert", "unusable")],
         ) from None
     return context
-
-
-def smtp_line(text: str) -> str:
-    """One reply line for the app: printable ASCII only, bounded."""
-    cleaned = "".join(ch if " " <= ch <= "~" else " " for ch in text)
-    return " ".join(cleaned.split())[:REPLY_LIMIT]
 
 
 class StoreWatch:
@@ -375,9 +370,23 @@ class RelayHandler:
     ) -> str:
         if self.relay.stopping:
             return "421 4.3.2 The relay is shutting down; try again shortly"
+        smtputf8 = "SMTPUTF8" in (option.upper() for option in options)
+        refusal = envelope_refusal(address, role="sender", smtputf8=smtputf8)
+        if refusal is not None:
+            return refusal
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 2.1.0 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        refusal = envelope_refusal(address, role="recipient", smtputf8=envelope.smtp_utf8)
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)  # exactly what upstream receives and the log shows
+        envelope.rcpt_options.extend(options)
+        return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         relay = self.relay
@@ -392,8 +401,11 @@ class RelayHandler:
             peer=_peer(session),
         )
         logged = False  # by the delivery worker, when the first attempt ended in time
+        refusal = header_refusal(envelope.original_content or envelope.content)
         try:
-            if relay.queue is not None:
+            if refusal is not None:
+                reply = refusal
+            elif relay.queue is not None:
                 reply, logged = await self._through_queue(envelope, record)
             else:
                 reply = await self._relay(envelope, record)
@@ -401,7 +413,7 @@ class RelayHandler:
             reply = f"451 4.3.0 The relay failed unexpectedly ({type(exc).__name__})"
         finally:
             relay.in_flight -= 1
-        record.reply = smtp_line(reply)
+        record.reply = reply_line(reply)
         if logged:
             return record.reply
         if record.outcome != "queued":

@@ -19,6 +19,7 @@ from mailstage.mailer.smtp_session import SmtpSession
 from mailstage.mailer.steps import StepFailed, StepName, StepRecorder
 from mailstage.mailer.transcript import Transcript
 from mailstage.mailer.upstream_login import connect_and_login, forbid_credentials
+from mailstage.relay.replies import failure_text, upstream_line
 from mailstage.store.models import EmailConfig
 
 DEFAULT_CONNECTIONS = 3  # Exchange Online's limit of concurrent connections per mailbox
@@ -29,7 +30,8 @@ QUIT_TIMEOUT = 2.0
 
 
 class UpstreamRefused(Exception):
-    """The server refused the message for good (5xx): the app gets its words."""
+    """The server refused the message for good (5xx): the app gets its words, codes
+    first, shown as relay/replies.py says (as are every reply and reason here)."""
 
     def __init__(self, reply: str) -> None:
         super().__init__(reply)
@@ -138,18 +140,20 @@ class UpstreamPool:
                 self._keep(connection)
             else:
                 self._close(connection)
-            clean = session.transcript.clean
+            transcript = session.transcript
+            said = upstream_line(failure.reply, transcript)
             if failure.reply[:1] == "5":
-                raise UpstreamRefused(clean(failure.reply)) from None
-            raise UpstreamDeferred(clean(failure.message), clean(failure.reply)) from None
+                raise UpstreamRefused(said) from None
+            reason = failure_text(failure.message, failure.reply, transcript)
+            raise UpstreamDeferred(reason, said if failure.reply else "") from None
         except BaseException:  # cancelled mid-message: the connection's state is unknown
             self._close(connection)
             raise
         finally:
             for address, words in (refused or {}).items():
-                refused[address] = session.transcript.clean(words)  # type: ignore[index]
+                refused[address] = upstream_line(words, session.transcript)  # type: ignore[index]
         self._keep(connection)
-        return reply
+        return upstream_line(reply, session.transcript)
 
     async def _reusable(self, fingerprint: str) -> _Connection | None:
         now = time.monotonic()
@@ -187,7 +191,7 @@ class UpstreamPool:
         except StepFailed as failure:
             session.close()
             step = recorder.failed.name if recorder.failed is not None else StepName.CONNECT
-            reason = transcript.clean(f"{step.value}: {failure.message}")
+            reason = f"{step.value}: {failure_text(failure.message, failure.reply, transcript)}"
             hint = token_failure_hint(
                 f"{failure.reply} {failure.message}",
                 failure.hint_key,
@@ -196,7 +200,8 @@ class UpstreamPool:
             )
             if hint:  # what the token's claims say is missing (issue 21)
                 reason += " Hint: " + transcript.clean(hint)
-            raise UpstreamDeferred(reason, transcript.clean(failure.reply)) from None
+            said = upstream_line(failure.reply, transcript) if failure.reply else ""
+            raise UpstreamDeferred(reason, said) from None
         except BaseException:
             session.close()
             raise

@@ -28,6 +28,8 @@ class SmtpScript:
     auth_reply: str = "235 2.7.0 Authentication successful"
     mail_reply: str = "250 2.1.0 OK"
     rcpt_reply: str = "250 2.1.5 OK"
+    # RCPT lines containing a key get its value instead of rcpt_reply
+    rcpt_replies: dict[str, str] = field(default_factory=dict)
     data_reply: str = "250 2.0.0 OK queued"
     drip_seconds: float = 0.0  # pause before each byte of every reply (a slow drip)
     commands: list[str] = field(default_factory=list)
@@ -91,7 +93,8 @@ class ScriptedSmtp:
                 elif verb == "MAIL":
                     self._write(handler, script.mail_reply)
                 elif verb == "RCPT":
-                    self._write(handler, script.rcpt_reply)
+                    chosen = [reply for key, reply in script.rcpt_replies.items() if key in line]
+                    self._write(handler, chosen[0] if chosen else script.rcpt_reply)
                 elif verb == "DATA":
                     self._write(handler, "354 go ahead")
                     in_data = True
