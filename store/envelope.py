@@ -62,6 +62,17 @@ def unreadable(path: object) -> StoreUnreadable:
     )
 
 
+def damaged_part(path: object, part: str) -> StoreUnreadable:
+    """A part that fails after the core opened: the key is right (the core's tag covers the
+    header), so say which part, not "the key does not match"."""
+    return StoreUnreadable(
+        f"Cannot open the store {path}: its {part} is damaged or was changed outside "
+        f"mailstage; the key is right (it opened "
+        f"the store's header). The file was left as it is. `mailstage check` lists every "
+        f"damaged part; the previous save is {path}.bak."
+    )
+
+
 def header_object(raw: bytes, version: int, path: object) -> dict[str, Any]:
     """A header's JSON object, of our format and of ``version``; an unknown version is
     refused by name, anything else that does not fit is unreadable."""

@@ -86,6 +86,14 @@ def _read_whole(
     return opened, data, archive, cache
 
 
+def derive_key(data_key: bytes, purpose: bytes) -> bytes:
+    """HKDF-SHA256 of the store's data key for one purpose (the email log, the archive)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(data_key)
+
+
 class StoreFile:
     """An opened store: the data key in memory and the generation it was loaded at."""
 
@@ -199,12 +207,7 @@ class StoreFile:
     def derived_key(self, purpose: bytes) -> bytes:
         """A 256-bit key for another file of this store (the email log), derived from the
         data key with HKDF: whoever can open the store can read it, nobody else."""
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
-            self._data_key
-        )
+        return derive_key(self._data_key, purpose)
 
     def signature(self) -> Hashable | None:
         """A cheap fingerprint of the stored envelope (a stat for a file): it changes with

@@ -224,9 +224,16 @@ class OpenedStore:
     def section_bytes(self, section: envelope.Section) -> bytes:
         try:
             ciphertext = self.raw.read(section.offset, section.length)
-        except (EOFError, OSError):
-            raise envelope.unreadable(self.locations.store) from None
-        return envelope.open_section(section, self.data_key, ciphertext, self.locations.store)
+            return envelope.open_section(section, self.data_key, ciphertext, "")
+        except (EOFError, OSError, StoreUnreadable):
+            raise self.damaged(section) from None
+
+    def part_name(self, section: envelope.Section) -> str:
+        of_kind = self.sections(section.kind)
+        return f"{section.kind} section ({of_kind.index(section) + 1} of {len(of_kind)})"
+
+    def damaged(self, section: envelope.Section) -> StoreUnreadable:
+        return envelope.damaged_part(self.locations.store, self.part_name(section))
 
     def sections(self, kind: str) -> list[envelope.Section]:
         return [] if self.header is None else self.header.of_kind(kind)

@@ -142,14 +142,12 @@ def decode_store(opened: OpenedStore) -> tuple[StoreData, ArchiveInfo, SectionCa
     cache = SectionCache()
     apps: list[App] = []
     for names, section in zip(core.apps, app_sections, strict=True):
-        chunk = APPS.validate_json(opened.section_bytes(section), context=TRUSTED)
-        if [a.name for a in chunk] != names:
-            raise _bad(opened)
+        chunk = decode_apps(opened, section, names)
         apps.extend(chunk)
         cache.apps.append(Chunk(chunk, _as_sealed(opened, section)))
     audit: list[AuditEvent] = []
     for section in opened.sections("audit"):
-        events = EVENTS.validate_json(opened.section_bytes(section), context=TRUSTED)
+        events = decode_audit(opened, section)
         audit.extend(events)
         cache.audit.append(Chunk(events, _as_sealed(opened, section)))
     if {s.kind for s in opened.header.sections[1:]} - {"apps", "audit"}:
@@ -158,6 +156,26 @@ def decode_store(opened: OpenedStore) -> tuple[StoreData, ArchiveInfo, SectionCa
         organization=core.organization, stages=core.stages, apps=apps, audit=audit
     )
     return data, core.archive, cache
+
+
+def decode_apps(opened: OpenedStore, section: envelope.Section, names: list[str]) -> list[App]:
+    """One apps section, which must hold exactly the apps the core's index names."""
+    plaintext = opened.section_bytes(section)
+    try:
+        chunk = APPS.validate_json(plaintext, context=TRUSTED)
+    except ValueError:
+        raise opened.damaged(section) from None
+    if [a.name for a in chunk] != names:
+        raise opened.damaged(section)
+    return chunk
+
+
+def decode_audit(opened: OpenedStore, section: envelope.Section) -> list[AuditEvent]:
+    plaintext = opened.section_bytes(section)
+    try:
+        return EVENTS.validate_json(plaintext, context=TRUSTED)
+    except ValueError:
+        raise opened.damaged(section) from None
 
 
 def _as_sealed(opened: OpenedStore, section: envelope.Section) -> envelope.Sealed:
