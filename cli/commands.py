@@ -27,7 +27,7 @@ def serves(*commands: str) -> Callable[[Loader], Loader]:
     return record
 
 
-@serves("init", "share", "restore", "locate", "audit")
+@serves("init", "share", "restore", "locate", "audit", "check")
 def _store_commands() -> ModuleType:
     from mailstage.cli import store_commands
 
