@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from mailstage.store.errors import InvalidInput
+from mailstage.store.errors import InvalidInput, StoreUnreadable
 
 SCHEMES = ("postgresql", "postgres")
 INSTALL_EXTRA = "pip install 'mailstage[postgres]'"
@@ -79,6 +79,14 @@ class DatabaseUrl:
     def where(self) -> str:
         """'the database DB on SERVER', the phrase every message uses."""
         return f"the database {self.database} on {self.server}"
+
+
+def extra_missing(where: str) -> StoreUnreadable:
+    """Exit 5: a database store without psycopg installed."""
+    return StoreUnreadable(
+        f"The store is {where}, and PostgreSQL stores need the PostgreSQL extra, "
+        f"which is not installed: {INSTALL_EXTRA}"
+    )
 
 
 def _refuse(origin: str, rule: str) -> InvalidInput:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailstage.store.database_url import (
-    INSTALL_EXTRA,
     DatabaseUrl,
+    extra_missing,
     looks_like_url,
     parse_database_url,
 )
@@ -110,10 +110,7 @@ def not_a_file(database: DatabaseUrl | None) -> StoreUnreadable:
 
     where = database.where if database is not None else "The store"
     if find_spec("psycopg") is None:
-        return StoreUnreadable(
-            f"The store is {where}, and PostgreSQL stores need the PostgreSQL extra, "
-            f"which is not installed: {INSTALL_EXTRA}"
-        )
+        return extra_missing(where)
     return StoreUnreadable(
         f"The store is {where}: this works with a store file only, not with a "
         f"PostgreSQL store yet. Nothing was changed."
