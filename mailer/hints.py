@@ -162,6 +162,16 @@ def failure_hint(
     return _filled(hint, config, claims)
 
 
+def refusal_hint(
+    reply: str, *, config: EmailConfig | None = None, claims: TokenClaims | None = None
+) -> str | None:
+    """For a message refused at DATA: the hint when the reply says Send As is missing
+    (554 5.2.252 SendAsDenied), naming the sender and who logged in; else None."""
+    if reply_key(reply) != "5.2.252":
+        return None
+    return _filled(dict(REPLY_HINTS)["5.2.252"], config, claims)
+
+
 def token_failure_hint(
     text: str,
     condition: str = "",

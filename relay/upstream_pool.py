@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from mailstage.mailer.deadline import Deadline
-from mailstage.mailer.hints import token_failure_hint
+from mailstage.mailer.hints import refusal_hint, token_failure_hint
 from mailstage.mailer.smtp_session import SmtpSession
 from mailstage.mailer.steps import StepFailed, StepName, StepRecorder
 from mailstage.mailer.transcript import Transcript
@@ -143,6 +143,9 @@ class UpstreamPool:
             transcript = session.transcript
             said = upstream_line(failure.reply, transcript)
             if failure.reply[:1] == "5":
+                hint = refusal_hint(failure.reply, config=config, claims=session.token_claims)
+                if hint:  # the mailbox has not granted Send As (issue 21)
+                    said += " Hint: " + transcript.clean(hint)
                 raise UpstreamRefused(said) from None
             reason = failure_text(failure.message, failure.reply, transcript)
             raise UpstreamDeferred(reason, said if failure.reply else "") from None

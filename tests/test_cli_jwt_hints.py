@@ -129,3 +129,20 @@ def test_the_queueing_relay_logs_the_hint_with_the_queued_reply(oauth_relay_stor
     assert "the clock here is off (behind) by at least 3 h" in reply
     assert "the clock here is off (behind) by at least 3 h" in relay.wait_for_line("Queued as")
     assert_no_token_anywhere(setup.store, token_endpoint, relay.stderr, reply)
+
+
+def test_the_relay_names_the_mailbox_that_denies_send_as(oauth_relay_store, token_endpoint):
+    server, setup = oauth_relay_store
+    server.behaviour.exchange = True
+    server.behaviour.data_reply = SEND_AS_DENIED
+    token_endpoint.claims = entra_claims()
+
+    for options in (("--no-queue",), ()):
+        reply, relay = one_message_through_relay(setup, *options)
+
+        assert reply.startswith("554 5.2.252"), reply
+        assert f"Hint: The mailbox {SENDER} has not granted Send As" in reply
+        assert f"-Trustee {SERVICE_PRINCIPAL}" in reply  # the reply line is cut at 400
+        assert "has not granted Send As" in relay.wait_for_line("5.2.252")
+        assert server.messages == []
+        assert_no_token_anywhere(setup.store, token_endpoint, relay.stderr, reply)
