@@ -251,6 +251,8 @@ class SmtpSession:
         *,
         mail_options: Sequence[str] = (),
         refused: dict[str, str] | None = None,
+        deadline: Deadline | None = None,
+        final_reply_seconds: float | None = None,
     ) -> str:
         """One transaction: MAIL, RCPT for each recipient, DATA. ``message`` as bytes is
         sent as it is (the relay's prepared message); ``mail_options`` go on MAIL FROM
@@ -258,8 +260,20 @@ class SmtpSession:
 
         With ``refused`` (the relay's queue), a recipient the server refuses at RCPT is
         put there with the server's reply and the others still get the message; when
-        every recipient is refused, nothing is sent and the last refusal is raised."""
+        every recipient is refused, nothing is sent and the last refusal is raised.
+        ``deadline`` bounds everything before the message itself; the reply to the final
+        dot is awaited ``final_reply_seconds`` (RFC 5321 4.5.3.2.6: 10 minutes). No
+        reply by then raises StepFailed with hint_key "outcome_unknown": the server may
+        have taken the message."""
         smtp = self._require_client()
+
+        def step_timeout(doing: str) -> float:
+            if deadline is None:
+                return self.timeout
+            if deadline.expired:
+                raise StepFailed(deadline.sentence(doing), hint_key="timeout")
+            return min(self.timeout, deadline.remaining())
+
         try:
             envelope = plan_envelope(
                 self.config.sender_email,
@@ -276,12 +290,20 @@ class SmtpSession:
         try:
             await self._exchange(
                 f"MAIL FROM:<{envelope.sender}>" + "".join(f" {o}" for o in options),
-                smtp.mail(envelope.sender, options=options, encoding=encoding),
+                smtp.mail(
+                    envelope.sender,
+                    options=options,
+                    encoding=encoding,
+                    timeout=step_timeout("sending MAIL FROM"),
+                ),
             )
             for asked, recipient in zip(recipients, envelope.recipients, strict=True):
                 try:
                     await self._exchange(
-                        f"RCPT TO:<{recipient}>", smtp.rcpt(recipient, encoding=encoding)
+                        f"RCPT TO:<{recipient}>",
+                        smtp.rcpt(
+                            recipient, encoding=encoding, timeout=step_timeout("sending RCPT TO")
+                        ),
                     )
                 except StepFailed as failure:
                     if refused is None or not failure.reply:
@@ -298,8 +320,23 @@ class SmtpSession:
                 data = message.as_bytes(policy=SMTP_POLICY)
             self.transcript.sent("DATA")
             self.transcript.note(f"message of {len(data)} bytes")
-            response = await smtp.data(data)
-        except StepFailed:
+            final_wait = final_reply_seconds or self.timeout
+            try:
+                response = await smtp.data(data, timeout=final_wait)
+            except Exception as exc:
+                lost = self._failure(exc, "sending the message")
+                if lost.reply or lost.hint_key not in ("timeout", "disconnected"):
+                    raise lost from None
+                raise StepFailed(
+                    f"{lost.message} The message was handed over in full and no reply to "
+                    f"its end came within {final_wait:g} s",
+                    hint_key="outcome_unknown",
+                ) from None
+        except StepFailed as failure:
+            if deadline is not None and deadline.expired and failure.hint_key == "timeout":
+                raise StepFailed(
+                    deadline.sentence("sending the envelope"), hint_key="timeout"
+                ) from None
             raise
         except Exception as exc:
             raise self._failure(exc, "sending the message") from None

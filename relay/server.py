@@ -18,19 +18,25 @@ import signal
 import ssl
 import time
 import warnings
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mailstage.mailer.deadline import Deadline
 from mailstage.mailer.maillog import LogRecord, MailLog
 from mailstage.relay.addresses import envelope_refusal
 from mailstage.relay.events import EventLog
+from mailstage.relay.limits import BurstNotice
 from mailstage.relay.message import header_refusal, prepare
 from mailstage.relay.queue import QueueEntry, QueueWriteFailed, RelayQueue, open_queue
 from mailstage.relay.replies import reply_line
-from mailstage.relay.upstream_pool import UpstreamDeferred, UpstreamPool, UpstreamRefused
+from mailstage.relay.upstream_pool import (
+    UpstreamDeferred,
+    UpstreamPool,
+    UpstreamRefused,
+    UpstreamUnknown,
+)
 from mailstage.relay.worker import (
     Attempt,
     DeliveryWorker,
@@ -48,7 +54,12 @@ DEFAULT_PORT = 1587
 DEFAULT_MAX_SIZE = 25 * 1024 * 1024
 GRACE_SECONDS = 30.0
 WATCH_SECONDS = 0.25
-SESSION_TIMEOUT = 300.0  # aiosmtpd's idle limit per command; upstream steps stay under it
+SESSION_TIMEOUT = 300.0  # an authenticated session idle this long is closed
+LOGIN_TIMEOUT = 30.0  # a session that has not logged in, idle this long, is closed
+UPSTREAM_DEADLINE = 300.0  # the upstream conversation up to the final dot, all of it
+FINAL_REPLY_SECONDS = 600.0  # RFC 5321 4.5.3.2.6: the wait for the reply to the final dot
+UPSTREAM_STEP_SECONDS = 30.0
+AUTH_FAILURES = 3  # failed logins on one connection before it is closed
 FIRST_ATTEMPT_SECONDS = 10.0
 
 
@@ -65,6 +76,12 @@ class RelayOptions:
     queue: bool = True  # False: --no-queue, the app hears upstream's answer (451 on failure)
     first_attempt: float = FIRST_ATTEMPT_SECONDS
     worker: WorkerOptions = field(default_factory=WorkerOptions)
+    # internal timings (tests shorten them)
+    session_timeout: float = SESSION_TIMEOUT
+    login_timeout: float = LOGIN_TIMEOUT
+    upstream_deadline: float = UPSTREAM_DEADLINE
+    upstream_step_seconds: float = UPSTREAM_STEP_SECONDS
+    final_reply_seconds: float = FINAL_REPLY_SECONDS
 
 
 def is_loopback_listen(host: str) -> bool:
@@ -132,23 +149,28 @@ class Relay:
         self.store = store
         self.maillog = maillog
         self.events = events
-        self.pool = UpstreamPool(options.upstream_connections)
+        self.pool = UpstreamPool(
+            options.upstream_connections,
+            timeout=options.upstream_step_seconds,
+            final_reply_seconds=options.final_reply_seconds,
+        )
         self.stopping = False
         self.port = options.port
-        self.in_flight = 0
+        self.deliveries: set[asyncio.Task[str]] = set()
         self.awaiting = 0  # sessions waiting on their message's first attempt
         self._tls = (
             server_tls_context(options.tls_cert, options.tls_key)
             if options.tls_cert is not None and options.tls_key is not None
             else None
         )
-        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._sessions: set[Any] = set()  # the connections open now
         self._stop = asyncio.Event()
         self._reload_now = asyncio.Event()
         self._reading = asyncio.Lock()
         self._hostname = "localhost"
         self.queue: RelayQueue | None = open_queue(store.file) if options.queue else None
         self.worker: DeliveryWorker | None = None
+        self._failed_logins = BurstNotice(events)
 
     @property
     def stage_name(self) -> str:
@@ -212,7 +234,7 @@ class Relay:
     def request_stop(self) -> None:
         if not self._stop.is_set():
             self.events.event(
-                f"stopping: no new connections; {self._busy_count()} message(s) in flight "
+                f"stopping: no new connections; {self.busy_count()} message(s) in flight "
                 f"get up to {self.options.grace_seconds:g} s to finish"
             )
         self._stop.set()
@@ -229,21 +251,34 @@ class Relay:
             f"{self.pool.size} connection(s); {queue}"
         )
 
-    def _busy_count(self) -> int:
-        busy = sum(1 for s in self._sessions if _in_transaction(s))
-        # attempts no app waits for any more (a session awaiting one is counted above)
+    def busy_count(self) -> int:
+        """Messages being handled, open sessions in the middle of one (MAIL given), and
+        queue attempts no app waits for any more."""
+        waiting = sum(1 for s in self._sessions if _in_transaction(s) and not s.delivering)
         attempts = self.worker.busy - self.awaiting if self.worker is not None else 0
-        return max(busy, self.in_flight) + max(0, attempts)
+        return len(self.deliveries) + waiting + max(0, attempts)
+
+    def start_delivery(self, work: Any) -> asyncio.Task[str]:
+        """A message's delivery runs as its own task: an app that hangs up (its session
+        task cancelled) does not cut it off, and it logs its outcome whatever happens."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.deliveries.add(task)
+        task.add_done_callback(self.deliveries.discard)
+        return task
 
     async def _finish_in_flight(self) -> None:
         deadline = time.monotonic() + self.options.grace_seconds
-        while self._busy_count() and time.monotonic() < deadline:
+        while self.busy_count() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         if self.worker is not None:  # attempts still going: cancelled, retried next start
             await self.worker.stop(max(0.0, deadline - time.monotonic()))
-        left = self._busy_count()
+        left = self.busy_count()
         if left:
             self.events.event(f"grace period over: closing {left} unfinished session(s)")
+        for task in list(self.deliveries):
+            task.cancel()
+        if self.deliveries:
+            await asyncio.wait(set(self.deliveries))  # each logs its outcome first
         for session in list(self._sessions):
             transport = getattr(session, "transport", None)
             if transport is not None:
@@ -323,10 +358,13 @@ class Relay:
     # -- the SMTP conversation -------------------------------------------------------------
 
     def _new_session(self) -> Any:
-        from aiosmtpd.smtp import SMTP
+        from mailstage.relay.session import RelaySmtp
 
-        session = SMTP(
+        return RelaySmtp(
             RelayHandler(self),
+            login_timeout=self.options.login_timeout,
+            on_open=self._sessions.add,
+            on_close=self._sessions.discard,
             data_size_limit=self.options.max_size,
             enable_SMTPUTF8=True,
             decode_data=False,
@@ -334,13 +372,11 @@ class Relay:
             ident="mailstage relay",
             tls_context=self._tls,
             require_starttls=self._tls is not None,
-            timeout=SESSION_TIMEOUT,
+            timeout=self.options.session_timeout,
             auth_required=True,
             auth_require_tls=self._tls is not None,
             authenticator=self._authenticate,
         )
-        self._sessions.add(session)
-        return session
 
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
@@ -355,7 +391,21 @@ class Relay:
             stored = app.relay_credential(self.options.stage) if app is not None else None
             if app is not None and password_matches(password, stored):
                 return AuthResult(success=True, auth_data=app.name)
-        self.events.event(f"login refused: user {user!r} from {_peer(session)} ({mechanism})")
+        server.auth_failures += 1
+        host = _peer(session).rpartition(":")[0]
+        self._failed_logins.note(
+            host,
+            f"login refused: user {user!r} from {_peer(session)} ({mechanism}); further "
+            "failures from this address are counted for a minute",
+            lambda count: f"login refused {count} more time(s) from {host} in the last minute",
+        )
+        if server.auth_failures >= AUTH_FAILURES:
+            server.closing_after_auth = True
+            return AuthResult(
+                success=False,
+                handled=False,
+                message=f"421 4.7.0 {AUTH_FAILURES} failed logins on this connection; closing it",
+            )
         return AuthResult(success=False, handled=False)  # 535 5.7.8, whatever the reason
 
 
@@ -388,18 +438,32 @@ class RelayHandler:
         envelope.rcpt_options.extend(options)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        relay = self.relay
-        relay.in_flight += 1
-        started = time.perf_counter()
-        record = LogRecord(
+    def _record(self, session: Any, envelope: Any) -> LogRecord:
+        return LogRecord(
             source="relay",
-            stage=relay.stage_name,
+            stage=self.relay.stage_name,
             app=session.auth_data if isinstance(session.auth_data, str) else None,
             outcome="deferred",
             recipients=list(envelope.rcpt_tos),
             peer=_peer(session),
         )
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        record = self._record(session, envelope)
+        delivery = self.relay.start_delivery(self._deliver(envelope, record))
+        server.delivering = True
+        server.pause_timer()  # the relay's own deadlines bound the wait, not the app's timer
+        try:
+            return await asyncio.shield(delivery)
+        finally:
+            server.delivering = False
+            server.resume_timer()
+
+    async def _deliver(self, envelope: Any, record: LogRecord) -> str:
+        """Exactly one log record for the message, whatever ends the delivery."""
+        relay = self.relay
+        started = time.perf_counter()
+        reply = "451 4.3.0 The relay stopped before sending the message; not sent"
         logged = False  # by the delivery worker, when the first attempt ended in time
         refusal = header_refusal(envelope.original_content or envelope.content)
         try:
@@ -409,20 +473,49 @@ class RelayHandler:
                 reply, logged = await self._through_queue(envelope, record)
             else:
                 reply = await self._relay(envelope, record)
+        except asyncio.CancelledError:
+            if record.queue_id:  # in the queue: the next start tries it again
+                record.outcome = "queued"
+                reply = f"250 2.0.0 Queued as {record.queue_id}: the relay stopped meanwhile"
+            elif record.message_id:  # cancelled while upstream had it: nobody knows
+                reply = (
+                    "451 4.4.0 The relay stopped while the message was going upstream: "
+                    "the outcome is unknown"
+                )
+            raise
         except Exception as exc:  # never a traceback to the app, never a lost message
             reply = f"451 4.3.0 The relay failed unexpectedly ({type(exc).__name__})"
         finally:
-            relay.in_flight -= 1
+            if logged:
+                record.reply = reply_line(reply)
+            else:
+                self._finish(record, reply, started)
+        return record.reply
+
+    def _finish(self, record: LogRecord, reply: str, started: float) -> None:
         record.reply = reply_line(reply)
-        if logged:
-            return record.reply
         if record.outcome != "queued":
             record.outcome = (
                 "sent" if reply[:1] == "2" else "refused" if reply[:1] == "5" else "deferred"
             )
         record.ms = round((time.perf_counter() - started) * 1000)
-        relay.log(record)
-        return record.reply
+        self.relay.log(record)
+
+    def refused_in_data(self, server: Any, status: str) -> str:
+        """aiosmtpd refused the message at its end (too large, a line too long): the
+        app gets a sentence and the email log a record."""
+        if status.startswith("552"):
+            reply = (
+                f"552 5.3.4 The message is larger than the relay's limit of "
+                f"{self.relay.options.max_size} bytes (--max-size); not sent"
+            )
+        else:
+            reply = (
+                "500 5.5.2 A line of the message is longer than 1000 characters "
+                "(RFC 5321 4.5.3.1.6); not sent"
+            )
+        self._finish(self._record(server.session, server.envelope), reply, time.perf_counter())
+        return reply
 
     async def _through_queue(self, envelope: Any, record: LogRecord) -> tuple[str, bool]:
         """The routing decided now, the entry written durably, then the first attempt for
@@ -497,6 +590,7 @@ class RelayHandler:
         record.message_id, record.subject = prepared.message_id, prepared.subject
         record.redirected = prepared.redirected
         options = [option.upper() for option in envelope.mail_options]
+        envelope.content = envelope.original_content = None  # the prepared copy is enough
         try:
             upstream = await self.relay.pool.deliver(
                 config,
@@ -504,9 +598,15 @@ class RelayHandler:
                 prepared.recipients,
                 smtputf8="SMTPUTF8" in options,
                 eight_bit="BODY=8BITMIME" in options,
+                deadline=Deadline(self.relay.options.upstream_deadline),
             )
         except UpstreamRefused as refused:
             return refused.reply
+        except UpstreamUnknown as unknown:
+            return (
+                f"451 4.4.7 The outcome is unknown: {config.server} took the whole message "
+                f"but gave no final reply ({unknown.reason}); it may have been sent"
+            )
         except UpstreamDeferred as deferred:
             return deferred_reply(deferred, config.server)
         record.delivered_to = list(prepared.recipients)

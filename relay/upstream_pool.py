@@ -27,6 +27,7 @@ IDLE_SECONDS = 30.0
 WAIT_SECONDS = 60.0
 STEP_TIMEOUT = 30.0
 QUIT_TIMEOUT = 2.0
+FINAL_REPLY_SECONDS = 600.0  # RFC 5321 4.5.3.2.6: the wait for the reply to the final dot
 
 
 class UpstreamRefused(Exception):
@@ -46,6 +47,11 @@ class UpstreamDeferred(Exception):
         super().__init__(reason)
         self.reason = reason
         self.reply = reply
+
+
+class UpstreamUnknown(UpstreamDeferred):
+    """The whole message was handed over and no reply to its end came: the server may
+    have taken it. Never to be called "not sent"."""
 
 
 @dataclass
@@ -72,8 +78,10 @@ class UpstreamPool:
         idle_seconds: float = IDLE_SECONDS,
         wait_seconds: float = WAIT_SECONDS,
         timeout: float = STEP_TIMEOUT,
+        final_reply_seconds: float = FINAL_REPLY_SECONDS,
     ) -> None:
         self.size = size
+        self.final_reply_seconds = final_reply_seconds
         self.idle_seconds = idle_seconds
         self.wait_seconds = wait_seconds
         self.timeout = timeout
@@ -93,20 +101,28 @@ class UpstreamPool:
         smtputf8: bool = False,
         eight_bit: bool = False,
         refused: dict[str, str] | None = None,
+        deadline: Deadline | None = None,
     ) -> str:
         """Send one message; returns the server's reply to DATA. Raises UpstreamRefused
-        or UpstreamDeferred. ``smtputf8`` and ``eight_bit`` say what the app asked for;
-        they are passed on when the server offers them. With ``refused``, recipients
-        refused at RCPT land there (with the reply) while the others get the message."""
+        or UpstreamDeferred (UpstreamUnknown when the outcome is unknown). ``smtputf8``
+        and ``eight_bit`` say what the app asked for; they are passed on when the server
+        offers them. With ``refused``, recipients refused at RCPT land there (with the
+        reply) while the others get the message. ``deadline`` bounds all of it up to the
+        final dot."""
+        deadline = deadline or Deadline(self.wait_seconds + self.login_seconds + 60 * 5)
         try:
-            await asyncio.wait_for(self._slots.acquire(), self.wait_seconds)
+            await asyncio.wait_for(
+                self._slots.acquire(), min(self.wait_seconds, deadline.remaining())
+            )
         except TimeoutError:
             raise UpstreamDeferred(
                 f"the relay's {self.size} connection(s) to {config.server} stayed busy for "
                 f"{self.wait_seconds:g} s"
             ) from None
         try:
-            return await self._deliver(config, data, recipients, smtputf8, eight_bit, refused)
+            return await self._deliver(
+                config, data, recipients, smtputf8, eight_bit, refused, deadline
+            )
         finally:
             self._slots.release()
 
@@ -118,9 +134,12 @@ class UpstreamPool:
         smtputf8: bool,
         eight_bit: bool,
         refused: dict[str, str] | None,
+        deadline: Deadline,
     ) -> str:
         fingerprint = config_fingerprint(config)
-        connection = await self._reusable(fingerprint) or await self._open(config, fingerprint)
+        connection = await self._reusable(fingerprint) or await self._open(
+            config, fingerprint, deadline
+        )
         session = connection.session
         options = []
         if smtputf8 and session.offers("SMTPUTF8"):
@@ -128,7 +147,14 @@ class UpstreamPool:
         if eight_bit and session.offers("8BITMIME"):
             options.append("BODY=8BITMIME")
         try:
-            reply = await session.send(data, recipients, mail_options=options, refused=refused)
+            reply = await session.send(
+                data,
+                recipients,
+                mail_options=options,
+                refused=refused,
+                deadline=deadline,
+                final_reply_seconds=self.final_reply_seconds,
+            )
         except StepFailed as failure:
             if failure.hint_key == "smtputf8":  # refused before MAIL FROM: nothing was sent
                 self._keep(connection)
@@ -142,6 +168,8 @@ class UpstreamPool:
                 self._close(connection)
             transcript = session.transcript
             said = upstream_line(failure.reply, transcript)
+            if failure.hint_key == "outcome_unknown":
+                raise UpstreamUnknown(failure_text(failure.message, "", transcript)) from None
             if failure.reply[:1] == "5":
                 hint = refusal_hint(failure.reply, config=config, claims=session.token_claims)
                 if hint:  # the mailbox has not granted Send As (issue 21)
@@ -177,11 +205,12 @@ class UpstreamPool:
             return connection
         return None
 
-    async def _open(self, config: EmailConfig, fingerprint: str) -> _Connection:
+    async def _open(self, config: EmailConfig, fingerprint: str, overall: Deadline) -> _Connection:
         transcript = Transcript()
         forbid_credentials(transcript, config)  # a server may echo them back in a reply
         session = SmtpSession(config, timeout=self.timeout, transcript=transcript)
-        deadline = Deadline(self.login_seconds)  # the whole login, token request included
+        # the whole login, token request included, within what the message has left
+        deadline = Deadline(min(self.login_seconds, overall.remaining()))
         recorder = StepRecorder(clean=transcript.clean, deadline=deadline)
         try:
             async with deadline.scope():

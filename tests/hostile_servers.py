@@ -32,6 +32,8 @@ class SmtpScript:
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     data_reply: str = "250 2.0.0 OK queued"
     drip_seconds: float = 0.0  # pause before each byte of every reply (a slow drip)
+    rcpt_delay: float = 0.0  # pause before answering each RCPT
+    data_delay: float = 0.0  # pause before answering the final dot
     commands: list[str] = field(default_factory=list)
     data: list[str] = field(default_factory=list)  # the lines of every message received
     auth_replies: list[str] = field(default_factory=list)  # what AUTH was answered
@@ -77,6 +79,8 @@ class ScriptedSmtp:
                 if in_data:
                     if line == ".":
                         in_data = False
+                        if self._stop.wait(script.data_delay):
+                            return
                         self._write(handler, script.data_reply)
                     else:
                         script.data.append(line)
@@ -93,6 +97,8 @@ class ScriptedSmtp:
                 elif verb == "MAIL":
                     self._write(handler, script.mail_reply)
                 elif verb == "RCPT":
+                    if self._stop.wait(script.rcpt_delay):
+                        return
                     chosen = [reply for key, reply in script.rcpt_replies.items() if key in line]
                     self._write(handler, chosen[0] if chosen else script.rcpt_reply)
                 elif verb == "DATA":
