@@ -57,6 +57,14 @@ def register(groups: dict[str, Any]) -> None:
         help="at most N connections to the stage's server at a time (default 3)",
     )
     p.add_argument(
+        "--max-connections",
+        type=count,
+        default=200,
+        metavar="N",
+        help="at most N app connections at a time; more are answered 421 and closed "
+        "(default 200; keep it below the file limit, LimitNOFILE= in a systemd unit)",
+    )
+    p.add_argument(
         "--max-size",
         type=count,
         default=25 * 1024 * 1024,
@@ -151,6 +159,11 @@ def relay_options(args: argparse.Namespace) -> Any:
             "Upstream connections (upstream_connections) must be from 1 to 100.",
             [("upstream_connections", "out of range")],
         )
+    if not 1 <= args.max_connections <= 100_000:
+        raise InvalidInput(
+            "Max connections (max_connections) must be from 1 to 100000.",
+            [("max_connections", "out of range")],
+        )
     if not 1024 <= args.max_size <= 1024**3:
         raise InvalidInput(
             "Max size (max_size) must be from 1024 bytes to 1 GiB.",
@@ -171,6 +184,7 @@ def relay_options(args: argparse.Namespace) -> Any:
         tls_key=Path(args.tls_key).expanduser() if args.tls_key else None,
         upstream_connections=args.upstream_connections,
         max_size=args.max_size,
+        max_connections=args.max_connections,
     )
 
 

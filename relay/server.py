@@ -13,6 +13,7 @@ store is watched: a saved change applies to the next message.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
 import ssl
@@ -59,6 +60,7 @@ LOGIN_TIMEOUT = 30.0  # a session that has not logged in, idle this long, is clo
 UPSTREAM_DEADLINE = 300.0  # the upstream conversation up to the final dot, all of it
 FINAL_REPLY_SECONDS = 600.0  # RFC 5321 4.5.3.2.6: the wait for the reply to the final dot
 UPSTREAM_STEP_SECONDS = 30.0
+DEFAULT_MAX_CONNECTIONS = 200  # app connections at a time; more get 421
 AUTH_FAILURES = 3  # failed logins on one connection before it is closed
 FIRST_ATTEMPT_SECONDS = 10.0
 
@@ -71,6 +73,7 @@ class RelayOptions:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     upstream_connections: int = 3
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_size: int = DEFAULT_MAX_SIZE
     grace_seconds: float = GRACE_SECONDS
     queue: bool = True  # False: --no-queue, the app hears upstream's answer (451 on failure)
@@ -171,6 +174,7 @@ class Relay:
         self.queue: RelayQueue | None = open_queue(store.file) if options.queue else None
         self.worker: DeliveryWorker | None = None
         self._failed_logins = BurstNotice(events)
+        self._refusals = BurstNotice(events)
 
     @property
     def stage_name(self) -> str:
@@ -196,6 +200,7 @@ class Relay:
                 options=self.options.worker,
                 hostname=self._hostname,
             )
+        loop.set_exception_handler(self._loop_error)
         try:
             server = await loop.create_server(
                 self._new_session, host=self.options.host.strip("[]"), port=self.options.port
@@ -357,13 +362,40 @@ class Relay:
 
     # -- the SMTP conversation -------------------------------------------------------------
 
-    def _new_session(self) -> Any:
-        from mailstage.relay.session import RelaySmtp
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """One line, not a traceback, per kind of trouble a minute: past the file limit
+        asyncio's accept loop reports every failed accept."""
+        message = str(context.get("message", "event loop error"))
+        error = context.get("exception")
+        detail = f": {error}" if error is not None else ""
+        if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
+            detail += " (out of file descriptors: lower --max-connections or raise LimitNOFILE)"
+        self._refusals.note(
+            message,
+            f"{message}{detail}; repeats are counted for a minute",
+            lambda count: f"{message}: {count} more time(s) in the last minute",
+        )
 
-        return RelaySmtp(
+    def _new_session(self) -> Any:
+        from mailstage.relay.session import Refused, RelaySmtp
+
+        limit = self.options.max_connections
+        if len(self._sessions) >= limit:
+            self._refusals.note(
+                "max-connections",
+                f"connection refused with 421: {limit} app connections open, the limit "
+                "(--max-connections); further refusals are counted for a minute",
+                lambda count: (
+                    f"{count} more connection(s) refused in the last minute "
+                    f"(--max-connections {limit})"
+                ),
+            )
+            return Refused(
+                f"421 4.7.0 The relay has {limit} connections open, its limit; try again shortly"
+            )
+        session = RelaySmtp(
             RelayHandler(self),
             login_timeout=self.options.login_timeout,
-            on_open=self._sessions.add,
             on_close=self._sessions.discard,
             data_size_limit=self.options.max_size,
             enable_SMTPUTF8=True,
@@ -377,6 +409,8 @@ class Relay:
             auth_require_tls=self._tls is not None,
             authenticator=self._authenticate,
         )
+        self._sessions.add(session)  # counted now: a burst of accepts comes before any starts
+        return session
 
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any

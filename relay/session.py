@@ -6,6 +6,7 @@ time is the relay's to bound, not the app's). Refusals aiosmtpd makes inside DAT
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,6 @@ class RelaySmtp(SMTP):
         handler: Any,
         *,
         login_timeout: float,
-        on_open: Callable[[RelaySmtp], None],
         on_close: Callable[[RelaySmtp], None],
         **options: Any,
     ) -> None:
@@ -31,15 +31,8 @@ class RelaySmtp(SMTP):
         self.auth_failures = 0
         self.closing_after_auth = False
         self.delivering = False  # the relay is handling this session's message
-        self._on_open = on_open
         self._on_close = on_close
         self._paused = False
-
-    def connection_made(self, transport: Any) -> None:
-        first = self.transport is None
-        super().connection_made(transport)
-        if first:
-            self._on_open(self)
 
     def connection_lost(self, error: Exception | None) -> None:
         self._on_close(self)
@@ -87,3 +80,15 @@ class RelaySmtp(SMTP):
         await super().smtp_AUTH(arg)
         if self.closing_after_auth and self.transport is not None:
             self.transport.close()
+
+
+class Refused(asyncio.Protocol):
+    """A connection beyond --max-connections: one 421 line, then closed."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply.encode() + b"\r\n"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(self.reply)
+        transport.close()
