@@ -167,6 +167,14 @@ class Field(Vertical):
         yield Static("", classes="field-error", markup=False)
         yield Static("", classes="field-note", markup=False)
 
+    # the label shows the focus (tui/app.tcss); a class, since Textual does not restyle
+    # the label when focus leaves a :focus-within parent
+    def on_descendant_focus(self) -> None:
+        self.add_class("-focused")
+
+    def on_descendant_blur(self) -> None:
+        self.set_class(self.has_focus_within, "-focused")
+
     @property
     def error(self) -> str:
         if not self.is_mounted or not self.has_class("-invalid"):

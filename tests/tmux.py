@@ -58,8 +58,10 @@ class Tmux:
     def keys(self, *keys: str) -> None:
         self._run("send-keys", "-t", self.session, *keys)
 
-    def screen(self) -> str:
-        return self._run("capture-pane", "-t", self.session, "-p", check=False)
+    def screen(self, *, escapes: bool = False) -> str:
+        """The pane's text; with ``escapes``, its colours and attributes as SGR codes."""
+        extra = ["-e"] if escapes else []
+        return self._run("capture-pane", "-t", self.session, "-p", *extra, check=False)
 
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
         """Poll the pane until the text shows (a real terminal has no message to wait on)."""
