@@ -122,6 +122,11 @@ CONDITION_HINTS: dict[str, str] = {
         "The server closed the connection: it may limit message size or rate, or reject "
         "the sender; look at its logs for the reason."
     ),
+    "outcome_unknown": (
+        "The whole message was handed over but its end was not acknowledged: the server "
+        "may have taken it. Check the recipient's mailbox (or the server's message trace) "
+        "before sending again, so it does not arrive twice."
+    ),
     "token_endpoint": (
         "The token endpoint did not give a token: check the token URL, and try again "
         "later if the identity provider is having trouble."
