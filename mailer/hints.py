@@ -123,8 +123,8 @@ CONDITION_HINTS: dict[str, str] = {
         "the sender; look at its logs for the reason."
     ),
     "outcome_unknown": (
-        "The whole message was handed over but its end was not acknowledged: the server "
-        "may have taken it. Check the recipient's mailbox (or the server's message trace) "
+        "The server closed the connection (or went silent) after the whole message was "
+        "handed over, without acknowledging its end: it may have taken it. Check the recipient's mailbox (or the server's message trace) "
         "before sending again, so it does not arrive twice."
     ),
     "token_endpoint": (
