@@ -124,8 +124,9 @@ CONDITION_HINTS: dict[str, str] = {
     ),
     "outcome_unknown": (
         "The server closed the connection (or went silent) after the whole message was "
-        "handed over, without acknowledging its end: it may have taken it. Check the recipient's mailbox (or the server's message trace) "
-        "before sending again, so it does not arrive twice."
+        "handed over, without acknowledging its end: it may have taken it. Check the "
+        "recipient's mailbox (or the server's message trace) before sending again, so it "
+        "does not arrive twice."
     ),
     "token_endpoint": (
         "The token endpoint did not give a token: check the token URL, and try again "
