@@ -164,8 +164,9 @@ def failure_hint(
     """The most precise hint for a failure: what the access token's claims say when the
     login was refused, else the table's hint; with the sender, app id and service
     principal filled in where known."""
-    hint = token_hint(text, condition, claims, now=now) or hint_for(text, condition)
-    return _filled(hint, config, claims)
+    return token_failure_hint(text, condition, config=config, claims=claims, now=now) or _filled(
+        hint_for(text, condition), config, claims
+    )
 
 
 def refusal_hint(
