@@ -45,6 +45,11 @@ def check_only_label(on: bool) -> str:
     return f"Check only: {'on' if on else 'off'} (on: stop after AUTH, send nothing)"
 
 
+def not_configured_sentence(stage_name: str, *, may_configure: bool) -> str:
+    how = "press e to configure it" if may_configure else "an Email Manager can configure it"
+    return f"Stage {stage_name} has no email configuration yet: {how}. Nothing can be sent."
+
+
 def default_recipients(
     workspace: Any, stage_name: str, app_name: str | None, last: list[str] | None = None
 ) -> list[str]:
@@ -71,6 +76,13 @@ class SendTestScreen(MailstageModal[None]):
     )
     BINDINGS = [
         Binding("f5", "start", "Send", id="send_test.start", tooltip="Run the send test"),
+        Binding(
+            "e",
+            "configure",
+            "Configure",
+            id="send_test.configure",
+            tooltip="Open the form of a stage that has no email configuration yet",
+        ),
         # app bindings are off under a modal screen: bring help in explicitly
         Binding("f1", "app.help", "Help", id="send_test.help", tooltip="Help for Send test"),
         Binding(
@@ -98,6 +110,7 @@ class SendTestScreen(MailstageModal[None]):
         self.stage_name = stage_name
         self.app_name = app_name
         self.initial_recipients = recipients
+        self.configured = False  # set in compose: the stage has an email configuration
         self.steps: list[Any] = []
         self.result: Any = None
         self.running = False
@@ -117,13 +130,18 @@ class SendTestScreen(MailstageModal[None]):
         title = f"Send test › {stage.name if stage else self.stage_name}"
         if self.app_name:
             title += f" › app {self.app_name}"
-        where = "not configured"
+        self.configured = stage is not None and stage.email is not None
+        where = not_configured_sentence(
+            stage.name if stage else self.stage_name, may_configure=self.may_edit_email()
+        )
         if stage is not None and stage.email is not None:
             email = stage.email
             where = f"{email.server}:{email.port} · {email.auth_label} · from {email.sender_email}"
         with Vertical(classes="dialog", id="send-test"):
             yield Static(shown(title), classes="dialog-title", markup=False)
-            yield Static(shown(where), classes="muted", markup=False)
+            yield Static(
+                shown(where), classes="muted" if self.configured else "", id="where", markup=False
+            )
             yield Field(
                 "Recipients",
                 Input(
@@ -146,6 +164,11 @@ class SendTestScreen(MailstageModal[None]):
 
     def on_mount(self) -> None:
         self.query_one("#transcript", VerticalScroll).border_title = "Transcript"
+        if not self.configured:  # nothing here could succeed: say so, offer no Send
+            self.query_one("#recipients", Input).disabled = True
+            self.query_one("#check-only", Checkbox).disabled = True
+            self.query_one("#start", Button).disabled = True
+            return
         self.query_one("#recipients", Input).focus()
 
     @on(Checkbox.Changed, "#check-only")
@@ -172,7 +195,7 @@ class SendTestScreen(MailstageModal[None]):
     @on(Input.Submitted, "#recipients")
     @on(Button.Pressed, "#start")
     def action_start(self) -> None:
-        if self.running:
+        if self.running or not self.configured:
             return
         recipients = self._recipients()
         if recipients is None:
@@ -307,7 +330,15 @@ class SendTestScreen(MailstageModal[None]):
             return
         self.dismiss(None)
 
+    def action_configure(self) -> None:
+        if self.configured or not self.may_edit_email():
+            return
+        self.dismiss(None)
+        self.host.open_email_form(self.stage_name)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start":
-            return not self.running
+            return self.configured and not self.running
+        if action == "configure":
+            return not self.configured and self.may_edit_email()
         return True
