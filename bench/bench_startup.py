@@ -8,22 +8,37 @@ the first screen is on (an auto-pilot prints "ready" after the first refresh and
 The mailstage child goes through the CLI's parser and the same `build_app` factory,
 opening a real key-file store. Runs are interleaved; prints medians and their ratio.
 
-    /work/venv/bin/python bench/bench_startup.py [--runs 7]
+Every child runs in a regular (non-editable) install of this tree made for the bench in
+.benchvenv/current (`pip install` of the tracked files, bytecode compiled at install,
+the dependencies as pinned): the console script `mailstage` an admin gets, and
+`python -c pass` of that same interpreter, so both sides pay the same site-packages and
+`.pth` processing (none in that venv). The development venv's editable install adds a
+finder hook (it imports pathlib, re and importlib.util on every start) and
+distutils-precedence.pth to every start, and PYTHONDONTWRITEBYTECODE=1 there would
+compile mailstage's modules from source on every run: its `python -c pass` is printed
+for reference only. ``--before REV`` also installs git revision REV in
+.benchvenv/REV and times its commands interleaved with this tree's, against the same
+`python -c pass`.
+
+    .venv/bin/python bench/bench_startup.py [--runs 7] [--before main~3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH_VENVS = ROOT / ".benchvenv"
 
 
 async def _ready(pilot: object) -> None:
@@ -64,10 +79,49 @@ def child_mailstage() -> None:
     app.run(headless=True, size=(80, 24), auto_pilot=ready)
 
 
-def time_child(kind: str, env: dict[str, str]) -> float:
+def bench_install(name: str, revision: str | None) -> Path:
+    """A regular install of this tree's files (or of a git revision) in .benchvenv/NAME;
+    its python. The dependencies are installed once, mailstage itself every run."""
+    venv = BENCH_VENVS / name
+    python = venv / "bin" / "python"
+    fresh = not python.exists()
+    if fresh:
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "src"
+        source.mkdir()
+        if revision is None:
+            files = subprocess.run(
+                ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            ).stdout.split(b"\0")
+            for name_bytes in filter(None, files):
+                relative = Path(os.fsdecode(name_bytes))
+                if (ROOT / relative).is_file():
+                    (source / relative).parent.mkdir(parents=True, exist_ok=True)
+                    (source / relative).write_bytes((ROOT / relative).read_bytes())
+        else:
+            archive = subprocess.run(
+                ["git", "archive", "--format=tar", revision],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            ).stdout
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(source, filter="data")
+        pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
+        pip += [] if fresh else ["--no-deps", "--force-reinstall"]
+        subprocess.run([*pip, str(source)], check=True, capture_output=True)
+    return python
+
+
+def time_child(python: Path, kind: str, env: dict[str, str]) -> float:
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", kind],
+        [str(python), __file__, "--child", kind],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -123,6 +177,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", default="0,1000,10000", help="apps in the store")
     parser.add_argument("--child", choices=["bare", "mailstage"])
+    parser.add_argument("--before", metavar="REV", help="also time git revision REV's commands")
     args = parser.parse_args()
     if args.child == "bare":
         child_bare()
@@ -131,28 +186,35 @@ def main() -> None:
         child_mailstage()
         return
 
-    mailstage = str(Path(sys.executable).with_name("mailstage"))
-    one_shots = {
-        "email show QA": [mailstage, "email", "show", "QA"],
-        "stage list": [mailstage, "stage", "list"],
-        "testlist show Shop": [mailstage, "testlist", "show", "Shop", "--stage", "QA"],
-    }
+    python = bench_install("current", None)
+    before = bench_install(args.before, args.before) if args.before else None
+    dev_python = Path(sys.executable)
+    one_shots = one_shot_commands(python, "")
+    if before is not None:
+        one_shots |= one_shot_commands(before, f" ({args.before})")
     print(f"runs each: {args.runs} (interleaved, headless, 80x24); median ms")
+    print(f"baseline: {python} -c pass")
+    print(f"mailstage: {python.with_name('mailstage')} (a regular install of this tree)")
+    if before is not None:
+        print(f"before: {before.with_name('mailstage')} (a regular install of {args.before})")
+    print(f"floor: {python} bench/startup_floor.py STORE KEY_FILE ...")
+    print(f"reference only: {dev_python} -c pass (the development venv, editable install)")
     for size in (int(n) for n in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as folder:
             env = make_store(Path(folder), size)
-            time_child("bare", env)  # warm the file cache once for both
-            time_child("mailstage", env)
-            floors = floor_commands(env)
+            time_child(python, "bare", env)  # warm the file cache once for both
+            time_child(python, "mailstage", env)
+            floors = floor_commands(python, env)
             for name, floor in floors.items():
                 check_same_text(one_shots[name], floor, env)
-            times: dict[str, list[float]] = {"bare": [], "home": [], "pass": []}
+            times: dict[str, list[float]] = {"bare": [], "home": [], "pass": [], "dev pass": []}
             times |= {name: [] for name in one_shots}
             times |= {f"floor {name}": [] for name in floors}
             for _ in range(args.runs):
-                times["bare"].append(time_child("bare", env))
-                times["home"].append(time_child("mailstage", env))
-                times["pass"].append(time_command([sys.executable, "-c", "pass"], env))
+                times["bare"].append(time_child(python, "bare", env))
+                times["home"].append(time_child(python, "mailstage", env))
+                times["pass"].append(time_command([str(python), "-c", "pass"], env))
+                times["dev pass"].append(time_command([str(dev_python), "-c", "pass"], env))
                 for name, command in one_shots.items():
                     times[name].append(time_command(command, env))
                 for name, command in floors.items():
@@ -162,6 +224,7 @@ def main() -> None:
         print(f"bare Textual app with one Label, first paint : {med['bare']:6.0f}")
         print(f"mailstage, first paint of Home               : {med['home']:6.0f}")
         print(f"python -c pass                               : {med['pass']:6.0f}")
+        print(f"python -c pass, development venv (reference) : {med['dev pass']:6.0f}")
         for name in one_shots:
             print(f"mailstage {name:<35}: {med[name]:6.0f}")
         for name in floors:
@@ -174,8 +237,17 @@ def main() -> None:
             measure(f"{name} vs the floor script, {size:,} apps", value, floor, 0)
 
 
-def floor_commands(env: dict[str, str]) -> dict[str, list[str]]:
-    script = [sys.executable, str(ROOT / "bench" / "startup_floor.py")]
+def one_shot_commands(python: Path, suffix: str) -> dict[str, list[str]]:
+    mailstage = str(python.with_name("mailstage"))
+    return {
+        f"email show QA{suffix}": [mailstage, "email", "show", "QA"],
+        f"stage list{suffix}": [mailstage, "stage", "list"],
+        f"testlist show Shop{suffix}": [mailstage, "testlist", "show", "Shop", "--stage", "QA"],
+    }
+
+
+def floor_commands(python: Path, env: dict[str, str]) -> dict[str, list[str]]:
+    script = [str(python), str(ROOT / "bench" / "startup_floor.py")]
     files = [env["MAILSTAGE_STORE"], env["MAILSTAGE_KEY_FILE"]]
     return {
         "email show QA": [*script, *files, "email-show", "QA"],
