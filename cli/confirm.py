@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
+from typing import TYPE_CHECKING
 
 from mailstage.store.errors import MailstageError
+
+if TYPE_CHECKING:
+    import argparse
 
 
 class NotConfirmed(MailstageError):

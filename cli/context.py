@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from mailstage.store.errors import StoreUnreadable
@@ -13,12 +12,19 @@ from mailstage.store.paths import Locations
 from mailstage.store.text import visible
 
 
-@dataclass
 class CliContext:
-    locations: Locations
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    # a plain class: dataclasses imports inspect (~8 ms) on every one-shot command
+    def __init__(
+        self,
+        locations: Locations,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        stdin: TextIO | None = None,
+    ) -> None:
+        self.locations = locations
+        self.stdout = sys.stdout if stdout is None else stdout
+        self.stderr = sys.stderr if stderr is None else stderr
+        self.stdin = sys.stdin if stdin is None else stdin
 
     # Everything printed passes the one sanitizer: names, server replies and messages
     # may carry terminal escapes.

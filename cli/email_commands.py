@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailstage.cli.context import CliContext
-from mailstage.cli.help_text import leaf
 from mailstage.cli.output import pairs, to_json
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def register(groups: dict[str, Any]) -> None:
+    from mailstage.cli.help_text import leaf
+
     email = groups["email"]
     p = leaf(
         email,

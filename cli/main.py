@@ -1,8 +1,9 @@
 """The `mailstage` command: global options, dispatch, and errors turned into exit codes.
 
 Kept free of Textual and of the delivery libraries at import time: `mailstage
-email show` must start fast. Each command module registers its own subcommands, and
-only the module of the command being run is imported (cli/commands.py).
+email show` must start fast. Its plain forms skip argparse (cli/read_argv.py); for the
+rest each command module registers its own subcommands, and only the module of the
+command being run is imported (cli/commands.py).
 Every failure ends as one of DESIGN section 5's exit codes with a sentence, never a
 traceback: 2 usage, 3 invalid input, 4 not permitted, 5 store unreadable or a file
 system that refused (read-only, full, a planted symlink), 6 conflict, 7 delivery,
@@ -11,19 +12,19 @@ system that refused (read-only, full, a planted symlink), 6 conflict, 7 delivery
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from mailstage.cli.commands import MODULES, loaders_for
 from mailstage.cli.context import CliContext
-from mailstage.cli.parser import CommandParser, refuse_secrets
-from mailstage.cli.suggest import suggest_choices
-from mailstage.store.errors import MailstageError, file_system_error
+from mailstage.cli.read_argv import plain_read
+from mailstage.store.errors import MailstageError
 from mailstage.store.paths import Locations
 from mailstage.store.process import disable_core_dumps
+
+if TYPE_CHECKING:
+    import argparse
 
 GROUPS = {
     "stage": "stages (Development, QA, Production, ...)",
@@ -40,6 +41,10 @@ GROUPS = {
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser for ``argv``: only the modules of its command are imported and
     registered (cli/commands.py); without ``argv``, every command."""
+    from mailstage.cli.commands import MODULES, loaders_for
+    from mailstage.cli.parser import CommandParser
+    from mailstage.cli.suggest import suggest_choices
+
     parser = CommandParser(
         prog="mailstage",
         description="Configure how your apps send email, per stage. Without a command, "
@@ -70,13 +75,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: list[str]) -> int:
-    parser = build_parser(argv)
-    if refusal := refuse_secrets(parser, argv):
-        print(refusal, file=sys.stderr)
-        return 2
-    args = parser.parse_args(argv)
+    handler: Callable[[Any, CliContext], int | None] | None
+    args: Any
+    if read := plain_read(argv):
+        handler, args = read
+    else:
+        from mailstage.cli.parser import refuse_secrets
+
+        parser = build_parser(argv)
+        if refusal := refuse_secrets(parser, argv):
+            print(refusal, file=sys.stderr)
+            return 2
+        args = parser.parse_args(argv)
+        handler = getattr(args, "func", None)
     ctx = CliContext(Locations.resolve(args.store, args.key_file))
-    handler = getattr(args, "func", None)
     if handler is None:
         from mailstage.cli import tui_commands
 
@@ -92,6 +104,8 @@ def _run(argv: list[str]) -> int:
     except BrokenPipeError:
         raise
     except OSError as exc:  # a file outside the store's own save path (init, a key file)
+        from mailstage.store.errors import file_system_error
+
         error = file_system_error(exc, "use a file")
         ctx.warn(error.message)
         return error.exit_code

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailstage.cli.confirm import add_yes, require_yes
 from mailstage.cli.context import CliContext
-from mailstage.cli.help_text import leaf
 from mailstage.cli.output import table, to_json
 from mailstage.store.fields import AUTH_LABELS
 
+if TYPE_CHECKING:
+    import argparse
+
 
 def register(groups: dict[str, Any]) -> None:
+    from mailstage.cli.help_text import leaf
+
     stage = groups["stage"]
     p = leaf(
         stage,

@@ -90,13 +90,17 @@ def test_each_read_command_imports_nothing_of_the_write_path_or_delivery(initial
     assert run_cli("app", "add", "Shop").returncode == 0
     assert run_cli("testlist", "add", "Shop", "--stage", "QA", "qa@example.com").returncode == 0
     for argv in READ_COMMANDS:
-        code = READ_PROBE.replace("{argv!r}", repr(argv))
-        code = code.replace("{banned!r}", repr(READ_PATH_MUST_NOT_LOAD))
-        result = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
-        )
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.strip().splitlines()[-1] == "LOADED:", argv
+        assert _banned_loaded_by(argv, READ_PATH_MUST_NOT_LOAD) == "LOADED:", argv
+
+
+def _banned_loaded_by(argv: list[str], banned: tuple[str, ...]) -> str:
+    """The probe's last line: LOADED: and the banned modules that `main(argv)` loaded."""
+    code = READ_PROBE.replace("{argv!r}", repr(argv)).replace("{banned!r}", repr(banned))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
 
 
 ONE_SHOT_PROBE = textwrap.dedent(
@@ -166,7 +170,33 @@ def _cli_modules_after(argv: list[str]) -> set[str]:
 
 
 def test_a_command_imports_only_its_own_command_modules(initialized):
-    commands = {m for m in _cli_modules_after(["email", "show", "QA"]) if "_commands" in m}
+    # `--` sends `email show` through argparse: both modules serving `email` register
+    commands = {m for m in _cli_modules_after(["email", "show", "--", "QA"]) if "_commands" in m}
     assert commands == {"email_commands", "delivery_commands"}
+    commands = {m for m in _cli_modules_after(["email", "show", "QA"]) if "_commands" in m}
+    assert commands == {"email_commands"}  # the plain form: only its handler's module
     commands = {m for m in _cli_modules_after(["stage", "list"]) if "_commands" in m}
     assert commands == {"stage_commands"}
+
+
+# The plain one-shot reads skip argparse (cli/read_argv.py): none of the parser's
+# machinery, and of the command modules only the handler's own.
+PLAIN_READ_MUST_NOT_LOAD = (
+    "argparse",
+    "gettext",
+    "textwrap",
+    "mailstage.cli.commands",
+    "mailstage.cli.parser",
+    "mailstage.cli.suggest",
+    "mailstage.cli.help_text",
+    "mailstage.cli.delivery_commands",
+    "mailstage.cli.tui_commands",
+)
+
+
+def test_plain_one_shot_reads_never_build_the_argparse_parser(initialized):
+    for argv in READ_COMMANDS:
+        if argv[0] == "testlist":
+            continue  # not one of the plain reads (yet): argparse parses it
+        with_store = ["--store", str(initialized["store"]), *argv]  # the global option too
+        assert _banned_loaded_by(with_store, PLAIN_READ_MUST_NOT_LOAD) == "LOADED:", argv
