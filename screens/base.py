@@ -121,7 +121,15 @@ class MailstageScreen(Screen[ResultType]):
 
 
 class MailstageModal(ModalScreen[ResultType], MailstageScreen[ResultType]):
-    """A dialog of mailstage that returns a ``ResultType``."""
+    """A dialog of mailstage that returns a ``ResultType``. Its footer shows its own
+    keys: without one, the footer of the screen beneath shows through with that screen's
+    keys (``f2 Save  esc Cancel`` under a question answered with y / n)."""
+
+    def on_mount(self) -> None:  # runs besides each dialog's own on_mount (Textual's MRO)
+        from textual.widgets import Footer
+
+        if not self.query(Footer):
+            self.mount(Footer(show_command_palette=False))
 
 
 def stage_if_production(host: Host, stage_name: str | None) -> Stage | None:

@@ -36,6 +36,7 @@ def active_keys(screen: Screen[object]) -> list[KeyHelp]:
     """The keys that do something on ``screen`` now, one line per action, in the
     order the screen's focus chain gives them (focused widget first, App last)."""
     found: dict[tuple[int, str], KeyHelp] = {}  # one line per binding id
+    shown_keys: dict[tuple[int, str], list[str]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
         if not binding.id or not active.enabled:
@@ -45,12 +46,13 @@ def active_keys(screen: Screen[object]) -> list[KeyHelp]:
             continue
         shown = screen.app.get_key_display(_with_key(binding, key))
         slot = (id(active.node), binding.id)
-        if slot in found:
-            previous = found[slot]
-            if shown not in previous.keys.split(" / "):
-                found[slot] = previous._replace(keys=f"{previous.keys} / {shown}")
-        else:
+        if slot not in found:
             found[slot] = KeyHelp(shown, text, binding.id)
+            shown_keys[slot] = [shown]
+        elif shown not in shown_keys[slot]:
+            # "or", not a slash: a slash is itself a key ("/ or f")
+            shown_keys[slot].append(shown)
+            found[slot] = found[slot]._replace(keys=" or ".join(shown_keys[slot]))
     return list(found.values())
 
 

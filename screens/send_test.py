@@ -18,7 +18,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 from textual.worker import Worker, WorkerState
 
 from mailstage.screens.base import MailstageModal
-from mailstage.screens.widgets import AppFooter, Field
+from mailstage.screens.widgets import AppFooter, Field, TickBox
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.paste import addresses_from_paste
 from mailstage.store.text import visible
@@ -153,7 +153,7 @@ class SendTestScreen(MailstageModal[None]):
                 id="field-recipients",
             )
             with Horizontal(id="send-options"):
-                yield Checkbox(check_only_label(False), id="check-only")
+                yield TickBox(check_only_label(False), id="check-only")
                 yield Button("Send (F5)", id="start", variant="primary")
             yield Static("", id="steps", markup=False)
             yield Static("", id="result", markup=False)

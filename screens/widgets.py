@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
 from mailstage.screens.base import Host, MailstageModal, MailstageScreen
 from mailstage.store.text import visible
@@ -131,6 +131,18 @@ class SecretInput(Input):
 
     def action_cut(self) -> None:
         self.app.bell()
+
+
+class TickBox(Checkbox):
+    """A checkbox whose box holds an X only while on. Textual's draws the X either way
+    and tells on from off by colour alone, which NO_COLOR and 8 colours lose."""
+
+    BUTTON_INNER = " "
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = "X" if self.value else " "
+        super().watch_value()
+        self.refresh()
 
 
 MANDATORY_MARK = " *"

@@ -8,11 +8,11 @@ Start-up stays light: no mailer/aiosmtplib/msal import here, screens imported la
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -205,6 +205,14 @@ class MailstageApp(App[int]):
             return f"Store {self.store_label} ({state})"
         role = ws.role_name or "not a member"
         return f"{ws.user} · {role} · {self.store_label}"
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Of Textual's own palette commands only Quit, which asks first about unsaved
+        edits; Theme, Keys, Maximize and Screenshot are not mailstage's (tui/palette.py
+        holds ours)."""
+        yield SystemCommand(
+            "Quit", "Quit mailstage (asks first when there are unsaved changes)", self.action_quit
+        )
 
     # -- navigation ------------------------------------------------------------------
 

@@ -42,11 +42,6 @@ def commands(app: MailstageApp) -> Iterator[Command]:
         partial(app.open_destination, "log"),
     )
     yield Command(
-        "Email log",
-        "Every message the relay and Send test handled",
-        partial(app.open_destination, "log"),
-    )
-    yield Command(
         "Queue", "Messages the relay still has to deliver", partial(app.open_destination, "queue")
     )
     if app.capture_folder is not None:
