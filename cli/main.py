@@ -50,7 +50,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Configure how your apps send email, per stage. Without a command, "
         "opens the full-screen app.",
     )
-    parser.add_argument("--store", metavar="PATH", help="the store file (env MAILSTAGE_STORE)")
+    parser.add_argument(
+        "--store",
+        metavar="PATH|URL",
+        help="the store file, or a PostgreSQL database postgresql://USER@HOST[:PORT]/DB "
+        "(env MAILSTAGE_STORE)",
+    )
     parser.add_argument("--key-file", metavar="PATH", help="the key file (env MAILSTAGE_KEY_FILE)")
     root = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, Any] = {"root": root}

@@ -29,9 +29,13 @@ def register(groups: dict[str, Any]) -> None:
         f"{MIN_PASSPHRASE} characters, from MAILSTAGE_PASSPHRASE or a prompt).\n\n"
         "With --group GROUP (team mode) the store's folder is shared with that OS group "
         "(2770, setgid), the store and its files are 0660 and the key file sits beside "
-        "the store, 0640: each admin works under their own login.",
+        "the store, 0640: each admin works under their own login.\n\n"
+        "With --store postgresql://USER@HOST/DB the store goes into that (empty) database: "
+        "its tables are created, the key file stays on this host, and the database role "
+        "you connect as becomes the Organization Administrator.",
         [
             "mailstage init",
+            "mailstage --store postgresql://alice@db.example.org/mailstage init",
             "mailstage --store /srv/mail/store.json init --passphrase",
             "mailstage --store /srv/mailstage/store.json init --group mailadmins",
         ],
@@ -130,12 +134,18 @@ def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
         check_new_passphrase(passphrase)
     workspace = Workspace.init(locations, passphrase=passphrase, sharing=sharing)
     key = "a passphrase" if passphrase is not None else f"the key file {locations.key_file}"
-    ctx.out(f"Created the store {locations.store}, protected by {key}.")
+    ctx.out(f"Created the store {locations.shown}, protected by {key}.")
     ctx.out(f"You ({workspace.user}) are its Organization Administrator.")
     if passphrase is None:
         ctx.out(
             f"Back up the key file {locations.key_file} (a password manager or an "
             "offline copy): without it nobody can open the store."
+        )
+    if locations.database is not None:
+        ctx.out(
+            "Each host that opens it needs a copy of that key file (see README, "
+            "PostgreSQL); add each admin's database role with: mailstage member add ROLE "
+            "--role ROLE_NAME"
         )
     if sharing.team:
         ctx.out(
@@ -167,7 +177,7 @@ def cmd_restore(args: argparse.Namespace, ctx: CliContext) -> int:
     seen_version = details.get("seen_version")
     before = f" (you had seen version {seen_version})" if seen_version is not None else ""
     ctx.out(
-        f"Accepted the store {ctx.locations.store} as it is, version "
+        f"Accepted the store {ctx.locations.shown} as it is, version "
         f"{details['found_version']}{before}; this was recorded in the audit trail."
     )
     return 0
@@ -211,14 +221,15 @@ def cmd_check(args: argparse.Namespace, ctx: CliContext) -> int:
     from mailstage.cli.log_check import email_log_check
     from mailstage.store.check import check_store
 
-    parts = check_store(ctx.locations, ctx.passphrase(), [email_log_check(ctx.locations.store)])
+    logs = [] if ctx.locations.database is not None else [email_log_check(ctx.locations.store)]
+    parts = check_store(ctx.locations, ctx.passphrase(), logs)
     bad = [p.part for p in parts if not p.ok]
     if args.json:
         ctx.out(
             to_json(
                 {
                     "ok": not bad,
-                    "store": str(ctx.locations.store),
+                    "store": ctx.locations.shown,
                     "parts": [{"part": p.part, "ok": p.ok, "detail": p.detail} for p in parts],
                 }
             )
@@ -228,9 +239,14 @@ def cmd_check(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.out(table(["", "part", "detail"], rows))
     if not bad:
         return 0
+    backup = (
+        f"the previous save is kept as {ctx.locations.store}.bak"
+        if ctx.locations.database is None
+        else "restore the database from its backup"
+    )
     ctx.warn(
-        f"The store {ctx.locations.store} has {len(bad)} damaged part(s): "
+        f"The store {ctx.locations.shown} has {len(bad)} damaged part(s): "
         f"{'; '.join(bad)}; the key is right (it opened the header). Nothing was changed; "
-        f"the previous save is kept as {ctx.locations.store}.bak."
+        f"{backup}."
     )
     return 5

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -34,7 +35,7 @@ def archive_path(store: Path) -> Path:
     return store.with_name(store.name + ".audit")
 
 
-def _damaged(path: Path) -> StoreUnreadable:
+def damaged(path: object) -> StoreUnreadable:
     return StoreUnreadable(
         f"Cannot read the audit archive {path}: the key does not match, or the file is "
         f"damaged or was changed outside mailstage. The file was left as it is."
@@ -50,11 +51,11 @@ def _records(raw: bytes, count: int, path: Path) -> list[tuple[int, int]]:
     spans, at = [], 0
     for _ in range(count):
         if at + LENGTH.size > len(raw):
-            raise _damaged(path)
+            raise damaged(path)
         (size,) = LENGTH.unpack_from(raw, at)
         start, end = at + LENGTH.size, at + LENGTH.size + size
         if size < NONCE + 16 or end > len(raw):
-            raise _damaged(path)
+            raise damaged(path)
         spans.append((start, end))
         at = end
     return spans
@@ -76,15 +77,31 @@ def read_chunks(store: Path, key: bytes, count: int) -> list[bytes]:
         return []
     path = archive_path(store)
     raw = _read(path)
+    bodies = [memoryview(raw)[start:end] for start, end in _records(raw, count, path)]
+    return open_records(key, bodies, path)
+
+
+def open_records(key: bytes, bodies: Sequence[bytes | memoryview], where: object) -> list[bytes]:
+    """Decrypt records 0..n-1 (a file's, or a database's rows); ``where`` names them."""
     aead = AESGCM(key)
     out = []
-    for index, (start, end) in enumerate(_records(raw, count, path)):
-        body = memoryview(raw)[start:end]
+    for index, body in enumerate(bodies):
+        view = memoryview(body)
         try:
-            out.append(aead.decrypt(bytes(body[:NONCE]), body[NONCE:], _aad(index)))
+            out.append(aead.decrypt(bytes(view[:NONCE]), view[NONCE:], _aad(index)))
         except (InvalidTag, ValueError):
-            raise _damaged(path) from None
+            raise damaged(where) from None
     return out
+
+
+def seal_records(key: bytes, first: int, chunks: list[bytes]) -> list[bytes]:
+    """Encrypt chunks as records ``first``, ``first + 1``...: nonce | ciphertext each."""
+    aead = AESGCM(key)
+    bodies = []
+    for offset, plaintext in enumerate(chunks):
+        nonce = os.urandom(NONCE)
+        bodies.append(nonce + aead.encrypt(nonce, plaintext, _aad(first + offset)))
+    return bodies
 
 
 def append_chunks(store: Path, key: bytes, committed: int, chunks: list[bytes], mode: int) -> None:
@@ -96,12 +113,7 @@ def append_chunks(store: Path, key: bytes, committed: int, chunks: list[bytes], 
     raw = _read(path)
     spans = _records(raw, committed, path)
     keep = spans[-1][1] if spans else 0
-    aead = AESGCM(key)
-    pieces = []
-    for offset, plaintext in enumerate(chunks):
-        nonce = os.urandom(NONCE)
-        body = nonce + aead.encrypt(nonce, plaintext, _aad(committed + offset))
-        pieces.append(LENGTH.pack(len(body)) + body)
+    pieces = [LENGTH.pack(len(body)) + body for body in seal_records(key, committed, chunks)]
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(path, flags, mode)
     try:

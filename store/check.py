@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from mailstage.store import audit_archive, envelope
+from mailstage.store.backend import backend_for
 from mailstage.store.errors import StoreUnreadable, UnsafeFile
 from mailstage.store.filestore import derive_key
 from mailstage.store.models import StoreData
@@ -111,7 +112,7 @@ def _verdict(
 def _archive(opened: OpenedStore, archive: ArchiveInfo) -> PartCheck:
     key = derive_key(opened.data_key, audit_archive.KEY_PURPOSE)
     try:
-        chunks = audit_archive.read_chunks(opened.locations.store, key, archive.chunks)
+        chunks = backend_for(opened.locations).read_archive(key, archive.chunks)
         events = sum(len(load_events(chunk)) for chunk in chunks)
     except UnsafeFile:
         raise

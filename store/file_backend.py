@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+import stat
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -28,6 +29,8 @@ from mailstage.store.sharing import PRIVATE, Sharing, check_file
 
 if TYPE_CHECKING:
     from filelock import FileLock
+
+    from mailstage.store.backend import Stamp
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 
@@ -115,8 +118,28 @@ class FileBackend:
             )
         return file_system_error(exc, "take the store's lock")
 
-    def write(self, blob: Sequence[bytes | memoryview], sharing: Sharing) -> None:
+    def write(self, blob: Sequence[bytes | memoryview], sharing: Sharing, stamp: Stamp) -> None:
+        # the generation was checked under the lock; the file's header carries it and the id
         write_atomically(self.locations.store, self.locations.backup, blob, sharing)
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        action()  # the file was replaced: every reader sees it now
+
+    # audit_archive imports cryptography: kept off the read path
+    def read_archive(self, key: bytes, count: int) -> list[bytes]:
+        from mailstage.store import audit_archive
+
+        return audit_archive.read_chunks(self.locations.store, key, count)
+
+    def append_archive(self, key: bytes, committed: int, chunks: list[bytes]) -> None:
+        """Called under ``locked``, before the store that counts the records is written."""
+        from mailstage.store import audit_archive
+
+        try:
+            mode = stat.S_IMODE(self.locations.store.stat().st_mode) & 0o660 or 0o600
+        except OSError:
+            mode = 0o600
+        audit_archive.append_chunks(self.locations.store, key, committed, chunks, mode)
 
 
 def _temp_name(path: Path) -> Path:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import stat
 from collections.abc import Collection, Hashable, Iterator
 from typing import Any
 
 from mailstage.store import audit_archive, envelope, reader, seen
-from mailstage.store.backend import backend_for
+from mailstage.store.backend import Stamp, backend_for
 from mailstage.store.errors import (
     Conflict,
     InvalidInput,
@@ -94,6 +93,15 @@ def derive_key(data_key: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(data_key)
 
 
+def _no_group_for_database(nothing_was: str) -> InvalidInput:
+    return InvalidInput(
+        "Group (--group) shares a store file with an OS group; a PostgreSQL store is "
+        "shared through database roles and their grants (README, PostgreSQL). Nothing "
+        f"was {nothing_was}.",
+        [("group", "not for a database")],
+    )
+
+
 class StoreFile:
     """An opened store: the data key in memory and the generation it was loaded at."""
 
@@ -133,7 +141,7 @@ class StoreFile:
         return str(self.header_extra["store_id"])
 
     def __repr__(self) -> str:
-        return f"StoreFile({str(self.locations.store)!r}, generation={self.generation})"
+        return f"StoreFile({self.locations.shown!r}, generation={self.generation})"
 
     @property
     def data_key(self) -> bytes:
@@ -158,6 +166,8 @@ class StoreFile:
         passphrase: str | None = None,
         sharing: Sharing = PRIVATE,
     ) -> StoreFile:
+        if locations.database is not None:
+            return cls._create_in_database(locations, data, passphrase, sharing)
         folder = locations.store.parent
         ensure_store_dir(folder, sharing)
         if sharing_of(folder) != sharing:
@@ -178,6 +188,19 @@ class StoreFile:
                 f"Store (--store) {locations.store} already exists; nothing was changed.",
                 [("store", "already exists")],
             )
+        store = cls._keyed(locations, passphrase, sharing)
+        if sharing.group is not None:
+            store.header_extra["group"] = sharing.group
+        with store.locked():
+            if locations.store.exists():
+                raise Conflict(f"Another admin created a store at {locations.store} first.")
+            store._write(data, None, None)
+        seen.remember(locations.store, 0, store.store_id)
+        return store
+
+    @classmethod
+    def _keyed(cls, locations: Locations, passphrase: str | None, sharing: Sharing) -> StoreFile:
+        """A new store's data key, wrapped by the key file (made if missing) or passphrase."""
         source = key_source(locations, passphrase)
         if isinstance(source, KeyFile):
             if source.exists():
@@ -185,14 +208,22 @@ class StoreFile:
             else:
                 source.create()
         data_key = new_data_key()
-        store = cls(locations, data_key, [source.wrap(data_key)], 0, sharing)
-        if sharing.group is not None:
-            store.header_extra["group"] = sharing.group
+        return cls(locations, data_key, [source.wrap(data_key)], 0, sharing)
+
+    @classmethod
+    def _create_in_database(
+        cls, locations: Locations, data: StoreData, passphrase: str | None, sharing: Sharing
+    ) -> StoreFile:
+        """The tables made, the one row written; the key stays in the key file (or a
+        passphrase), never in the database."""
+        if sharing.team:
+            raise _no_group_for_database("created")
+        backend = backend_for(locations)
+        backend.prepare_new()  # type: ignore[attr-defined]  # PostgresBackend's own step
+        store = cls._keyed(locations, passphrase, PRIVATE)
         with store.locked():
-            if locations.store.exists():
-                raise Conflict(f"Another admin created a store at {locations.store} first.")
-            store._write(data, None)
-        seen.remember(locations.store, 0, store.store_id)
+            store._write(data, None, None)
+        seen.remember(locations.seen_key, 0, store.store_id)
         return store
 
     @classmethod
@@ -224,17 +255,17 @@ class StoreFile:
         opened, data, archive, cache = _read_whole(self.locations, data_key=self._data_key)
         if self._id_on_disk and opened.store_id not in (None, self.store_id):
             raise seen.StoreRolledBack(
-                f"The store {self.locations.store} was replaced by another store while it "
+                f"The store {self.locations.shown} was replaced by another store while it "
                 f"was open; nothing was changed. Open it again to see which one it is."
             )
         if opened.generation < self.generation:
             raise seen.StoreRolledBack(
-                f"The store {self.locations.store} went back from version {self.generation} "
+                f"The store {self.locations.shown} went back from version {self.generation} "
                 f"to {opened.generation} while it was open: an older copy was put back. "
                 f"Nothing was changed. If that was on purpose: mailstage restore --accept-older"
             )
         self._adopt(opened, archive, cache)
-        seen.remember(self.locations.store, self.generation, self.store_id)
+        seen.remember(self.locations.seen_key, self.generation, self.store_id)
         return data
 
     # -- saving -----------------------------------------------------------------
@@ -270,14 +301,18 @@ class StoreFile:
             loaded = self.generation
             self.generation = max(loaded, at_least) + 1
             try:
-                self._write(data, changed_apps)
+                self._write(data, changed_apps, loaded)
             except BaseException:
                 self.generation = loaded
                 raise
-        seen.remember(self.locations.store, self.generation, self.store_id)
+        saved = self.generation
+        # recorded once others can read it, or a reader in between would call it a rollback
+        self.backend.on_commit(lambda: seen.remember(self.locations.seen_key, saved, self.store_id))
         return self.generation
 
-    def _write(self, data: StoreData, changed_apps: Collection[App] | None) -> None:
+    def _write(
+        self, data: StoreData, changed_apps: Collection[App] | None, loaded: int | None
+    ) -> None:
         moved, archive = self._archive_old_events(data)
         with gc_paused():
             core, sealed, cache = seal_store(
@@ -291,7 +326,7 @@ class StoreFile:
         blob = envelope.seal(
             self._data_key, self.generation, self.wraps, core, sealed, self.header_extra
         )
-        self.backend.write(blob, self.sharing)
+        self.backend.write(blob, self.sharing, Stamp(self.generation, loaded, self.store_id))
         self._sections, self.version, self.archive = cache, envelope.VERSION, archive
         del data.audit[:moved]  # they are in the archive now
         self._id_on_disk = True
@@ -299,7 +334,7 @@ class StoreFile:
     # -- the audit archive ------------------------------------------------------------
 
     def _archive_old_events(self, data: StoreData) -> tuple[int, ArchiveInfo]:
-        """Past the bound, move the oldest events (whole chunks) to the archive file;
+        """Past the bound, move the oldest events (whole chunks) to the archive;
         the store written next counts them. Called with the lock held."""
         excess = len(data.audit) - self.audit_keep
         if excess < AUDIT_CHUNK:
@@ -310,20 +345,12 @@ class StoreFile:
                 dump_events(data.audit[i : i + AUDIT_CHUNK]) for i in range(0, moved, AUDIT_CHUNK)
             ]
         try:
-            mode = stat.S_IMODE(self.locations.store.stat().st_mode) & 0o660 or 0o600
-        except OSError:
-            mode = 0o600
-        try:
-            audit_archive.append_chunks(
-                self.locations.store,
-                self.derived_key(audit_archive.KEY_PURPOSE),
-                self.archive.chunks,
-                chunks,
-                mode,
+            self.backend.append_archive(
+                self.derived_key(audit_archive.KEY_PURPOSE), self.archive.chunks, chunks
             )
         except OSError as exc:
             raise StoreWriteFailed(
-                f"Could not save the store {self.locations.store}: the audit archive could "
+                f"Could not save the store {self.locations.shown}: the audit archive could "
                 f"not be written ({exc.strerror or exc}). The previous file is unchanged."
             ) from None
         return moved, ArchiveInfo(
@@ -332,23 +359,23 @@ class StoreFile:
 
     def archived_events(self) -> list[AuditEvent]:
         """The events moved to the archive, oldest first (`mailstage audit --all`)."""
-        chunks = audit_archive.read_chunks(
-            self.locations.store,
-            self.derived_key(audit_archive.KEY_PURPOSE),
-            self.archive.chunks,
+        chunks = self.backend.read_archive(
+            self.derived_key(audit_archive.KEY_PURPOSE), self.archive.chunks
         )
         try:
             with gc_paused():
                 return [event for chunk in chunks for event in load_events(chunk)]
         except ValueError:
             raise StoreUnreadable(
-                f"Cannot read the audit archive of {self.locations.store}: it is damaged."
+                f"Cannot read the audit archive of {self.locations.shown}: it is damaged."
             ) from None
 
     def share(self, sharing: Sharing) -> None:
         """Turn a private store into a team's (the caller saves next, recording the group):
         the folder 2770 and the group's, the files 0660, a key file copied beside the store
         0640. Only the files' owner may do this."""
+        if self.locations.database is not None:
+            raise _no_group_for_database("changed")
         folder = self.locations.store.parent
         with self.locked():
             os.chown(folder, -1, sharing.chown_gid)

@@ -1,14 +1,20 @@
 """Who is at the keyboard: the login name of the process's real uid, never an environment
-variable (anyone can set USER or LOGNAME). Member names are checked like login names."""
+variable (anyone can set USER or LOGNAME); for a PostgreSQL store, the database role the
+server authenticated (OS logins are not used there). Member names are checked like
+login names."""
 
 from __future__ import annotations
 
 import os
 import pwd
 import re
+from typing import TYPE_CHECKING
 
 from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.models import describe
+
+if TYPE_CHECKING:
+    from mailstage.store.paths import Locations
 
 # POSIX portable user names (plus the trailing $ of machine accounts), as useradd accepts them.
 LOGIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?")
@@ -30,6 +36,16 @@ def login_name() -> str:
             f"Your user id {uid} has no login name in the system's user database, so "
             f"mailstage cannot tell who you are; ask the system administrator to add it."
         ) from None
+
+
+def acting_user(locations: Locations) -> str:
+    """The member acting on this store: the login name, or for a database its role
+    (`SELECT current_user`: password, certificate or peer authentication decided it)."""
+    if locations.database is None:
+        return login_name()
+    from mailstage.store.pg_backend import for_database
+
+    return for_database(locations, locations.database).current_user()
 
 
 def check_member_name(name: str) -> str:

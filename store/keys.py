@@ -48,7 +48,7 @@ class KeySource:
     def unwrap(self, wraps: list[dict[str, Any]]) -> bytes | None:
         raise NotImplementedError
 
-    def refusal(self, store: Path, kinds: set[str]) -> StoreUnreadable:
+    def refusal(self, store: object, kinds: set[str]) -> StoreUnreadable:
         """Why this source did not open the store (whose wraps are of ``kinds``), in a
         sentence that is true for it: a missing key file is not a damaged store."""
         raise NotImplementedError
@@ -73,7 +73,7 @@ class KeyFile(KeySource):
         key = self._read()
         return key if key is not None and len(key) == KEY_BYTES else None
 
-    def refusal(self, store: Path, kinds: set[str]) -> StoreUnreadable:
+    def refusal(self, store: object, kinds: set[str]) -> StoreUnreadable:
         if self.kind not in kinds and "passphrase" in kinds:
             return StoreUnreadable(
                 f"Cannot open the store {store}: it is protected by a passphrase, not a key "
@@ -173,7 +173,7 @@ class Passphrase(KeySource):
                 return data_key
         return None
 
-    def refusal(self, store: Path, kinds: set[str]) -> StoreUnreadable:
+    def refusal(self, store: object, kinds: set[str]) -> StoreUnreadable:
         if self.kind not in kinds:
             return StoreUnreadable(
                 f"Cannot open the store {store}: it opens with its key file, not a "

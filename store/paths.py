@@ -90,6 +90,11 @@ class Locations:
             raise self.refusal or not_a_file(None)
         return str(self.file)
 
+    @property
+    def seen_key(self) -> str:
+        """What this user's record of seen stores (seen.py) files this store under."""
+        return self.database.shown if self.database is not None else str(self.store)
+
     def beside_key(self) -> Locations:
         """The same store with its key file beside it (team mode)."""
         return Locations(self.store, self.store.with_name(TEAM_KEY_NAME))

@@ -1,16 +1,19 @@
 """The PostgreSQL store (issue 18): the only module that imports psycopg, and only when a
 `postgresql://` store is used (never on the file path: start-up speed).
 
-So far: connecting, with every failure a sentence naming the server and the database
-(exit 5), never the password, never the driver's text (it may quote the input).
+Connecting, and turning every failure into a sentence naming the server and the
+database (exit 5; a lock wait that ran out is exit 6), never the password, never the
+driver's text (it may quote the input). The store itself: store/pg_backend.py.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from mailstage.store.database_url import DatabaseUrl, extra_missing
-from mailstage.store.errors import StoreUnreadable
+from mailstage.store.errors import LockTimeout, NotInitialized, StoreUnreadable
 
 if TYPE_CHECKING:
     import psycopg
@@ -29,7 +32,10 @@ def connect(url: DatabaseUrl) -> psycopg.Connection[tuple[object, ...]]:
         raise extra_missing(url.where) from None
     try:
         return psycopg.connect(
-            url.conninfo, connect_timeout=CONNECT_TIMEOUT, application_name="mailstage"
+            url.conninfo,
+            connect_timeout=CONNECT_TIMEOUT,
+            application_name="mailstage",
+            autocommit=True,  # transactions are explicit: the store's lock is one
         )
     except psycopg.OperationalError as exc:
         raise DatabaseUnreachable(
@@ -61,3 +67,45 @@ def _reason(exc: Exception, url: DatabaseUrl) -> str:
     if "could not translate host name" in text or "failed to resolve host" in text:
         return "the host name is unknown"
     return "the server is unreachable (is it running, and is the host and port right?)"
+
+
+def not_initialized(url: DatabaseUrl) -> NotInitialized:
+    return NotInitialized(
+        f"There is no store in {url.where} yet. Create one with: mailstage --store {url.shown} init"
+    )
+
+
+@contextlib.contextmanager
+def translated(url: DatabaseUrl, doing: str, lock_seconds: float = 0) -> Iterator[None]:
+    """Database errors while ``doing`` something, as sentences (never the server's text)."""
+    try:
+        import psycopg
+        from psycopg import errors
+    except ImportError:
+        raise extra_missing(url.where) from None
+
+    role = f"the role {url.user}" if url.user else "your role"
+    try:
+        yield
+    except errors.UndefinedTable:
+        raise not_initialized(url) from None
+    except errors.LockNotAvailable:
+        raise LockTimeout(
+            f"Another mailstage is saving the store in {url.where} and did not finish "
+            f"within {lock_seconds:g} s; try again."
+        ) from None
+    except errors.InsufficientPrivilege:
+        raise StoreUnreadable(
+            f"Cannot {doing} in {url.where}: {role} has no access to mailstage's tables; "
+            f"their owner can grant it (README, PostgreSQL: GRANT ... TO ROLE)."
+        ) from None
+    except psycopg.OperationalError:
+        raise DatabaseUnreachable(
+            f"Cannot {doing} in {url.where}: the connection to the server was lost; "
+            f"nothing more was changed."
+        ) from None
+    except psycopg.Error as exc:
+        raise StoreUnreadable(
+            f"Cannot {doing} in {url.where}: the server refused it (SQLSTATE "
+            f"{exc.sqlstate or 'unknown'}); nothing was changed."
+        ) from None

@@ -75,6 +75,8 @@ def checked_sharing(locations: Locations) -> Sharing:
 def check_group(locations: Locations, extra: dict[str, Any], sharing: Sharing) -> None:
     """The team recorded in the authenticated header must be the folder's group."""
     recorded = extra.get("group")
+    if locations.database is not None:
+        return  # a database is shared through its roles' grants, not an OS group
     folder = locations.store.parent
     if recorded is not None and recorded != sharing.group:
         now = f"the group {sharing.group}" if sharing.team else "no group (it is private)"
@@ -167,7 +169,7 @@ def _read_all(fd: int) -> bytes:
 
 def read_header(raw: RawFile, locations: Locations) -> envelope.Header | envelope_v1.Parsed:
     """The v2 header (prefix only), or the whole v1 envelope parsed."""
-    path = locations.store
+    path = locations.shown
     if not envelope.is_v2(raw.head):
         if raw.size != len(raw.head):
             raw.head = bytes(raw.read(0, raw.size))
@@ -233,7 +235,7 @@ class OpenedStore:
         return f"{section.kind} section ({of_kind.index(section) + 1} of {len(of_kind)})"
 
     def damaged(self, section: envelope.Section) -> StoreUnreadable:
-        return envelope.damaged_part(self.locations.store, self.part_name(section))
+        return envelope.damaged_part(self.locations.shown, self.part_name(section))
 
     def sections(self, kind: str) -> list[envelope.Section]:
         return [] if self.header is None else self.header.of_kind(kind)
@@ -278,7 +280,7 @@ def _loads(data: bytes, locations: Locations) -> Any:
     try:
         return json.loads(data)
     except (ValueError, RecursionError):
-        raise envelope.unreadable(locations.store) from None
+        raise envelope.unreadable(locations.shown) from None
 
 
 def open_store(
@@ -300,8 +302,8 @@ def open_store(
         try:
             check_group(locations, opened.extra, opened.sharing)
             if data_key is None and not accept_older:
-                seen.check_not_older(locations.store, opened.generation, opened.store_id)
-                seen.remember(locations.store, opened.generation, opened.store_id)
+                seen.check_not_older(locations.seen_key, opened.generation, opened.store_id)
+                seen.remember(locations.seen_key, opened.generation, opened.store_id)
         except seen.StoreRolledBack:
             opened.close()
             # another of this user's processes may have saved (and recorded a newer version)
@@ -317,6 +319,11 @@ def open_store(
 
 
 def _newer_on_disk(locations: Locations, generation: int) -> bool:
+    if locations.database is not None:
+        from mailstage.store.backend import backend_for
+
+        now = backend_for(locations).generation()
+        return now is not None and now > generation
     try:
         fd = os.open(locations.store, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
@@ -340,9 +347,9 @@ def _open_store(
             source = key_source(locations, passphrase)
             data_key = _unwrap(source, header.wraps)
             if data_key is None:  # a sentence true for this source: missing, wrong size...
-                raise source.refusal(locations.store, {str(w.get("kind")) for w in header.wraps})
+                raise source.refusal(locations.shown, {str(w.get("kind")) for w in header.wraps})
         if isinstance(header, envelope_v1.Parsed):
-            payload = envelope_v1.open_payload(header, data_key, locations.store)
+            payload = envelope_v1.open_payload(header, data_key, locations.shown)
             return OpenedStore(
                 locations, data_key, header.generation, header.wraps, raw, None, {}, payload
             )
@@ -350,8 +357,8 @@ def _open_store(
         try:
             ciphertext = raw.read(core_section.offset, core_section.length)
         except (EOFError, OSError):
-            raise envelope.unreadable(locations.store) from None
-        core = envelope.open_core(header, data_key, ciphertext, locations.store)
+            raise envelope.unreadable(locations.shown) from None
+        core = envelope.open_core(header, data_key, ciphertext, locations.shown)
         return OpenedStore(
             locations, data_key, header.generation, header.wraps, raw, header, header.extra, core
         )
@@ -370,7 +377,12 @@ def _unwrap(source: KeySource, wraps: list[dict[str, Any]]) -> bytes | None:
 
 def read_header_kinds(locations: Locations) -> set[str]:
     """Which key sources can open the store: read from the header alone, nothing decrypted."""
-    raw = open_raw(locations, whole=False)
+    if locations.database is not None:
+        from mailstage.store.backend import backend_for
+
+        raw = backend_for(locations).open_raw(whole=False)
+    else:
+        raw = open_raw(locations, whole=False)
     try:
         return {str(w.get("kind")) for w in read_header(raw, locations).wraps}
     finally:

@@ -127,7 +127,7 @@ def load_events(plaintext: bytes) -> list[AuditEvent]:
 
 
 def _bad(opened: OpenedStore) -> Exception:
-    return envelope.unreadable(opened.locations.store)
+    return envelope.unreadable(opened.locations.shown)
 
 
 def decode_store(opened: OpenedStore) -> tuple[StoreData, ArchiveInfo, SectionCache]:

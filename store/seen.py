@@ -55,7 +55,7 @@ def _load(path: Path) -> dict[str, dict[str, object]]:
     return data if isinstance(data, dict) else {}
 
 
-def last_seen(store: Path) -> Seen | None:
+def last_seen(store: Path | str) -> Seen | None:
     entry = _load(state_path()).get(str(store))
     if not isinstance(entry, dict):
         return None
@@ -66,7 +66,7 @@ def last_seen(store: Path) -> Seen | None:
     return Seen(generation, store_id if isinstance(store_id, str) else None)
 
 
-def check_not_older(store: Path, generation: int, store_id: str | None) -> None:
+def check_not_older(store: Path | str, generation: int, store_id: str | None) -> None:
     """Refuse (exit 5) a store older than the one last seen at this path, or another one."""
     seen = last_seen(store)
     if seen is None:
@@ -86,7 +86,9 @@ def check_not_older(store: Path, generation: int, store_id: str | None) -> None:
         )
 
 
-def remember(store: Path, generation: int, store_id: str | None, *, force: bool = False) -> None:
+def remember(
+    store: Path | str, generation: int, store_id: str | None, *, force: bool = False
+) -> None:
     """Record the store as seen (only ever moving forward unless ``force``)."""
     path = state_path()
     data = _load(path)

@@ -16,7 +16,7 @@ from mailstage.store import validation as rules
 from mailstage.store.errors import Conflict, InvalidInput, MailstageError, NotPermitted
 from mailstage.store.fields import no_such_app, no_such_stage, shown
 from mailstage.store.filestore import StoreFile
-from mailstage.store.identity import check_member_name, login_name
+from mailstage.store.identity import acting_user, check_member_name
 from mailstage.store.models import (
     ORG_ADMIN,
     App,
@@ -101,7 +101,8 @@ class Workspace:
         return {a.casefold() for a in addresses}
 
     # ``user=`` is a seam for in-process tests only: the CLI and the TUI never pass it, so
-    # the acting user is always the login name of the real uid.
+    # the acting user is always the login name of the real uid (a store file) or the
+    # database role the server authenticated (a PostgreSQL store).
     @classmethod
     def open(
         cls,
@@ -111,7 +112,7 @@ class Workspace:
         passphrase: str | None = None,
         accept_older: bool = False,
     ) -> Workspace:
-        user = user or login_name()
+        user = user or acting_user(locations)
         file, data = StoreFile.open(locations, passphrase, accept_older=accept_older)
         return cls(file, data, user)
 
@@ -124,7 +125,7 @@ class Workspace:
         passphrase: str | None = None,
         sharing: Sharing = PRIVATE,
     ) -> Workspace:
-        user = user or login_name()
+        user = user or acting_user(locations)
         data = StoreData()
         data.organization.members[user] = ORG_ADMIN
         details: dict[str, Any] = {"role": ORG_ADMIN}

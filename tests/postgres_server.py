@@ -13,7 +13,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -97,10 +97,21 @@ class ScratchDatabase:
     host: str
     port: int
     admin: Admin
+    other_roles: list[str] = field(default_factory=list)  # dropped with the database
 
     @property
     def url(self) -> str:
-        return f"postgresql://{self.role}:{self.password}@{self.host}:{self.port}/{self.database}"
+        return self.url_of(self.role, self.password)
+
+    def url_of(self, role: str, password: str) -> str:
+        return f"postgresql://{role}:{password}@{self.host}:{self.port}/{self.database}"
+
+    def add_role(self) -> tuple[str, str]:
+        """Another login role (a second admin), allowed to connect; returns name, password."""
+        role, password = f"ms_other_{secrets.token_hex(6)}", secrets.token_hex(16)
+        self.admin.run(f"create role {role} login password '{password}'")
+        self.other_roles.append(role)
+        return role, password
 
 
 @pytest.fixture(scope="session")
@@ -117,13 +128,17 @@ def postgres_database(postgres_admin: Admin) -> Iterator[ScratchDatabase]:
     suffix = secrets.token_hex(6)
     role, database, password = f"ms_role_{suffix}", f"ms_db_{suffix}", secrets.token_hex(16)
     postgres_admin.run(f"create role {role} login password '{password}'")
+    scratch = None
     try:
         # a CREATEROLE admin (not a superuser) must be a member to give it a database
         postgres_admin.run(f"grant {role} to current_user")
         postgres_admin.run(f"create database {database} owner {role}")
-        yield ScratchDatabase(
+        scratch = ScratchDatabase(
             role, password, database, postgres_admin.host, postgres_admin.port, postgres_admin
         )
+        yield scratch
     finally:
         postgres_admin.run(f"drop database if exists {database} with (force)")
+        for other in scratch.other_roles if scratch else ():
+            postgres_admin.run(f"drop role if exists {other}")
         postgres_admin.run(f"drop role if exists {role}")

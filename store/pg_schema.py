@@ -1,0 +1,44 @@
+"""The PostgreSQL store's tables, as numbered migrations (issue 18).
+
+`mailstage_schema_version` lists the migrations applied. `mailstage init` applies them
+all on an empty database; opening a store made by an older mailstage applies the ones
+it lacks (under an advisory lock, in one transaction); a schema newer than this
+mailstage knows is refused. Only ciphertext and the bookkeeping around it (ids,
+generations, times) is ever stored: no name, address or secret is a plain column.
+"""
+
+from __future__ import annotations
+
+from typing import LiteralString
+
+MIGRATIONS: tuple[tuple[LiteralString, ...], ...] = (
+    # 1: the store (the same encrypted envelope as a store file, in one row) and the
+    # audit archive (its records, one a row)
+    (
+        """CREATE TABLE mailstage_schema_version (
+            version integer PRIMARY KEY,
+            applied_at timestamptz NOT NULL DEFAULT now()
+        )""",
+        """CREATE TABLE mailstage_store (
+            id smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+            store_id text NOT NULL,
+            generation bigint NOT NULL,
+            envelope bytea NOT NULL,
+            saved_at timestamptz NOT NULL DEFAULT now()
+        )""",
+        """CREATE TABLE mailstage_audit_archive (
+            chunk integer PRIMARY KEY,
+            record bytea NOT NULL
+        )""",
+    ),
+)
+LATEST = len(MIGRATIONS)
+# pg_advisory_xact_lock key: two mailstage processes never migrate at once
+MIGRATION_LOCK = 0x6D61696C73746167  # "mailstag"
+# What another admin's role needs, run by the tables' owner (the README lists them).
+# No DELETE and no DDL on the store: a role can change it only as a save does.
+GRANTS: tuple[LiteralString, ...] = (
+    "GRANT SELECT, UPDATE ON mailstage_store TO {role}",
+    "GRANT SELECT, INSERT, DELETE ON mailstage_audit_archive TO {role}",
+    "GRANT SELECT ON mailstage_schema_version TO {role}",
+)
