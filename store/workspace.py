@@ -150,7 +150,7 @@ class Workspace:
 
     def accept_older(self) -> dict[str, Any]:
         """Adopt, on purpose, a store older than (or other than) the one last seen here."""
-        previous = seen.last_seen(self.file.locations.store)
+        previous = seen.last_seen(self.file.locations.seen_key)
         details: dict[str, Any] = {"found_version": self.file.generation}
         floor = 0
         if previous is not None:

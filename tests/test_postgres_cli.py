@@ -229,3 +229,31 @@ def test_concurrent_adds_from_several_processes_all_land(store: ScratchDatabase)
         assert process.returncode == 0, err
     names = {s["name"] for s in json.loads(as_role(store)("stage", "list", "--json").stdout)}
     assert {f"Parallel {i}" for i in range(6)} <= names
+
+
+def test_a_database_put_back_from_an_older_dump_is_noticed_and_can_be_accepted(
+    store: ScratchDatabase,
+) -> None:
+    """Rollback detection works as for a file: this user saw a newer version."""
+    import psycopg
+
+    run = as_role(store)
+    with psycopg.connect(store.url, autocommit=True) as connection:
+        old = connection.execute("select generation, envelope from mailstage_store").fetchone()
+        assert run("stage", "add", "Staging").returncode == 0
+        connection.execute(
+            "update mailstage_store set generation = %s, envelope = %s", old
+        )  # a restored backup
+    refused = run("stage", "list")
+    assert refused.returncode == 5 and "older than the one you last saw" in refused.stderr
+    accepted = run("restore", "--accept-older")
+    assert accepted.returncode == 0, accepted.stderr
+    assert f"Accepted the store postgresql://{store.role}@" in accepted.stdout
+    assert run("stage", "list").returncode == 0
+
+
+def test_the_email_log_is_not_on_a_database_yet_and_says_so(store: ScratchDatabase) -> None:
+    result = as_role(store)("log")
+    assert result.returncode == 5, result.stderr
+    assert "works with a store file only" in result.stderr
+    assert "Traceback" not in result.stderr
