@@ -67,12 +67,13 @@ def route(
 
 
 def default_test_recipients(
-    *, app: App | None, stage: Stage, last: list[str] | None = None
+    *, app: App | None, stage: Stage, last: list[str] | None = None, to_sender: bool = True
 ) -> list[str]:
     """Send test's recipients when none are given, the one order for the CLI and the
     TUI: the app's active test list for the stage, else the app's studio list, else the
-    recipients of the last test (the TUI remembers them), else the stage's sender
-    mailbox. Empty when the stage is not configured and nothing else applies."""
+    recipients of the user's last test through the stage (the TUI remembers them), else
+    (``to_sender``: the CLI) the stage's sender mailbox. Empty when the stage is not
+    configured and nothing else applies."""
     if app is not None:
         test_list = app.test_list(stage.name)
         if test_list.active and test_list.addresses:
@@ -81,7 +82,7 @@ def default_test_recipients(
             return list(app.studio_list)
     if last:
         return list(last)
-    return [stage.email.sender_email] if stage.email is not None else []
+    return [stage.email.sender_email] if to_sender and stage.email is not None else []
 
 
 def send_test_recipients(explicit: list[str], *, app: App | None, stage: Stage) -> list[str]:

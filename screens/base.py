@@ -28,7 +28,6 @@ class Host(Protocol):
     locations: Locations
     capture_folder: Path | None
     user: str | None
-    last_test_recipients: list[str]
     apps_stage: str | None
     opening: bool  # the store is being opened in a worker after the first paint
 

@@ -54,14 +54,30 @@ def default_recipients(
     workspace: Any, stage_name: str, app_name: str | None, last: list[str] | None = None
 ) -> list[str]:
     """The recipients Send test proposes: mailer.routing's one order (the app's active
-    test list, its studio list, the last test's recipients, the sender mailbox)."""
+    test list, its studio list, this user's last recipients through the stage), never
+    the sender's own (often no-reply) mailbox: then the field is empty."""
     from mailstage.mailer.routing import default_test_recipients
 
     stage = workspace.data.stage(stage_name) if workspace is not None else None
     if stage is None:
         return []
     app = workspace.data.app(app_name) if app_name else None
-    return default_test_recipients(app=app, stage=stage, last=last)
+    return default_test_recipients(app=app, stage=stage, last=last, to_sender=False)
+
+
+def recipient_problems(addresses: list[str]) -> str | None:
+    """One sentence naming every address that is not valid, or None."""
+    problems = []
+    for address in addresses:
+        try:
+            check_address(address)
+        except ValueError as exc:
+            problems.append(f"{address!r} {str(exc).rstrip('.')}")
+    if not problems:
+        return None
+    if len(problems) == 1:
+        return f"Recipient {problems[0]}."
+    return f"{len(problems)} recipients are not valid: " + "; ".join(problems) + "."
 
 
 class SendTestScreen(MailstageModal[None]):
@@ -110,6 +126,7 @@ class SendTestScreen(MailstageModal[None]):
         self.stage_name = stage_name
         self.app_name = app_name
         self.initial_recipients = recipients
+        self.sent_to: list[str] = []  # the recipients of the test running or last run
         self.configured = False  # set in compose: the stage has an email configuration
         self.steps: list[Any] = []
         self.result: Any = None
@@ -124,7 +141,7 @@ class SendTestScreen(MailstageModal[None]):
     def compose(self) -> ComposeResult:
         ws = self.workspace
         recipients = self.initial_recipients or default_recipients(
-            ws, self.stage_name, self.app_name, self.host.last_test_recipients
+            ws, self.stage_name, self.app_name, self._last_recipients()
         )
         stage = ws.data.stage(self.stage_name) if ws is not None else None
         title = f"Send test › {stage.name if stage else self.stage_name}"
@@ -183,14 +200,20 @@ class SendTestScreen(MailstageModal[None]):
         if not raw and self.app_name is None:
             field.set_error("Recipients (to) are mandatory: type at least one address.")
             return None
-        for address in raw:
-            try:
-                check_address(address)
-            except ValueError as exc:
-                field.set_error(f"Recipient {address!r} {str(exc).rstrip('.')}.")
-                return None
-        field.set_error(None)
-        return raw
+        problems = recipient_problems(raw)
+        field.set_error(problems)
+        return None if problems else raw
+
+    def _last_recipients(self) -> list[str]:
+        from mailstage.store.recent_recipients import last_recipients
+
+        return last_recipients(self.host.locations.shown, self.stage_name)
+
+    def _remember_recipients(self, recipients: list[str]) -> None:
+        from mailstage.store.recent_recipients import remember_recipients
+
+        if recipients:  # empty with an app: its lists decide, nothing typed to keep
+            remember_recipients(self.host.locations.shown, self.stage_name, recipients)
 
     @on(Input.Submitted, "#recipients")
     @on(Button.Pressed, "#start")
@@ -201,7 +224,8 @@ class SendTestScreen(MailstageModal[None]):
         if recipients is None:
             return
         check_only = self.query_one("#check-only", Checkbox).value
-        self.host.last_test_recipients = recipients
+        self.sent_to = recipients
+        self._remember_recipients(recipients)
         self.steps = []
         self.result = None
         self.cancelled = False
@@ -296,7 +320,7 @@ class SendTestScreen(MailstageModal[None]):
 
     def _audit(self, result: Any) -> None:
         ws = self.app.workspace  # type: ignore[attr-defined]
-        count = len(result.delivered_to or self.app.last_test_recipients or [])  # type: ignore[attr-defined]
+        count = len(result.delivered_to or self.sent_to)
         try:
             reloaded = ws.record_send_test(self.stage_name, self.app_name, count, result.outcome)
         except MailstageError as exc:

@@ -3,21 +3,19 @@ and the store's id, per store path. An older copy put back in place (a restored 
 `mv store.json.bak store.json`) or another store swapped in is then noticed on open.
 
 The record lives in ``platformdirs.user_state_path("mailstage")/seen.json`` (0600 in a
-0700 folder). It only ever grows: a lost update between two of the user's own processes
-records a lower generation, which weakens the check for a moment but never refuses a
-good store.
+0700 folder, see user_state.py). It only ever grows: a lost update between two of the
+user's own processes records a lower generation, which weakens the check for a moment but
+never refuses a good store.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from mailstage.store.errors import StoreUnreadable
-from mailstage.store.paths import create_private_file, ensure_private_dir
+from mailstage.store.user_state import read_state, state_file, write_state
 
 STATE_NAME = "seen.json"
 
@@ -33,30 +31,15 @@ class Seen:
 
 
 def state_path() -> Path:
-    from platformdirs import user_state_path
-
-    return user_state_path("mailstage") / STATE_NAME
+    return state_file(STATE_NAME)
 
 
 def new_store_id() -> str:
     return os.urandom(16).hex()  # as secrets.token_hex, without importing hmac/hashlib
 
 
-def _load(path: Path) -> dict[str, dict[str, object]]:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return {}
-    try:
-        with os.fdopen(fd, "rb") as handle:
-            data = json.loads(handle.read())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def last_seen(store: Path | str) -> Seen | None:
-    entry = _load(state_path()).get(str(store))
+    entry = read_state(state_path()).get(str(store))
     if not isinstance(entry, dict):
         return None
     generation = entry.get("generation")
@@ -91,7 +74,7 @@ def remember(
 ) -> None:
     """Record the store as seen (only ever moving forward unless ``force``)."""
     path = state_path()
-    data = _load(path)
+    data = read_state(path)
     key = str(store)
     old = data.get(key)
     if (
@@ -99,17 +82,8 @@ def remember(
         and isinstance(old, dict)
         and old.get("store_id") == store_id
         and isinstance(old.get("generation"), int)
-        and old["generation"] >= generation  # type: ignore[operator]
+        and old["generation"] >= generation
     ):
         return
     data[key] = {"generation": generation, "store_id": store_id}
-    # Best effort: a read-only home must not make the store unusable.
-    with contextlib.suppress(OSError):
-        ensure_private_dir(path.parent)
-        temp = path.with_name(f".{STATE_NAME}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-        try:
-            create_private_file(temp, json.dumps(data, sort_keys=True).encode())
-            os.replace(temp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+    write_state(path, data)

@@ -137,7 +137,7 @@ TUI_SCRIPT = textwrap.dedent(
             await pilot.pause()
             app.open_send_test("QA")
             await pilot.pause()
-            await pilot.press("f5")
+            await pilot.press(*"dev@example.com", "f5")
             await pilot.pause()
             await app.workers.wait_for_complete()
             await pilot.pause()

@@ -45,7 +45,7 @@ async def run_send_test(app: Any, pilot: Any) -> Any:
     await settle(pilot)  # the store opens in a worker after the first paint
     app.open_send_test("QA")
     await settle(pilot)
-    await pilot.press("f5")
+    await pilot.press(*"dev@example.com", "f5")  # no default: nobody sent through QA yet
     await settle(pilot)
     return app.screen
 
@@ -124,7 +124,7 @@ async def test_the_ui_answers_keys_while_a_test_runs(make_tui_app, tui_store, si
         app.open_send_test("QA")
         await settle(pilot)
         screen = app.screen
-        await pilot.press("f5")
+        await pilot.press(*"dev@example.com", "f5")
         await pilot.pause()
         assert screen.running
         await pilot.press("f1")  # help opens over a running test

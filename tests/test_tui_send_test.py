@@ -11,7 +11,7 @@ from tests.loopback import refused_port
 from tests.tui_fixtures import screen_text, settle
 
 
-def configure(locations: Any, port: int) -> None:
+def configure(locations: Any, port: int, stage: str = "Development") -> None:
     ws = Workspace.open(locations, user="alice")
     options = {
         "server": "127.0.0.1",
@@ -21,7 +21,7 @@ def configure(locations: Any, port: int) -> None:
         "password": "pw-not-shown",
         "sender_email": "noreply@example.com",
     }
-    ws.set_email("Development", ws.email_from_options("Development", options))
+    ws.set_email(stage, ws.email_from_options(stage, options))
 
 
 async def open_send_test(pilot: Any) -> None:
@@ -155,13 +155,13 @@ async def test_demo_sends_to_its_capture_server(tmp_path: Path):
     ]
 
 
-def test_default_recipients_follow_the_app_list_then_the_last_test_then_the_sender(tmp_path):
+def test_default_recipients_follow_the_app_list_then_the_last_test_never_the_sender(tmp_path):
     from mailstage.screens.send_test import default_recipients
     from tests.store_factory import full_workspace
 
     ws = full_workspace(tmp_path)  # Shop's QA list is active; Portal has a studio list
     assert default_recipients(ws, "QA", "Shop") == ["tester1@example.com", "tester2@example.com"]
     assert default_recipients(ws, "QA", "Portal") == ["dev@example.com"]
-    assert default_recipients(ws, "QA", None) == ["qa@example.com"]  # the sender mailbox
+    assert default_recipients(ws, "QA", None) == []  # not the sender's (no-reply) mailbox
     assert default_recipients(ws, "QA", None, ["me@example.com"]) == ["me@example.com"]
     assert default_recipients(ws, "Development", None) == []  # not configured

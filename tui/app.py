@@ -115,7 +115,6 @@ class MailstageApp(App[int]):
         self.capture_folder = capture_folder
         self.user = user
         self.store_label = store_label or short_path(locations.store)
-        self.last_test_recipients: list[str] = []  # Send test's default next time
         self.apps_stage: str | None = None  # the Apps list's stage in focus, kept between visits
         from mailstage.tui.keymap import load_keymap
 
