@@ -9,18 +9,33 @@ from typing import Any, cast
 from textual.app import App
 
 from mailstage.screens.base import Host
-from mailstage.screens.list_labels import count_text, list_state
+from mailstage.screens.list_labels import count_text, held_sentence, list_state
 from mailstage.screens.widgets import ConfirmModal
 from mailstage.store.errors import MailstageError
 from mailstage.store.models import Permission, Stage, TestList
 
 
 def production_question(app_name: str, stage: Stage, count: int) -> str:
-    return (
-        f"Activate the test list of {app_name} in {stage.name}, a production stage?\n\n"
-        f"Real users then receive nothing: every email {app_name} sends in {stage.name} "
-        f"goes to the {count_text(count)} of the test list only."
-    )
+    if count:
+        effect = (
+            f"Real users then receive nothing: every email {app_name} sends in {stage.name} "
+            f"goes to the {count_text(count)} of the test list only."
+        )
+    else:
+        effect = held_sentence(app_name, stage.name)
+    return f"Activate the test list of {app_name} in {stage.name}, a production stage?\n\n{effect}"
+
+
+def activation_question(app_name: str, stage: Stage, count: int) -> str | None:
+    """The question to ask before activating a test list of ``count`` addresses, or
+    None when there is nothing to warn about."""
+    if stage.production:
+        return production_question(app_name, stage, count)
+    if not count:
+        return f"Activate the empty test list of {app_name} in {stage.name}?\n\n" + held_sentence(
+            app_name, stage.name
+        )
+    return None
 
 
 def toggle_test_list(
@@ -51,22 +66,18 @@ def toggle_test_list(
             return
         if saved is not None:
             saved(mail_app.name, result)
-        note = ""
-        if activate and not result.addresses:
-            note = " The list is empty: nobody receives this app's emails in this stage."
         app.notify(
-            f"Test list of {mail_app.name} in {stage.name}: {list_state(result)} (saved).{note}",
-            severity="warning" if note else "information",
+            f"Test list of {mail_app.name} in {stage.name}: {list_state(result)} (saved).",
             markup=False,
         )
 
-    if activate and stage.production:
+    question = activation_question(mail_app.name, stage, len(current.addresses))
+    if activate and question:
 
         def answered(ok: bool | None) -> None:
             if ok:
                 apply()
 
-        question = production_question(mail_app.name, stage, len(current.addresses))
         app.push_screen(ConfirmModal(question, yes="Activate", no="Cancel"), answered)
         return
     apply()

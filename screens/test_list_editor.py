@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static, Switch
 
 from mailstage.screens.base import MailstageScreen, stage_if_production
-from mailstage.screens.list_labels import count_text
+from mailstage.screens.list_labels import count_text, held_sentence
 from mailstage.screens.widgets import AppFooter, AppHeader, ConfirmModal, ReadOnlyNote
 from mailstage.store import validation as rules
 from mailstage.store.drafts import TestListDraft
@@ -314,6 +314,7 @@ class TestListEditorScreen(MailstageScreen[None]):
         self.draft = TestListDraft([], False)
         self._filter = ""
         self._loading = False
+        self._held_confirmed = False  # the admin said yes to an active, empty list
         self._shown_status = ""
         self._shown_active: bool | None = None
 
@@ -560,6 +561,10 @@ class TestListEditorScreen(MailstageScreen[None]):
                 severity="warning",
             )
             return False
+        if self._holds_all_mail() and not self._held_confirmed:
+            self._ask_before_holding()
+            return False
+        self._held_confirmed = False
         try:
             saved = self.workspace.save_test_list(
                 self.app_name, self.stage_name, list(self.addresses), self.active
@@ -576,6 +581,24 @@ class TestListEditorScreen(MailstageScreen[None]):
             markup=False,
         )
         return True
+
+    def _holds_all_mail(self) -> bool:
+        """Saving would make the list active and empty, which it was not: all of the
+        app's mail in the stage would then be held."""
+        already = self.draft.base_active and not self.draft.base
+        return self.active and not self.addresses and not already
+
+    def _ask_before_holding(self) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._held_confirmed = True
+                self.action_save()
+
+        question = (
+            f"Save the test list of {self.app_name} in {self.stage_name} active and empty?"
+            f"\n\n{held_sentence(self.app_name, self.stage_name)}"
+        )
+        self.app.push_screen(ConfirmModal(question, yes="Save", no="Keep editing"), answered)
 
     def action_send_test(self) -> None:
         if self.dirty:
