@@ -21,6 +21,7 @@ from mailstage.screens.widgets import AppFooter, AppHeader
 from mailstage.store.models import MASK, AuditEvent
 from mailstage.store.text import visible, when_text
 from mailstage.store.words import (
+    ACTION_WIDTH,
     action_short,
     details_text,
     event_summary,
@@ -136,8 +137,8 @@ class AuditScreen(MailstageScreen[None]):
         table = self.query_one("#audit-table", DataTable)
         table.add_column("When (UTC)", key="when", width=16)
         table.add_column("Who", key="who", width=8)
-        table.add_column("Action", key="action", width=11)
-        table.add_column("Target", key="target", width=20)
+        table.add_column("Action", key="action", width=ACTION_WIDTH)
+        table.add_column("Target", key="target", width=19)  # Billing/Development
         table.add_column("What changed", key="details")
         self._fill()
         table.focus()

@@ -10,7 +10,9 @@ from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.utils import parseaddr
 from pathlib import Path
+from textwrap import wrap
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -24,6 +26,7 @@ from mailstage.screens.widgets import AppFooter, AppHeader, short_path
 from mailstage.store.text import visible, when_text
 
 MAX_BODY = 200_000
+DATE_WIDTH = 16  # 2025-03-14 09:30
 SHOWN_HEADERS = (
     "From",
     "To",
@@ -43,6 +46,17 @@ def plain(text: object, *, keep_newlines: bool = False) -> str:
     if not keep_newlines:
         value = " ".join(value.splitlines())
     return visible(value, multiline=keep_newlines)
+
+
+def address_only(sender: str) -> str:
+    """The sender's address without its display name (the detail line has both)."""
+    return plain(parseaddr(sender)[1] or sender)
+
+
+def folded(lines: list[str], width: int) -> str:
+    """The lines cut into pieces of ``width`` (a long address is split, not cut off)."""
+    pieces = (wrap(line, width, break_on_hyphens=False) or [""] for line in lines)
+    return "\n".join(piece for line in pieces for piece in line)
 
 
 def list_messages(folder: Path) -> list[Any]:
@@ -157,6 +171,7 @@ class CapturedMailScreen(MailstageScreen[None]):
         self.folder = Path(folder) if folder is not None else None
         self._paths: list[Path] = []
         self._who: list[str] = []
+        self._shown_widths = (0, 0)
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
@@ -168,17 +183,28 @@ class CapturedMailScreen(MailstageScreen[None]):
         yield AppFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#captured-table", DataTable)
-        table.add_column("Date (UTC)", key="date", width=16)
-        table.add_column("From", key="from", width=18)
-        table.add_column("To", key="to", width=18)
-        table.add_column("Subject", key="subject")
         self._fill()
-        table.focus()
+        self.query_one("#captured-table", DataTable).focus()
+
+    def on_resize(self) -> None:
+        if self._widths() != self._shown_widths:
+            self._fill()
+
+    def _widths(self) -> tuple[int, int]:
+        """(From → To, Subject): the terminal's width less the date, the margins, a
+        scrollbar and the cells' padding; the subject takes two fifths of what is left."""
+        room = max(self.app.size.width - 10 - DATE_WIDTH, 30)
+        subject = max(room * 2 // 5, 12)
+        return room - subject, subject
 
     def _fill(self) -> None:
         table = self.query_one("#captured-table", DataTable)
-        table.clear()
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        who_width, subject_width = self._shown_widths = self._widths()
+        table.add_column("Date (UTC)", key="date", width=DATE_WIDTH)
+        table.add_column("From → To", key="who", width=who_width)
+        table.add_column("Subject", key="subject", width=subject_width)
         try:
             mails = list_messages(self.folder) if self.folder else []
         except OSError as exc:
@@ -190,14 +216,17 @@ class CapturedMailScreen(MailstageScreen[None]):
             f"From: {plain(mail.sender)}\nTo: {plain(', '.join(mail.recipients))}" for mail in mails
         ]
         for index, mail in enumerate(mails):
-            recipients = ", ".join(mail.recipients)
+            # whole addresses, one a line, folded when longer than the column: never cut
+            who = [address_only(mail.sender)] + [f"→ {plain(to)}" for to in mail.recipients]
             table.add_row(
                 Text(date_text(mail.date)),
-                Text(plain(mail.sender)),
-                Text(plain(recipients)),
-                Text(plain(mail.subject)),
+                Text(folded(who, who_width)),
+                Text(plain(mail.subject), overflow="fold"),
                 key=str(index),
+                height=None,
             )
+        if mails:
+            table.move_cursor(row=min(cursor, len(mails) - 1))
         count = len(mails)
         status = (
             f"{count} message{'s' if count != 1 else ''}, newest first. Enter opens one."

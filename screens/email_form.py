@@ -21,6 +21,7 @@ from mailstage.screens.widgets import (
     AppFooter,
     AppHeader,
     ConfirmModal,
+    ExampleInput,
     Field,
     ReadOnlyNote,
     SecretInput,
@@ -41,6 +42,13 @@ MANDATORY_LEGEND = "Fields marked * are mandatory."
 ALL_FIELDS = ("server", "port", *AUTH_FIELDS[OAUTH], *AUTH_FIELDS[BASIC], *COMMON[2:])
 
 
+TOKEN_URL_EXAMPLES = (
+    "e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token",
+    "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token",
+    "https://login.microsoftonline.com/<tenant>/…/token",
+    "https://…/<tenant>/oauth2/v2.0/token",
+    "https://…/token",
+)
 PRODUCTION_NOTE = "▲ Production stage: a change here applies to the email real users receive."
 
 
@@ -148,12 +156,7 @@ class EmailFormScreen(MailstageScreen[None]):
                 compact=True,
             )
             yield Field("Authentication type", select, id="field-auth", mandatory=True)
-            yield self._field(
-                "token_url",
-                "Server Token URL",
-                values,
-                "e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token",
-            )
+            yield self._field("token_url", "Server Token URL", values, TOKEN_URL_EXAMPLES)
             yield self._field("client_id", "Client ID", values, "(the application id)")
             yield self._field("client_secret", "Client Secret", values, "(the secret's value)")
             yield self._field("scopes", "Scopes", values, "(space-separated)")
@@ -167,10 +170,14 @@ class EmailFormScreen(MailstageScreen[None]):
             yield Static("", id="form-status", markup=False)
         yield AppFooter()
 
-    def _field(self, key: str, label: str, values: dict[str, str], placeholder: str) -> Field:
-        if key in SECRETS:
+    def _field(
+        self, key: str, label: str, values: dict[str, str], placeholder: str | tuple[str, ...]
+    ) -> Field:
+        if isinstance(placeholder, tuple):  # the longest that fits the box
+            widget: Input = ExampleInput(values[key], examples=placeholder, id=key, compact=True)
+        elif key in SECRETS:
             kept = self.has_secret[key]
-            widget: Input = SecretInput(
+            widget = SecretInput(
                 placeholder=f"{MASK} (unchanged)" if kept else placeholder,
                 id=key,
                 compact=True,
@@ -303,7 +310,9 @@ class EmailFormScreen(MailstageScreen[None]):
         self.touched.update(ALL_FIELDS)
         self.touched.add("auth")
         if not self._validate_all():
-            self.notify("Fix the fields marked ✗ first.", markup=False, severity="warning")
+            # no toast: at 60x20 it covers the very errors it points at; the status line
+            # counts them and the focus goes to the first
+            self._focus_first_problem()
             return
         ws = self.workspace
         if self._stored_moved():
@@ -335,6 +344,14 @@ class EmailFormScreen(MailstageScreen[None]):
         else:
             self.notify("Nothing changed.", markup=False)
         self.app.pop_screen()
+
+    def _focus_first_problem(self) -> None:
+        self.app.bell()
+        problems = self.problems()
+        server, port, *rest = self.visible_fields()
+        first = next((key for key in (server, port, "auth", *rest) if key in problems), None)
+        if first is not None:
+            self.query_one(f"#{first}").focus()
 
     def _options(self) -> dict[str, Any]:
         auth = self.auth_type

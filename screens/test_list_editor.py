@@ -236,7 +236,7 @@ class EditorList(AddressList):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "delete,d",
+            "d,delete",  # the footer names the first: "d" leaves room for f1 Help at 80
             "screen.remove",
             "Remove",
             id="test_list.remove",

@@ -133,6 +133,19 @@ class SecretInput(Input):
         self.app.bell()
 
 
+class ExampleInput(Input):
+    """An input whose placeholder is the longest of its examples that fits the box: a
+    longer one wraps, and the box shows its first words only (a bare "e.g.")."""
+
+    def __init__(self, value: str = "", *, examples: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(value, placeholder=examples[0], **kwargs)
+        self.examples = examples
+
+    def on_resize(self) -> None:
+        room = self.scrollable_content_region.width
+        self.placeholder = next((e for e in self.examples if len(e) <= room), self.examples[-1])
+
+
 class TickBox(Checkbox):
     """A checkbox whose box holds an X only while on. Textual's draws the X either way
     and tells on from off by colour alone, which NO_COLOR and 8 colours lose."""

@@ -25,7 +25,13 @@ ACTION_SHORT = {
     "member.set": "role set",
     "member.remove": "member removed",
     "credentials.set": "credentials",
+    "app.credentials": "credentials",
+    "email.send_test": "send test",
+    "queue.delete": "mail deleted",
+    "store.accept_older": "older accepted",
+    "store.share": "store shared",
 }
+ACTION_WIDTH = max(len(short) for short in ACTION_SHORT.values())  # the Audit column
 
 
 def action_short(action: str) -> str:
