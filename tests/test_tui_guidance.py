@@ -201,7 +201,7 @@ async def test_user_keymap_remaps_by_binding_id(tmp_path: Path, isolated_env: Pa
     folder = isolated_env / ".config" / "mailstage"
     folder.mkdir(parents=True)
     (folder / "keymap.toml").write_text(
-        '[keymap]\n"apps.toggle_list" = "x"\n"no.such_binding" = "z"\n"app.help" = 3\n'
+        '[keymap]\n"apps.toggle_list" = "t"\n"no.such_binding" = "z"\n"app.help" = 3\n'
     )
     make_store(tmp_path)
     app = HarnessApp(reopen(tmp_path))
@@ -212,17 +212,17 @@ async def test_user_keymap_remaps_by_binding_id(tmp_path: Path, isolated_env: Pa
         ]
         await pilot.press("a")
         await settle(pilot)
-        assert "x On/off" in footer_line(app)
+        assert "t On/off" in footer_line(app)
         await pilot.press("space")
         await settle(pilot)
         assert reopen(tmp_path).data.app("Billing").test_list("Development").active is True  # type: ignore[union-attr]
-        await pilot.press("x")
+        await pilot.press("t")
         await settle(pilot)
         assert reopen(tmp_path).data.app("Billing").test_list("Development").active is False  # type: ignore[union-attr]
         await pilot.press("f1")
         await settle(pilot)
         keys = {item.binding_id: item.keys for item in app.screen.keys}
-        assert keys["apps.toggle_list"] == "x"
+        assert keys["apps.toggle_list"] == "t"
         assert "Keymap ids that do not exist (ignored): no.such_binding" in app.screen.keymap_note
 
 

@@ -119,6 +119,7 @@ class MailstageApp(App[int]):
         from mailstage.tui.keymap import load_keymap
 
         self.user_keymap = load_keymap()
+        self.keymap_clashes: list[str] = []  # keys refused (tui/keymap.py), once ready
         self.set_keymap(self.user_keymap.bindings)
 
     # -- start, unlock, lock ---------------------------------------------------------
@@ -144,6 +145,22 @@ class MailstageApp(App[int]):
         # Ready comes once Home is laid out and painted: only then open the store
         if self.opening:
             self._open_store()
+        self._refuse_keymap_clashes()
+
+    def _refuse_keymap_clashes(self) -> None:
+        """A key the keymap gives one action that another action holds where both apply
+        is refused (Textual would drop the other action without a word): said now, and
+        in F1. After the first paint: the check imports every screen."""
+        if not self.user_keymap.bindings:
+            return
+        from mailstage.tui.keymap import binding_places, resolve_clashes
+
+        app_bindings = [b for keyed in self._bindings.key_to_bindings.values() for b in keyed]
+        resolved = resolve_clashes(self.user_keymap.bindings, binding_places(app_bindings))
+        self.keymap_clashes = resolved.clashes
+        self.set_keymap(resolved.bindings)
+        for clash in resolved.clashes:
+            self.notify(clash, title="Keymap", severity="warning", timeout=20, markup=False)
 
     def _open_store(self) -> None:
         """After the first paint: decrypt and decode the store off the event loop."""
@@ -240,9 +257,10 @@ class MailstageApp(App[int]):
 
         lines = [
             f"Change any key in {short_path(keymap_path())}, by its keymap id: "
-            '[keymap] "apps.toggle_list" = "x"'
+            '[keymap] "apps.toggle_list" = "t"'
         ]
         lines += self.user_keymap.problems
+        lines += self.keymap_clashes
         unknown = unknown_ids(self.user_keymap, every_binding_id())
         if unknown:
             lines.append("Keymap ids that do not exist (ignored): " + ", ".join(unknown))
