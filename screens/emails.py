@@ -15,6 +15,7 @@ from mailstage.screens.base import MailstageScreen
 from mailstage.screens.removal import confirm_removal
 from mailstage.screens.widgets import AppFooter, AppHeader
 from mailstage.store.models import Permission
+from mailstage.store.stage_names import looks_like_production
 
 
 def stage_state(stage: Any) -> str:
@@ -32,11 +33,13 @@ class EmailsScreen(MailstageScreen[None]):
     HELP = (
         "Every stage and the state of its email configuration. Choose a stage with the "
         "arrows and press Enter to see it; e edits the highlighted stage, t sends a "
-        "test through it."
+        "test through it, n adds a stage and x removes the highlighted one (a stage whose "
+        "name reads as production asks for its name typed out)."
     )
     BINDINGS = [
         Binding("enter", "open", "Open", show=False, id="emails.open", tooltip="Open the stage"),
         Binding("e", "edit", "Edit", id="emails.edit", tooltip="Edit the highlighted stage"),
+        Binding("n", "add_stage", "New", id="emails.add_stage", tooltip="Add a stage"),
         Binding(
             "x",
             "remove_stage",
@@ -99,7 +102,7 @@ class EmailsScreen(MailstageScreen[None]):
             return self.may_edit_email()
         if action == "send_test":
             return self.may_send_test()
-        if action == "remove_stage":
+        if action in ("remove_stage", "add_stage"):
             return self.workspace.can(Permission.MANAGE_STAGES)
         return True
 
@@ -108,14 +111,36 @@ class EmailsScreen(MailstageScreen[None]):
         if name is None:
             return
         ws = self.workspace
+        stage = ws.data.stage(name)
         lists = sum(1 for app in ws.data.apps if name in app.test_lists)
+        question = (
+            f"Remove the stage {name}? Its email configuration and {lists} app test list(s) "
+            "for it go with it."
+        )
+        production = looks_like_production(name, flagged=stage is not None and stage.production)
         confirm_removal(
             self,
-            f"Remove the stage {name}? Its email configuration and {lists} app test list(s) "
-            "for it go with it.",
+            question + (" It looks like a production stage." if production else ""),
             lambda: ws.remove_stage(name),
             self.refresh_from_workspace,
+            typed=name if production else None,
         )
+
+    def action_add_stage(self) -> None:
+        from mailstage.screens.add_stage import AddStageModal
+
+        def added(name: str | None) -> None:
+            if name is None:
+                return
+            self.refresh_from_workspace()
+            self._highlight(name)
+            self.notify(f"Added the stage {name}.", markup=False)
+
+        self.app.push_screen(AddStageModal(), added)
+
+    def _highlight(self, name: str) -> None:
+        stages = self.query_one("#stages", OptionList)
+        stages.highlighted = stages.get_option_index(name)
 
     def action_edit(self) -> None:
         if name := self._current():
