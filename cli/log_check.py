@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from mailstage.mailer.maillog import KEY_PURPOSE, MailLog, log_path
 from mailstage.store.check import ExtraCheck, PartCheck
+from mailstage.store.paths import Locations
 
 
-def email_log_check(store: Path) -> ExtraCheck:
+def email_log_check(locations: Locations) -> ExtraCheck:
     def check(derive: Callable[[bytes], bytes]) -> PartCheck:
-        log = MailLog(log_path(store), derive(KEY_PURPOSE))
+        key = derive(KEY_PURPOSE)
+        if locations.database is not None:
+            from mailstage.mailer.maillog_db import DatabaseMailLog
+
+            log: MailLog = DatabaseMailLog(locations.database, key)
+        else:
+            log = MailLog(log_path(locations.store), key)
         records = log.read()
         if log.skipped:
             return PartCheck(

@@ -221,8 +221,7 @@ def cmd_check(args: argparse.Namespace, ctx: CliContext) -> int:
     from mailstage.cli.log_check import email_log_check
     from mailstage.store.check import check_store
 
-    logs = [] if ctx.locations.database is not None else [email_log_check(ctx.locations.store)]
-    parts = check_store(ctx.locations, ctx.passphrase(), logs)
+    parts = check_store(ctx.locations, ctx.passphrase(), [email_log_check(ctx.locations)])
     bad = [p.part for p in parts if not p.ok]
     if args.json:
         ctx.out(

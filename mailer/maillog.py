@@ -103,6 +103,10 @@ class MailLog:
 
     @classmethod
     def of_store(cls, file: StoreFile) -> MailLog:
+        if file.locations.database is not None:
+            from mailstage.mailer.maillog_db import DatabaseMailLog
+
+            return DatabaseMailLog(file.locations.database, file.derived_key(KEY_PURPOSE))
         store = file.locations.store
         try:
             mode = stat.S_IMODE(store.stat().st_mode) & 0o660
@@ -116,11 +120,22 @@ class MailLog:
     # -- writing -------------------------------------------------------------------
 
     def seal(self, record: LogRecord) -> bytes:
+        return LINE_PREFIX + base64.b64encode(self.sealed(record)) + b"\n"
+
+    def sealed(self, record: LogRecord) -> bytes:
+        """nonce | AES-GCM ciphertext of the record's JSON (a line's body, a row's bytes)."""
         nonce = os.urandom(NONCE_BYTES)
         # "replace": a lone surrogate from a raw 8-bit header must not lose the record
         plaintext = json.dumps(record.to_json(), ensure_ascii=False).encode("utf-8", "replace")
-        sealed = self._aead.encrypt(nonce, plaintext, KEY_PURPOSE)
-        return LINE_PREFIX + base64.b64encode(nonce + sealed) + b"\n"
+        return nonce + self._aead.encrypt(nonce, plaintext, KEY_PURPOSE)
+
+    def signature(self) -> object:
+        """Changes whenever a record is appended (a stat of the file)."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return info.st_ino, info.st_size, info.st_mtime_ns
 
     def append(self, record: LogRecord) -> None:
         """Append one record with one write. Raises OSError (or UnsafeFile) on failure."""
@@ -192,6 +207,13 @@ class MailLog:
             return None
         try:
             blob = base64.b64decode(line[len(LINE_PREFIX) :], validate=True)
+        except ValueError:
+            return None
+        return self.opened(blob)
+
+    def opened(self, blob: bytes) -> LogRecord | None:
+        """The record sealed in ``blob``, or None if it does not open under this key."""
+        try:
             plaintext = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], KEY_PURPOSE)
             data = json.loads(plaintext)
             return LogRecord.from_json(data) if isinstance(data, dict) else None

@@ -17,7 +17,7 @@ from mailstage.store.paths import Locations
 
 def welcome_text(locations: Locations, user: str) -> str:
     return (
-        f"There is no store yet at {short_path(locations.store)}.\n\n"
+        f"There is no store yet at {short_path(locations.shown)}.\n\n"
         "The store keeps every stage's SMTP settings, your apps and their test lists, "
         "encrypted. It opens with the key file "
         f"{short_path(locations.key_file)}, readable by you only.\n\n"
@@ -31,7 +31,7 @@ def welcome_text(locations: Locations, user: str) -> str:
 
 def created_text(locations: Locations) -> str:
     return (
-        f"Created the store {short_path(locations.store)}. Back up its key file "
+        f"Created the store {short_path(locations.shown)}. Back up its key file "
         f"{short_path(locations.key_file)} now: without it the store cannot be opened."
     )
 

@@ -4,7 +4,6 @@ records appear as they are written."""
 
 from __future__ import annotations
 
-import os
 from typing import ClassVar
 
 from rich.text import Text
@@ -16,6 +15,7 @@ from textual.widgets import DataTable, Input, Static
 from mailstage.mailer.maillog import OUTCOMES, LogRecord, MailLog, newest_first
 from mailstage.screens.base import MailstageModal, MailstageScreen
 from mailstage.screens.widgets import AppFooter, AppHeader
+from mailstage.store.errors import MailstageError
 from mailstage.store.text import visible
 
 SHOWN_LIMIT = 2000
@@ -105,7 +105,7 @@ class EmailLogScreen(MailstageScreen[None]):
         self._outcome: str | None = None
         self._all: list[LogRecord] = []
         self._shown: list[LogRecord] = []
-        self._signature: tuple[int, int, int] | None = None
+        self._signature: object = None
         self._log: MailLog | None = None
 
     def compose(self) -> ComposeResult:
@@ -130,20 +130,16 @@ class EmailLogScreen(MailstageScreen[None]):
 
     # -- reading -----------------------------------------------------------------------
 
-    def _file_signature(self) -> tuple[int, int, int] | None:
+    def _file_signature(self) -> object:
         assert self._log is not None
-        try:
-            info = os.stat(self._log.path)
-        except OSError:
-            return None
-        return info.st_ino, info.st_size, info.st_mtime_ns
+        return self._log.signature()  # a file's stat, a table's newest id
 
     def _read(self) -> None:
         assert self._log is not None
         self._signature = self._file_signature()
         try:
             self._all = self._log.read()
-        except OSError as exc:
+        except (OSError, MailstageError) as exc:
             self._all = []
             self.query_one("#log-status", Static).update(f"Cannot read the email log: {exc}")
             return

@@ -32,7 +32,7 @@ class UnlockScreen(MailstageScreen[None]):
     def compose(self) -> ComposeResult:
         yield AppHeader()
         with Vertical(id="unlock"):
-            yield Static(f"Store {short_path(self.locations.store)}", markup=False)
+            yield Static(f"Store {short_path(self.locations.shown)}", markup=False)
             if self.needs_passphrase:
                 yield Static("This store is protected by a passphrase.", markup=False)
                 yield SecretInput(placeholder="Passphrase", id="passphrase")

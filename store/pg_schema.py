@@ -31,6 +31,16 @@ MIGRATIONS: tuple[tuple[LiteralString, ...], ...] = (
             record bytea NOT NULL
         )""",
     ),
+    # 2: the email log, a record a row: sealed as a line of the file log is; only the
+    # id, the time and the outcome are plain
+    (
+        """CREATE TABLE mailstage_email_log (
+            id bigserial PRIMARY KEY,
+            at timestamptz NOT NULL,
+            state text NOT NULL,
+            record bytea NOT NULL
+        )""",
+    ),
 )
 LATEST = len(MIGRATIONS)
 # pg_advisory_xact_lock key: two mailstage processes never migrate at once
@@ -41,4 +51,6 @@ GRANTS: tuple[LiteralString, ...] = (
     "GRANT SELECT, UPDATE ON mailstage_store TO {role}",
     "GRANT SELECT, INSERT, DELETE ON mailstage_audit_archive TO {role}",
     "GRANT SELECT ON mailstage_schema_version TO {role}",
+    "GRANT SELECT, INSERT ON mailstage_email_log TO {role}",
+    "GRANT USAGE ON SEQUENCE mailstage_email_log_id_seq TO {role}",
 )

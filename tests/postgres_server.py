@@ -106,6 +106,19 @@ class ScratchDatabase:
     def url_of(self, role: str, password: str) -> str:
         return f"postgresql://{role}:{password}@{self.host}:{self.port}/{self.database}"
 
+    def data_dump(self) -> str:
+        """`pg_dump --data-only` of the database, as its owner (the password not in argv)."""
+        where = f"postgresql://{self.role}@{self.host}:{self.port}/{self.database}"
+        dump = subprocess.run(
+            ["pg_dump", "--data-only", f"--dbname={where}"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PGPASSWORD": self.password},
+            timeout=60,
+        )
+        assert dump.returncode == 0, dump.stderr
+        return dump.stdout
+
     def add_role(self) -> tuple[str, str]:
         """Another login role (a second admin), allowed to connect; returns name, password."""
         role, password = f"ms_other_{secrets.token_hex(6)}", secrets.token_hex(16)

@@ -101,7 +101,7 @@ def test_the_schema_version_is_recorded(store: ScratchDatabase) -> None:
 
     with psycopg.connect(store.url) as connection:
         rows = connection.execute("select version from mailstage_schema_version").fetchall()
-    assert rows == [(pg_schema.LATEST,)]
+    assert rows == [(n,) for n in range(1, pg_schema.LATEST + 1)]
 
 
 def test_the_everyday_commands_work_on_the_database(store: ScratchDatabase) -> None:
@@ -133,22 +133,11 @@ def test_pg_dump_shows_no_secret_address_or_name(store: ScratchDatabase) -> None
     run("app", "add", APP)
     run("testlist", "add", APP, "--stage", "Staging", TEST_ADDRESS)
     assert run("member", "add", MEMBER, "--role", "Viewer").returncode == 0
-    dump = subprocess.run(
-        [
-            "pg_dump",
-            "--data-only",
-            f"--dbname=postgresql://{store.role}@{store.host}:{store.port}/{store.database}",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PGPASSWORD": store.password},
-        timeout=60,
-    )
-    assert dump.returncode == 0, dump.stderr
-    assert "COPY public.mailstage_store" in dump.stdout  # the row is there, as ciphertext
+    dump = store.data_dump()
+    assert "COPY public.mailstage_store" in dump  # the row is there, as ciphertext
     for plain in (SMTP_PASSWORD, SMTP_USER, SERVER, SENDER, TEST_ADDRESS, APP, MEMBER, "Staging"):
-        assert plain not in dump.stdout, plain
-        assert plain.encode().hex() not in dump.stdout, plain  # nor as bytea hex
+        assert plain not in dump, plain
+        assert plain.encode().hex() not in dump, plain  # nor as bytea hex
 
 
 def test_a_viewer_role_cannot_change_email_settings(store: ScratchDatabase) -> None:
@@ -252,8 +241,7 @@ def test_a_database_put_back_from_an_older_dump_is_noticed_and_can_be_accepted(
     assert run("stage", "list").returncode == 0
 
 
-def test_the_email_log_is_not_on_a_database_yet_and_says_so(store: ScratchDatabase) -> None:
+def test_the_email_log_of_a_new_database_store_is_empty(store: ScratchDatabase) -> None:
     result = as_role(store)("log")
-    assert result.returncode == 5, result.stderr
-    assert "works with a store file only" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "No records."

@@ -100,3 +100,17 @@ def test_a_schema_from_a_newer_mailstage_is_refused(
     with pytest.raises(StoreUnreadable) as refused:
         Workspace.open(fresh)
     assert "made by a newer mailstage (schema version 99" in refused.value.message
+
+
+def test_a_store_made_at_schema_version_1_gains_the_email_log_on_first_use(
+    where: Locations, postgres_database: ScratchDatabase, tmp_path
+) -> None:
+    with psycopg.connect(postgres_database.url, autocommit=True) as connection:
+        connection.execute("drop table mailstage_email_log")
+        connection.execute("delete from mailstage_schema_version where version > 1")
+    fresh = Locations.resolve(postgres_database.url + "?application_name=y", tmp_path / "store.key")
+    Workspace.open(fresh).add_stage("Staging")
+    with psycopg.connect(postgres_database.url) as connection:
+        versions = connection.execute("select version from mailstage_schema_version").fetchall()
+        logged = connection.execute("select count(*) from mailstage_email_log").fetchone()
+    assert versions == [(1,), (2,)] and logged == (0,)

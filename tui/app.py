@@ -114,7 +114,7 @@ class MailstageApp(App[int]):
         self.startup_error: MailstageError | None = None  # raised again by run_tui
         self.capture_folder = capture_folder
         self.user = user
-        self.store_label = store_label or short_path(locations.store)
+        self.store_label = store_label or short_path(locations.shown)
         self.apps_stage: str | None = None  # the Apps list's stage in focus, kept between visits
         from mailstage.tui.keymap import load_keymap
 
@@ -135,9 +135,10 @@ class MailstageApp(App[int]):
             self.notify(problem, title="Keymap", severity="warning", markup=False)
         if self.first_run and self.workspace is None:
             from mailstage.screens.create_store import CreateStoreScreen
-            from mailstage.store.identity import login_name
+            from mailstage.store.identity import acting_user
 
-            self.push_screen(CreateStoreScreen(self.locations, self.user or login_name()))
+            user = self.user or acting_user(self.locations)
+            self.push_screen(CreateStoreScreen(self.locations, user))
         elif self.workspace is None and not self.opening:
             self.show_unlock()
 
