@@ -93,6 +93,15 @@ class HomeScreen(MailstageScreen[None]):
             for key, label, text in self._destinations()
         ]
 
+    def show_destinations(self) -> None:
+        """The menu again (Captured mail appears once the sink's folder exists)."""
+        menu = self.query_one("#menu", OptionList)
+        highlighted = menu.highlighted
+        menu.clear_options()
+        menu.add_options(self._options())
+        menu.highlighted = highlighted
+        self.refresh_bindings()
+
     def on_mount(self) -> None:
         self.query_one("#menu", OptionList).focus()
         self._update_note()

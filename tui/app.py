@@ -99,6 +99,7 @@ class MailstageApp(App[int]):
         open_after_paint: bool = False,
         passphrase: str | None = None,
         capture_folder: Path | None = None,
+        capture_watch: Path | None = None,
         user: str | None = None,
         store_label: str | None = None,
         first_run: bool = False,
@@ -113,6 +114,8 @@ class MailstageApp(App[int]):
         self._passphrase = passphrase
         self.startup_error: MailstageError | None = None  # raised again by run_tui
         self.capture_folder = capture_folder
+        # where `mailstage sink` will keep mail: Captured mail appears once it exists
+        self.capture_watch = capture_watch if capture_folder is None else None
         self.user = user
         self.store_label = store_label or short_path(locations.shown)
         self.apps_stage: str | None = None  # the Apps list's stage in focus, kept between visits
@@ -131,6 +134,8 @@ class MailstageApp(App[int]):
         return HomeScreen()
 
     def on_mount(self) -> None:
+        if self.capture_watch is not None:
+            self._capture_timer = self.set_interval(1.0, self._look_for_capture)
         for problem in self.user_keymap.problems:
             self.notify(problem, title="Keymap", severity="warning", markup=False)
         if self.first_run and self.workspace is None:
@@ -141,6 +146,18 @@ class MailstageApp(App[int]):
             self.push_screen(CreateStoreScreen(self.locations, user))
         elif self.workspace is None and not self.opening:
             self.show_unlock()
+
+    def _look_for_capture(self) -> None:
+        """A sink started after the TUI: one stat a second until its folder exists."""
+        if self.capture_watch is None or not self.capture_watch.is_dir():
+            return
+        self.capture_folder, self.capture_watch = self.capture_watch, None
+        self._capture_timer.stop()
+        from mailstage.screens.home import HomeScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, HomeScreen):
+                screen.show_destinations()
 
     def on_ready(self) -> None:
         # Ready comes once Home is laid out and painted: only then open the store
@@ -493,6 +510,7 @@ def build_app(
     workspace: Workspace | None = None,
     passphrase: str | None = None,
     capture_folder: Path | None = None,
+    capture_watch: Path | None = None,
     user: str | None = None,
     store_label: str | None = None,
 ) -> MailstageApp:
@@ -512,6 +530,7 @@ def build_app(
             return MailstageApp(
                 locations,
                 capture_folder=capture_folder,
+                capture_watch=capture_watch,
                 user=user,
                 store_label=store_label,
                 first_run=True,
@@ -529,6 +548,7 @@ def build_app(
         open_after_paint=open_after_paint,
         passphrase=passphrase,
         capture_folder=capture_folder,
+        capture_watch=capture_watch,
         user=user,
         store_label=store_label,
     )

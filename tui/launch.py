@@ -22,7 +22,13 @@ def run_tui(locations: Locations) -> int:
     from mailstage.tui.app import build_app
 
     passphrase = os.environ.get("MAILSTAGE_PASSPHRASE")
-    app = build_app(locations, passphrase=passphrase, capture_folder=_capture_folder())
+    folder = _capture_folder()
+    app = build_app(
+        locations,
+        passphrase=passphrase,
+        capture_folder=folder if folder.is_dir() else None,
+        capture_watch=folder,
+    )
     with exit_on_hangup(app):
         result = app.run()
     if app.startup_error is not None:  # the store did not open after the first paint
@@ -35,12 +41,11 @@ def exit_code(app: Any, result: int | None) -> int:
     return int(app.return_code or result or 0)
 
 
-def _capture_folder() -> Path | None:
-    """The capture server's folder, once `mailstage sink` has created it."""
+def _capture_folder() -> Path:
+    """The capture server's folder (`mailstage sink` creates it when it starts)."""
     from platformdirs import user_data_path
 
-    folder = user_data_path("mailstage") / "captured"
-    return folder if folder.is_dir() else None
+    return user_data_path("mailstage") / "captured"
 
 
 def build_demo_store(locations: Locations, *, port: int, user: str | None = None) -> Workspace:
