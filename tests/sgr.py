@@ -14,15 +14,16 @@ class Cell(NamedTuple):
     reverse: bool
     fg: str  # the SGR code of the foreground colour ("" = default)
     bg: str
+    underline: bool = False
 
 
 def cells(line: str) -> list[Cell]:
     out: list[Cell] = []
-    reverse, fg, bg = False, "", ""
+    reverse, fg, bg, underline = False, "", "", False
     pos = 0
     for match in [*SGR.finditer(line), None]:
         end = match.start() if match else len(line)
-        out += [Cell(c, reverse, fg, bg) for c in line[pos:end]]
+        out += [Cell(c, reverse, fg, bg, underline) for c in line[pos:end]]
         if match is None:
             break
         pos = match.end()
@@ -31,7 +32,11 @@ def cells(line: str) -> list[Cell]:
         while i < len(codes):
             code = codes[i]
             if code in ("0", ""):
-                reverse, fg, bg = False, "", ""
+                reverse, fg, bg, underline = False, "", "", False
+            elif code == "4":
+                underline = True
+            elif code == "24":
+                underline = False
             elif code == "7":
                 reverse = True
             elif code == "27":

@@ -31,27 +31,37 @@ def reversed_label(screen: str, label: str) -> bool:
     return all(cell.reverse for cell in text_cells(line_with(screen, label), label))
 
 
-def focus_on(tmux: Tmux, label: str, timeout: float = 15.0) -> str:
-    """Wait until ``label`` is the one label drawn in reverse; the screen, with SGR."""
+def drawn(tmux: Tmux, text: str, *, reverse: bool = True, timeout: float = 15.0) -> str:
+    """Wait until ``text`` is drawn in reverse (or, asked so, not); the screen, with SGR."""
     deadline = time.monotonic() + timeout
     while True:
         screen = tmux.screen(escapes=True)
-        if SGR.sub("", screen).count(label) and reversed_label(screen, label):
+        if text in SGR.sub("", screen) and reversed_label(screen, text) == reverse:
             return screen
         if time.monotonic() > deadline:
-            raise AssertionError(f"{label!r} never showed the focus:\n{screen!r}")
+            raise AssertionError(f"{text!r} never drawn with reverse={reverse}:\n{screen!r}")
         time.sleep(0.1)
+
+
+def focus_on(tmux: Tmux, label: str) -> str:
+    """Wait until ``label`` is drawn in reverse, as the focused field's label is."""
+    return drawn(tmux, label)
+
+
+def start_in(tmux: Tmux, mode: str, locations: Locations) -> None:
+    """mailstage on the store, in one of the MODES, at Home with the store open."""
+    mailstage = Path(sys.executable).with_name("mailstage")
+    command = f"{MODES[mode]} {mailstage} --store {locations.store} --key-file {locations.key_file}"
+    tmux.start(command, env=dict(os.environ))
+    tmux.wait_for("· Organization Administrator")
 
 
 @pytest.mark.parametrize("mode", list(MODES))
 def test_the_focused_field_shows_in_every_terminal(tmp_path: Path, mode: str) -> None:
     locations = Locations(tmp_path / "store.json", tmp_path / "store.key")
     Workspace.init(locations)
-    mailstage = Path(sys.executable).with_name("mailstage")
-    command = f"{MODES[mode]} {mailstage} --store {locations.store} --key-file {locations.key_file}"
     with private_tmux() as tmux:
-        tmux.start(command, env=dict(os.environ))
-        tmux.wait_for("· Organization Administrator")
+        start_in(tmux, mode, locations)
         tmux.keys("e")
         tmux.wait_for("not configured")
         tmux.keys("Enter")
