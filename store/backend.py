@@ -18,24 +18,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from mailstage.store.paths import Locations
+from mailstage.store.record import FrozenRecord
 
 if TYPE_CHECKING:
     from mailstage.store.reader import RawFile
     from mailstage.store.sharing import Sharing
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(FrozenRecord):
     """A save's bookkeeping: the new generation, the one it replaces (None for a new
     store) and the store's id (a database keeps them as columns; a file's header has them)."""
 
+    FIELDS = ("generation", "loaded", "store_id")
     generation: int
     loaded: int | None
     store_id: str
+
+    def __init__(self, generation: int, loaded: int | None, store_id: str) -> None:
+        self._init(generation=generation, loaded=loaded, store_id=store_id)
 
 
 class StoreBackend(Protocol):

@@ -9,9 +9,9 @@ kept out of every message and repr: `shown` names the server and database only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from mailstage.store.errors import InvalidInput, StoreUnreadable
+from mailstage.store.record import FrozenRecord
 
 SCHEMES = ("postgresql", "postgres")
 INSTALL_EXTRA = "pip install 'mailstage[postgres]'"
@@ -47,16 +47,22 @@ def looks_like_url(text: str) -> bool:
     return _URL_LIKE.match(text) is not None
 
 
-@dataclass(frozen=True)
-class DatabaseUrl:
+class DatabaseUrl(FrozenRecord):
     """A checked PostgreSQL URL. ``conninfo`` (what libpq is given) may hold a password:
     it is never shown; ``shown`` is what messages print."""
 
+    FIELDS = ("host", "port", "database", "user", "conninfo")
+    NOT_SHOWN = frozenset({"conninfo"})
     host: str  # "" for the local socket
     port: int | None
     database: str
     user: str | None
-    conninfo: str = field(repr=False)
+    conninfo: str
+
+    def __init__(
+        self, host: str, port: int | None, database: str, user: str | None, conninfo: str
+    ) -> None:
+        self._init(host=host, port=port, database=database, user=user, conninfo=conninfo)
 
     @property
     def server(self) -> str:

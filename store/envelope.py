@@ -29,11 +29,11 @@ import json
 import os
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from mailstage.store.codec import b64d, b64e, dumps
 from mailstage.store.errors import StoreUnreadable
+from mailstage.store.record import FrozenRecord, Record
 
 FORMAT = "mailstage-store"
 VERSION = 2
@@ -97,13 +97,18 @@ def unknown_version(path: object, version: int) -> StoreUnreadable:
     )
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(FrozenRecord):
+    FIELDS = ("kind", "nonce", "length", "tag", "offset")
     kind: str
     nonce: bytes
     length: int  # of the ciphertext, tag included
-    tag: bytes | None = None  # None for the core: the header is its associated data
-    offset: int = 0  # from the start of the file
+    tag: bytes | None  # None for the core: the header is its associated data
+    offset: int  # from the start of the file
+
+    def __init__(
+        self, kind: str, nonce: bytes, length: int, tag: bytes | None = None, offset: int = 0
+    ) -> None:
+        self._init(kind=kind, nonce=nonce, length=length, tag=tag, offset=offset)
 
     def as_json(self) -> list[Any]:
         row: list[Any] = [self.kind, b64e(self.nonce), self.length]
@@ -112,13 +117,25 @@ class Section:
         return row
 
 
-@dataclass
-class Header:
+class Header(Record):
+    FIELDS = ("generation", "wraps", "sections", "extra", "prefix")
     generation: int
     wraps: list[dict[str, Any]]
-    sections: list[Section] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)  # more authenticated fields
-    prefix: bytes = b""  # the file's bytes up to the first section
+    sections: list[Section]
+    extra: dict[str, Any]  # more authenticated fields
+    prefix: bytes  # the file's bytes up to the first section
+
+    def __init__(
+        self,
+        generation: int,
+        wraps: list[dict[str, Any]],
+        sections: list[Section] | None = None,
+        extra: dict[str, Any] | None = None,
+        prefix: bytes = b"",
+    ) -> None:
+        self._init(generation=generation, wraps=wraps, prefix=prefix)
+        self._init(sections=[] if sections is None else sections)
+        self._init(extra={} if extra is None else extra)
 
     @property
     def end(self) -> int:
@@ -147,13 +164,16 @@ def build_prefix(
     return MAGIC + LENGTH.pack(len(body)) + body
 
 
-@dataclass
-class Sealed:
+class Sealed(Record):
     """A section ready to be written: its ciphertext (tag at the end) and nonce."""
 
+    FIELDS = ("kind", "nonce", "ciphertext")
     kind: str
     nonce: bytes
     ciphertext: Buffer
+
+    def __init__(self, kind: str, nonce: bytes, ciphertext: Buffer) -> None:
+        self._init(kind=kind, nonce=nonce, ciphertext=ciphertext)
 
     @property
     def section(self) -> Section:

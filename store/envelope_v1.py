@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
 from typing import Any
 
 from mailstage.store.codec import b64d, dumps
 from mailstage.store.envelope import FORMAT, canonical_wrap, header_object, unreadable
+from mailstage.store.record import Record
 
 VERSION = 1
 HEADER_KEYS = ("format", "version", "generation", "wraps")
@@ -44,12 +44,17 @@ def seal_layout(
     return (aad[:-1], b',"nonce":', dumps(nonce), CIPHERTEXT_MARK, ciphertext, TAIL)
 
 
-@dataclass
-class Parsed:
+class Parsed(Record):
+    FIELDS = ("generation", "wraps", "nonce", "ciphertext")
     generation: int
     wraps: list[dict[str, Any]]
     nonce: bytes
     ciphertext: bytes
+
+    def __init__(
+        self, generation: int, wraps: list[dict[str, Any]], nonce: bytes, ciphertext: bytes
+    ) -> None:
+        self._init(generation=generation, wraps=wraps, nonce=nonce, ciphertext=ciphertext)
 
 
 def _ciphertext(text: memoryview) -> bytes:

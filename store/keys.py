@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from mailstage.store.envelope import SCRYPT_CAP, SCRYPT_DEFAULT, b64d, b64e
 from mailstage.store.errors import StoreUnreadable
 from mailstage.store.paths import create_file, ensure_private_dir, read_checked_file
+from mailstage.store.record import Record
 from mailstage.store.sharing import check_file, sharing_of
 
 KEY_BYTES = 32
@@ -54,10 +54,12 @@ class KeySource:
         raise NotImplementedError
 
 
-@dataclass
-class KeyFile(KeySource):
+class KeyFile(Record, KeySource):
+    FIELDS = ("path", "kind")
     path: Path
-    kind: str = "keyfile"
+
+    def __init__(self, path: Path, kind: str = "keyfile") -> None:
+        self._init(path=path, kind=kind)
 
     def check(self) -> None:
         """StrictModes on the key file: 0600, or 0640 and the team's group beside a team's store."""
@@ -141,10 +143,13 @@ def _scrypt(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return _derived[cache_key]
 
 
-@dataclass
-class Passphrase(KeySource):
-    secret: str = field(repr=False)
-    kind: str = "passphrase"
+class Passphrase(Record, KeySource):
+    FIELDS = ("secret", "kind")
+    NOT_SHOWN = frozenset({"secret"})
+    secret: str
+
+    def __init__(self, secret: str, kind: str = "passphrase") -> None:
+        self._init(secret=secret, kind=kind)
 
     def wrap(self, data_key: bytes) -> dict[str, Any]:
         salt = os.urandom(16)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailstage.store.database_url import (
@@ -19,6 +18,7 @@ from mailstage.store.database_url import (
     parse_database_url,
 )
 from mailstage.store.errors import InvalidInput, MailstageError, StoreUnreadable
+from mailstage.store.record import FrozenRecord
 from mailstage.store.sharing import PRIVATE, Sharing, check_file, sharing_of
 
 APP_NAME = "mailstage"
@@ -37,17 +37,27 @@ def default_key_path() -> Path:
     return user_config_path(APP_NAME) / "store.key"
 
 
-@dataclass(frozen=True)
-class Locations:
+class Locations(FrozenRecord):
     """Where the store and its key are: a store file, or a PostgreSQL database
     (``database``; see store/database_url.py). ``store`` is the file's path; asking a
     database's Locations for it raises the sentence saying why there is no file, so
     no code path can ever create a file named after a URL."""
 
+    FIELDS = ("file", "key_file", "database", "refusal")
+    NOT_COMPARED = frozenset({"refusal"})
     file: Path | None
     key_file: Path
-    database: DatabaseUrl | None = None
-    refusal: MailstageError | None = field(default=None, compare=False)
+    database: DatabaseUrl | None
+    refusal: MailstageError | None
+
+    def __init__(
+        self,
+        file: Path | None,
+        key_file: Path,
+        database: DatabaseUrl | None = None,
+        refusal: MailstageError | None = None,
+    ) -> None:
+        self._init(file=file, key_file=key_file, database=database, refusal=refusal)
 
     @classmethod
     def resolve(

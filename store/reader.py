@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mailstage.store import envelope, envelope_v1, seen
 from mailstage.store.errors import NotInitialized, StoreUnreadable, UnsafeFile
 from mailstage.store.paths import Locations
+from mailstage.store.record import Record
 from mailstage.store.sharing import (
     PRIVATE,
     Sharing,
@@ -114,14 +114,17 @@ def _explain_group_mismatch(locations: Locations, sharing: Sharing) -> None:
         check_group(locations, {"group": group}, sharing)
 
 
-@dataclass
-class RawFile:
+class RawFile(Record):
     """The store's bytes as read so far, from one open file (never a newer file's)."""
 
+    FIELDS = ("fd", "head", "size", "sharing")
     fd: int
     head: bytes
     size: int
-    sharing: Sharing = PRIVATE
+    sharing: Sharing
+
+    def __init__(self, fd: int, head: bytes, size: int, sharing: Sharing = PRIVATE) -> None:
+        self._init(fd=fd, head=head, size=size, sharing=sharing)
 
     def read(self, offset: int, length: int) -> bytes | memoryview:
         if offset + length <= len(self.head):
@@ -187,19 +190,45 @@ def read_header(raw: RawFile, locations: Locations) -> envelope.Header | envelop
     return header
 
 
-@dataclass
-class OpenedStore:
+class OpenedStore(Record):
     """An authenticated store file: the data key, the header, and the sections on demand."""
 
+    FIELDS = (
+        "locations",
+        "data_key",
+        "generation",
+        "wraps",
+        "raw",
+        "header",
+        "extra",
+        "core_bytes",
+        "_core",
+    )
+    NOT_SHOWN = frozenset({"data_key", "core_bytes", "_core"})  # the key and the plaintext
     locations: Locations
     data_key: bytes
     generation: int
     wraps: list[dict[str, Any]]
     raw: RawFile
     header: envelope.Header | None  # None for a version 1 file
-    extra: dict[str, Any] = field(default_factory=dict)  # store_id, group: see seen, sharing
-    core_bytes: bytes = b""  # v2: the decrypted core; v1: the whole payload
-    _core: dict[str, Any] | None = None
+    extra: dict[str, Any]  # store_id, group: see seen, sharing
+    core_bytes: bytes  # v2: the decrypted core; v1: the whole payload
+    _core: dict[str, Any] | None
+
+    def __init__(
+        self,
+        locations: Locations,
+        data_key: bytes,
+        generation: int,
+        wraps: list[dict[str, Any]],
+        raw: RawFile,
+        header: envelope.Header | None,
+        extra: dict[str, Any] | None = None,
+        core_bytes: bytes = b"",
+    ) -> None:
+        extra = {} if extra is None else extra
+        self._init(locations=locations, data_key=data_key, generation=generation, wraps=wraps)
+        self._init(raw=raw, header=header, extra=extra, core_bytes=core_bytes, _core=None)
 
     @property
     def version(self) -> int:

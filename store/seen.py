@@ -11,10 +11,10 @@ never refuses a good store.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from mailstage.store.errors import StoreUnreadable
+from mailstage.store.record import FrozenRecord
 from mailstage.store.user_state import read_state, state_file, write_state
 
 STATE_NAME = "seen.json"
@@ -24,10 +24,13 @@ class StoreRolledBack(StoreUnreadable):
     """Exit 5: the store is older than one this user already saw, or another store."""
 
 
-@dataclass(frozen=True)
-class Seen:
+class Seen(FrozenRecord):
+    FIELDS = ("generation", "store_id")
     generation: int
     store_id: str | None
+
+    def __init__(self, generation: int, store_id: str | None) -> None:
+        self._init(generation=generation, store_id=store_id)
 
 
 def state_path() -> Path:

@@ -12,18 +12,21 @@ import grp
 import os
 import pwd
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from mailstage.store.errors import InvalidInput, UnsafeFile
+from mailstage.store.record import FrozenRecord
 
 
-@dataclass(frozen=True)
-class Sharing:
+class Sharing(FrozenRecord):
     """Private (gid None) or team mode (the group's id and name)."""
 
-    gid: int | None = None
-    group: str | None = None
+    FIELDS = ("gid", "group")
+    gid: int | None
+    group: str | None
+
+    def __init__(self, gid: int | None = None, group: str | None = None) -> None:
+        self._init(gid=gid, group=group)
 
     @property
     def team(self) -> bool:
