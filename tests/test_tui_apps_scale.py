@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 from mailstage.screens.app_config import AppConfigScreen
 from mailstage.screens.apps import AppsScreen
 from mailstage.screens.fixed_table import FixedWidthTable
+from mailstage.screens.widgets import ConfirmModal
 from tests.test_tui_apps_support import HarnessApp, make_store, reopen, screen_text, settle
 
 SIZE = (80, 24)
@@ -49,7 +50,9 @@ async def test_the_list_is_kept_on_return_and_made_again_only_after_a_change(tmp
         assert name == "Portal"
         before = reopen(tmp_path).data.app(name).test_list("Development").active  # type: ignore[union-attr]
         await pilot.press("space")  # our own toggle: the row changes in place
-        await pilot.pause()
+        await settle(pilot, ConfirmModal)  # Portal's list is empty: asks first
+        await pilot.press("y")
+        await settle(pilot, AppsScreen)
         assert reopen(tmp_path).data.app(name).test_list("Development").active is not before  # type: ignore[union-attr]
         toggled = apps._rows
         await pilot.press("enter")

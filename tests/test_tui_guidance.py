@@ -111,6 +111,10 @@ async def test_palette_reaches_screens_and_toggles_by_name(tmp_path: Path) -> No
         assert "Toggle test list of Shop in QA: activate" in screen_text(app)
         await pilot.press("enter")
         await settle(pilot)
+        # Shop's QA list is empty: the question says its mail will be held; y activates
+        assert "will be held (nobody receives it)" in app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
         assert reopen(tmp_path).data.app("Shop").test_list("QA").active is True  # type: ignore[union-attr]
 
         for name, screen in (
