@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from mailstage.store.workspace import Workspace
+    from mailstage.tui.keymap import Resolved
 
 
 def _palette_provider() -> Any:
@@ -168,13 +169,22 @@ class MailstageApp(App[int]):
     def _refuse_keymap_clashes(self) -> None:
         """A key the keymap gives one action that another action holds where both apply
         is refused (Textual would drop the other action without a word): said now, and
-        in F1. After the first paint: the check imports every screen."""
+        in F1. After the first paint and in a thread: the check imports every screen
+        (~0.4 s here)."""
         if not self.user_keymap.bindings:
             return
-        from mailstage.tui.keymap import binding_places, resolve_clashes
-
         app_bindings = [b for keyed in self._bindings.key_to_bindings.values() for b in keyed]
-        resolved = resolve_clashes(self.user_keymap.bindings, binding_places(app_bindings))
+
+        def check() -> None:
+            from mailstage.tui.keymap import binding_places, resolve_clashes
+
+            places = binding_places(app_bindings)
+            resolved = resolve_clashes(self.user_keymap.bindings, places)
+            self.call_from_thread(self._keymap_checked, resolved)
+
+        self.run_worker(check, thread=True, group="keymap", exit_on_error=False)
+
+    def _keymap_checked(self, resolved: Resolved) -> None:
         self.keymap_clashes = resolved.clashes
         self.set_keymap(resolved.bindings)
         for clash in resolved.clashes:
