@@ -81,8 +81,12 @@ def cmd_member_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_member_add(args: argparse.Namespace, ctx: CliContext) -> int:
+    from mailstage.store.identity import no_such_login
+
     ctx.change(lambda ws: ws.set_member(args.user, args.role))
     ctx.out(f"{args.user} now has the role {args.role}.")
+    if warning := no_such_login(args.user, ctx.locations):
+        ctx.warn(f"Warning: {warning}")
     return 0
 
 

@@ -186,9 +186,18 @@ class MembersScreen(MailstageScreen[None]):
             return
 
         def done(result: tuple[str, str] | None) -> None:
-            if result is not None:
-                self._fill(keep=result[0])
-                self.notify(f"{result[0]} is now {result[1]}.", markup=False)
+            if result is None:
+                return
+            from mailstage.store.identity import no_such_login
+
+            self._fill(keep=result[0])
+            warning = no_such_login(result[0], self.workspace.file.locations)
+            self.notify(
+                f"{result[0]} is now {result[1]}." + (f" {warning}" if warning else ""),
+                severity="warning" if warning else "information",
+                timeout=12 if warning else None,
+                markup=False,
+            )
 
         self.app.push_screen(MemberModal(user, role), done)
 

@@ -48,6 +48,24 @@ def acting_user(locations: Locations) -> str:
     return for_database(locations, locations.database).current_user()
 
 
+def no_such_login(name: str, locations: Locations) -> str | None:
+    """A warning when a member's name is no login on this machine (a typo, or a login
+    not made yet: the member is kept either way). None for a database store, whose
+    members are database roles, not OS logins."""
+    if locations.database is not None:
+        return None
+    cleaned = name.strip()
+    try:
+        pwd.getpwnam(cleaned)
+    except KeyError:
+        return (
+            f"There is no login named {cleaned} on this machine: the member is kept, and "
+            "takes effect once that login exists (check the spelling; names are "
+            "case-sensitive)."
+        )
+    return None
+
+
 def check_member_name(name: str) -> str:
     """A member's name as typed: an OS login name (letters, digits, '.', '_', '-')."""
     cleaned = name.strip()

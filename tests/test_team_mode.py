@@ -268,6 +268,9 @@ def test_a_member_works_in_the_tui_as_themselves(os_team: Team) -> None:
         tmux.keys("a")
         tmux.wait_for("Shop")
         tmux.keys("Space")  # quick toggle: saved and audited at once
+        tmux.wait_for("will be held")  # Shop's list is empty: asked first
+        tmux.keys("y")
+        tmux.wait_gone("will be held")
         tmux.wait_for("active")
         tmux.keys("q")
         tmux.wait_gone("Shop")
