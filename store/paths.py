@@ -10,31 +10,26 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mailstage.store.database_url import (
-    DatabaseUrl,
-    extra_missing,
-    looks_like_url,
-    parse_database_url,
-)
 from mailstage.store.errors import InvalidInput, MailstageError, StoreUnreadable
 from mailstage.store.record import FrozenRecord
 from mailstage.store.sharing import PRIVATE, Sharing, check_file, sharing_of
+from mailstage.store.user_dirs import user_path
+
+if TYPE_CHECKING:
+    from mailstage.store.database_url import DatabaseUrl
 
 APP_NAME = "mailstage"
 TEAM_KEY_NAME = "store.key"
 
 
 def default_store_path() -> Path:
-    from platformdirs import user_data_path
-
-    return user_data_path(APP_NAME) / "store.json"
+    return user_path("data") / "store.json"
 
 
 def default_key_path() -> Path:
-    from platformdirs import user_config_path
-
-    return user_config_path(APP_NAME) / "store.key"
+    return user_path("config") / "store.key"
 
 
 class Locations(FrozenRecord):
@@ -70,9 +65,12 @@ class Locations(FrozenRecord):
         origin = "--store" if store else "MAILSTAGE_STORE"
         store = store or os.environ.get("MAILSTAGE_STORE") or default_store_path()
         key_file = key_file or os.environ.get("MAILSTAGE_KEY_FILE")
-        if isinstance(store, str) and looks_like_url(store):
+        # every URL has a colon: a plain path skips database_url (its regexes) altogether
+        if isinstance(store, str) and ":" in store and _looks_like_url(store):
             key_path = Path(key_file or default_key_path()).expanduser().absolute()
             try:
+                from mailstage.store.database_url import parse_database_url
+
                 return cls(None, key_path, parse_database_url(store, origin))
             except InvalidInput as refusal:
                 return cls(None, key_path, refusal=refusal)
@@ -118,6 +116,12 @@ class Locations(FrozenRecord):
         return self.store.with_name(self.store.name + ".bak")
 
 
+def _looks_like_url(text: str) -> bool:
+    from mailstage.store.database_url import looks_like_url
+
+    return looks_like_url(text)
+
+
 def not_a_file(database: DatabaseUrl | None) -> StoreUnreadable:
     """Why a database store has no file: the extra is missing, or this part of mailstage
     works on store files only."""
@@ -125,6 +129,8 @@ def not_a_file(database: DatabaseUrl | None) -> StoreUnreadable:
 
     where = database.where if database is not None else "The store"
     if find_spec("psycopg") is None:
+        from mailstage.store.database_url import extra_missing
+
         return extra_missing(where)
     return StoreUnreadable(
         f"The store is {where}: this works with a store file only, not with a "

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from mailstage.store.paths import create_private_file, ensure_private_dir
+from mailstage.store.user_dirs import user_path
 
 
 def state_file(name: str) -> Path:
-    from platformdirs import user_state_path
-
-    return user_state_path("mailstage") / name
+    return user_path("state") / name
 
 
 def read_state(path: Path) -> dict[str, Any]:

@@ -185,6 +185,9 @@ PLAIN_READ_MUST_NOT_LOAD = (
     "argparse",
     "dataclasses",  # and with it inspect, ast, dis, tokenize (store/record.py)
     "inspect",
+    "platformdirs",  # and its tempfile, shutil, bz2, lzma, random (store/user_dirs.py)
+    "tempfile",
+    "mailstage.store.database_url",  # a store path with no colon is no URL
     "gettext",
     "textwrap",
     "mailstage.cli.commands",
