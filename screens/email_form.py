@@ -52,17 +52,19 @@ TOKEN_URL_EXAMPLES = (
 PRODUCTION_NOTE = "▲ Production stage: a change here applies to the email real users receive."
 
 
+# the form's fields top to bottom ("type" is the Authentication type dropdown)
+FORM_ORDER = ("server", "port", "type", *AUTH_FIELDS[OAUTH], *AUTH_FIELDS[BASIC], *COMMON[2:])
+
+
 def changed_labels(changed: list[str], visible: tuple[str, ...]) -> list[str]:
-    """The saved fields in the portal's words, leaving out the other type's fields that
-    a change of Authentication type removed."""
-    labels: list[str] = []
-    for name in changed:
-        key = name.rsplit(".", 1)[-1]
-        if key in visible or key in ("type", "security", "ca_file"):
-            label = field_words(key)
-            if label not in labels:
-                labels.append(label)
-    return labels
+    """The saved fields in the portal's words and in the form's order. Only fields on
+    the form: Security follows the port and the CA file is set from the command line,
+    and the other type's fields that a change of Authentication type removed are left
+    out."""
+    keys = {name.rsplit(".", 1)[-1] for name in changed}
+    return [
+        field_words(key) for key in FORM_ORDER if key in keys and (key in visible or key == "type")
+    ]
 
 
 def split_scopes(text: str) -> list[str]:
