@@ -29,6 +29,8 @@ def next_step(data: StoreData, can: set[Permission]) -> tuple[str, str]:
         return "No stage sends email yet: ask an Email Manager to configure one.", state
     if not apps:
         if Permission.MANAGE_APPS in can:
+            if tested(data):
+                return "Next: add your apps: press a, then n.", state
             return (
                 f"Next: send a test through {configured[0].name} (e, then t), and add "
                 "your apps: press a, then n.",
@@ -42,3 +44,12 @@ def next_step(data: StoreData, can: set[Permission]) -> tuple[str, str]:
             state,
         )
     return "", state
+
+
+def tested(data: StoreData) -> bool:
+    """A Send test went through (sent, or checked) since the store was made: the audit
+    trail has it, newest first so the usual answer is found at once."""
+    return any(
+        event.action == "email.send_test" and event.details.get("outcome") in ("sent", "checked")
+        for event in reversed(data.audit)
+    )

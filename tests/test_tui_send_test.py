@@ -24,6 +24,11 @@ def configure(locations: Any, port: int, stage: str = "Development") -> None:
     ws.set_email(stage, ws.email_from_options(stage, options))
 
 
+def next_line(app: Any) -> str:
+    """Home's "Next:" line."""
+    return str(app.screen.query_one("#home-next").render())
+
+
 async def open_send_test(pilot: Any) -> None:
     """Home > Emails > Development > t, keys only."""
     for key in ("e", "enter", "t"):
@@ -38,6 +43,8 @@ async def test_send_test_succeeds_to_a_real_server(
         configure(tui_store, server.port)
         app = make_tui_app()
         async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert next_line(app).startswith("Next: send a test through Development")
             await open_send_test(pilot)
             assert type(app.screen).__name__ == "SendTestScreen"
             await pilot.press(*"bob@example.com", "enter")
@@ -54,6 +61,9 @@ async def test_send_test_succeeds_to_a_real_server(
             await pilot.press("escape")
             await settle(pilot)
             assert type(app.screen).__name__ == "StageScreen"
+            await pilot.press("escape", "escape")  # Home: Next moved on from the test
+            await settle(pilot)
+            assert next_line(app) == "Next: add your apps: press a, then n."
         mails = list_captured(tmp_path / "captured")
         assert [m.recipients for m in mails] == [["bob@example.com"]]
 
