@@ -4,7 +4,6 @@ form (plain JSON values, as store/views.py gives them), so no pydantic is needed
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from mailstage.store.fields import AUTH_LABELS, MASK
@@ -41,6 +40,8 @@ def config_rows(email: dict[str, Any] | None) -> list[tuple[str, str]]:
     if email.get("ca_file"):
         rows.append(("CA file", email["ca_file"]))
     if email.get("updated_at"):
+        from datetime import datetime  # only here: `stage list` never needs it
+
         moment = datetime.fromisoformat(str(email["updated_at"]).replace("Z", "+00:00"))
         who = f" by {email['updated_by']}" if email.get("updated_by") else ""
         rows.append(("Last changed", f"{when_text(moment)} UTC{who}"))

@@ -14,7 +14,11 @@ Applying it twice gives the same text as applying it once.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # Every code point of the Unicode categories Cc, Cf, Zl, Zp and Cs (as of Unicode 15,
 # Python 3.11/3.12); tests/test_hostile_escapes.py checks this class against
@@ -27,11 +31,22 @@ _UNSAFE_CLASS = (
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
-_UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
-# \t and \n are the only controls a multi-line text may keep
-_UNSAFE_MULTILINE = re.compile(
-    "[\x00-\x08\x0b-\x1f" + _UNSAFE_CLASS.removeprefix("\x00-\x1f") + "]"
-)
+
+
+@cache  # compiled on first need (~1 ms each): plain ASCII text never needs them
+def _unsafe(multiline: bool) -> re.Pattern[str]:
+    if multiline:  # \t and \n are the only controls a multi-line text may keep
+        return re.compile("[\x00-\x08\x0b-\x1f" + _UNSAFE_CLASS.removeprefix("\x00-\x1f") + "]")
+    return re.compile(f"[{_UNSAFE_CLASS}]")
+
+
+def _plain(text: str, *, multiline: bool) -> bool:
+    """True when no character of the text is unsafe, told without a regex for ASCII: its
+    only unsafe characters are the controls and DEL, which isprintable() rejects."""
+    if multiline:
+        text = text.replace("\n", "").replace("\t", "")
+    return text.isascii() and text.isprintable()
+
 
 ELLIPSIS = "…"
 
@@ -60,17 +75,16 @@ def visible(text: object, *, multiline: bool = False, limit: int | None = None) 
     """
     value = str(text)
     if multiline:
-        value = _UNSAFE_MULTILINE.sub(_escape, value.replace("\r\n", "\n"))
-    else:
-        value = _UNSAFE.sub(_escape, value)
+        value = value.replace("\r\n", "\n")
+    if not _plain(value, multiline=multiline):
+        value = _unsafe(multiline).sub(_escape, value)
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 0)] + ELLIPSIS
     return value
 
 
 def has_unsafe(text: str, *, multiline: bool = False) -> bool:
-    pattern = _UNSAFE_MULTILINE if multiline else _UNSAFE
-    return pattern.search(text) is not None
+    return not _plain(text, multiline=multiline) and _unsafe(multiline).search(text) is not None
 
 
 def json_escape_unsafe(encoded: str) -> str:
@@ -85,7 +99,9 @@ def json_escape_unsafe(encoded: str) -> str:
         return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
     # a raw line break or tab in json.dumps output is layout (indent): strings hold escapes
-    return _UNSAFE_MULTILINE.sub(escape, encoded)
+    if _plain(encoded, multiline=True):
+        return encoded
+    return _unsafe(True).sub(escape, encoded)
 
 
 def when_text(moment: datetime | None, *, seconds: bool = False) -> str:
@@ -94,5 +110,7 @@ def when_text(moment: datetime | None, *, seconds: bool = False) -> str:
     if moment is None:
         return ""
     if moment.tzinfo is not None:
+        from datetime import UTC
+
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -229,3 +229,22 @@ async def test_tui_captured_mail_shows_escapes_as_text(make_tui_app, tmp_path):
         await settle(pilot)
         assert "end" in screen_text(app)
         assert_clean(screen_text(app))
+
+
+def test_the_ascii_shortcut_escapes_exactly_what_the_pattern_does():
+    """visible() and json_escape_unsafe() skip the regex for plain ASCII text
+    (store/text.py _plain): for every character below U+0180, in and around text,
+    the result is the pattern's."""
+    from mailstage.store.text import _escape, _unsafe
+
+    for code in range(0x180):
+        for text in (chr(code), f"a{chr(code)}b", f"line\n{chr(code)}\tx\r\n"):
+            for multiline in (False, True):
+                expected = text.replace("\r\n", "\n") if multiline else text
+                expected = _unsafe(multiline).sub(_escape, expected)
+                assert visible(text, multiline=multiline) == expected, (code, multiline)
+                assert has_unsafe(text, multiline=multiline) == (
+                    _unsafe(multiline).search(text) is not None
+                )
+            raw = f'[\n  "{chr(code)}"\n]'
+            assert json_escape_unsafe(raw) == json_escape_unsafe(raw + "\x00")[: -len("\\u0000")]
