@@ -77,6 +77,11 @@ def main() -> int:
         ),
         ("TUI: the Apps list at 1,000 apps", ["bench_tui_apps.py", "--rounds", "5"]),
         ("TUI: filtering a 10,000-address test list", ["bench_tui_filter.py"]),
+        (
+            "PostgreSQL store vs store file",
+            ["bench_postgres.py", "--runs", "5" if args.quick else "9"]
+            + (["--apps", "100"] if args.quick else []),
+        ),
     ]
     print(f"machine: {machine()}\n")
     failed = 0

@@ -33,7 +33,7 @@ class DatabaseMailLog(MailLog):
         with pgstore.translated(self.url, doing):
             if self._connection is None or self._connection.closed:
                 self._connection = pgstore.connect(self.url)
-            cursor = self._connection.execute(sql, params)
+            cursor = self._connection.execute(sql, params, binary=True)
             return cursor.fetchall() if cursor.description else []
 
     def append(self, record: LogRecord) -> None:

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 # POSIX portable user names (plus the trailing $ of machine accounts), as useradd accepts them.
 LOGIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?")
+# PostgreSQL role names as people write them (63 bytes at most; certificates and LDAP
+# often name roles by mail address)
+ROLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@$-]{0,62}")
 
 
 class UnknownIdentity(MailstageError):
@@ -66,9 +69,21 @@ def no_such_login(name: str, locations: Locations) -> str | None:
     return None
 
 
-def check_member_name(name: str) -> str:
-    """A member's name as typed: an OS login name (letters, digits, '.', '_', '-')."""
+def check_member_name(name: str, *, database: bool = False) -> str:
+    """A member's name as typed: an OS login name (letters, digits, '.', '_', '-'); for a
+    PostgreSQL store a database role's name (up to 63 characters, '@' and '$' too)."""
     cleaned = name.strip()
+    if database:
+        if not ROLE_NAME.fullmatch(cleaned):
+            raise InvalidInput(
+                describe(
+                    "user",
+                    "must be a database role name: 1 to 63 letters, digits, '.', '_', '-', "
+                    "'@' or '$', not starting with '.', '-', '@' or '$'",
+                ),
+                [("user", "role name")],
+            )
+        return cleaned
     if not LOGIN_NAME.fullmatch(cleaned):
         raise InvalidInput(
             describe(

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, LiteralString
 
 from mailstage.store import audit_archive, pg_schema, pgstore
@@ -22,7 +24,7 @@ from mailstage.store.database_url import DatabaseUrl
 from mailstage.store.errors import Conflict, InvalidInput, StoreUnreadable
 from mailstage.store.file_backend import lock_timeout
 from mailstage.store.paths import Locations
-from mailstage.store.reader import RawFile
+from mailstage.store.reader import FIRST_READ, RawFile
 from mailstage.store.sharing import PRIVATE, Sharing
 
 if TYPE_CHECKING:
@@ -36,6 +38,18 @@ def for_database(locations: Locations, url: DatabaseUrl) -> PostgresBackend:
     if backend is None:
         backend = _BACKENDS[url] = PostgresBackend(locations, url)
     return backend
+
+
+@dataclass
+class RowBytes(RawFile):
+    """The row's envelope as read so far; the rest fetched by range on demand."""
+
+    fetch: Callable[[int, int], bytes] = field(default=lambda offset, length: b"", repr=False)
+
+    def read(self, offset: int, length: int) -> bytes | memoryview:
+        if offset + length <= len(self.head):
+            return memoryview(self.head)[offset : offset + length]
+        return self.fetch(offset, length)
 
 
 class PostgresBackend:
@@ -133,13 +147,40 @@ class PostgresBackend:
     # -- StoreBackend ----------------------------------------------------------------------
 
     def open_raw(self, *, whole: bool) -> RawFile:
+        """The whole envelope, or its first bytes (a one-shot command reads the header
+        and the core, then only the sections it prints: fetched as it asks for them)."""
         self._ready()
         with self._sql("read the store"):
-            row = self._one("SELECT envelope FROM mailstage_store WHERE id = 1")
+            row = self.connection.execute(
+                "SELECT generation, substring(envelope FROM 1 FOR %s), length(envelope) "
+                "FROM mailstage_store WHERE id = 1",
+                (2**31 - 1 if whole else FIRST_READ,),
+                binary=True,  # bytea as bytes, not hex text twice its size
+            ).fetchone()
         if row is None:
             raise pgstore.not_initialized(self.url)
-        blob = bytes(row[0])  # type: ignore[call-overload]  # bytea comes back as bytes
-        return RawFile(-1, blob, len(blob))
+        generation, head, size = int(str(row[0])), bytes(row[1]), int(str(row[2]))  # type: ignore[call-overload]
+        return RowBytes(-1, head, size, fetch=partial(self._read_range, generation))
+
+    def _read_range(self, generation: int, offset: int, length: int) -> bytes:
+        """Bytes of the envelope as it was at ``generation``: a save in between means the
+        sections no longer belong to the header already read."""
+        with self._sql("read the store"):
+            row = self.connection.execute(
+                "SELECT substring(envelope FROM %s FOR %s) FROM mailstage_store "
+                "WHERE id = 1 AND generation = %s",
+                (offset + 1, length, generation),
+                binary=True,
+            ).fetchone()
+        if row is None:
+            raise Conflict(
+                f"Another admin saved the store in {self.url.where} while this command "
+                f"read it; nothing was changed. Run it again."
+            )
+        data: bytes = bytes(row[0])  # type: ignore[call-overload]
+        if len(data) != length:
+            raise EOFError
+        return data
 
     def signature(self) -> tuple[str, int] | None:
         try:
@@ -219,6 +260,7 @@ class PostgresBackend:
             rows = self.connection.execute(
                 "SELECT record FROM mailstage_audit_archive WHERE chunk < %s ORDER BY chunk",
                 (count,),
+                binary=True,
             ).fetchall()
         where = f"in {self.url.where}"
         if len(rows) != count:

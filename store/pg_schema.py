@@ -41,6 +41,13 @@ MIGRATIONS: tuple[tuple[LiteralString, ...], ...] = (
             record bytea NOT NULL
         )""",
     ),
+    # 3: ciphertext does not compress: store it out of line as it is, without the
+    # server trying (and failing) to compress megabytes on every save
+    (
+        "ALTER TABLE mailstage_store ALTER COLUMN envelope SET STORAGE EXTERNAL",
+        "ALTER TABLE mailstage_audit_archive ALTER COLUMN record SET STORAGE EXTERNAL",
+        "ALTER TABLE mailstage_email_log ALTER COLUMN record SET STORAGE EXTERNAL",
+    ),
 )
 LATEST = len(MIGRATIONS)
 # pg_advisory_xact_lock key: two mailstage processes never migrate at once

@@ -642,7 +642,8 @@ class Workspace:
 
     def set_member(self, user: str, role_name: str) -> None:
         self.require(Permission.MANAGE_MEMBERS)
-        user = check_member_name(rules.require("user", user))
+        database = self.file.locations.database is not None
+        user = check_member_name(rules.require("user", user), database=database)
         org = self.data.organization
         role = org.role(role_name)
         if role is None:

@@ -245,3 +245,15 @@ def test_the_email_log_of_a_new_database_store_is_empty(store: ScratchDatabase) 
     result = as_role(store)("log")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "No records."
+
+
+def test_members_are_database_role_names(store: ScratchDatabase) -> None:
+    run = as_role(store)
+    long_role = "r" * 63
+    assert run("member", "add", long_role, "--role", "Viewer").returncode == 0
+    assert run("member", "add", "alice@corp.example", "--role", "Viewer").returncode == 0
+    refused = run("member", "add", "r" * 64, "--role", "Viewer")
+    assert refused.returncode == 3
+    assert "must be a database role name: 1 to 63" in refused.stderr
+    names = {m["user"] for m in json.loads(run("member", "list", "--json").stdout)}
+    assert {long_role, "alice@corp.example", store.role} <= names

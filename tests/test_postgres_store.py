@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from mailstage.store import pg_schema
 from mailstage.store.backend import Stamp, backend_for
 from mailstage.store.errors import Conflict, StoreUnreadable
 from mailstage.store.filestore import StoreFile
@@ -113,4 +114,28 @@ def test_a_store_made_at_schema_version_1_gains_the_email_log_on_first_use(
     with psycopg.connect(postgres_database.url) as connection:
         versions = connection.execute("select version from mailstage_schema_version").fetchall()
         logged = connection.execute("select count(*) from mailstage_email_log").fetchone()
-    assert versions == [(1,), (2,)] and logged == (0,)
+    assert versions == [(n,) for n in range(1, pg_schema.LATEST + 1)] and logged == (0,)
+
+
+def test_a_one_shot_read_fetches_sections_by_range_from_the_generation_it_opened(
+    where: Locations,
+) -> None:
+    from mailstage.store.models import App, TestList
+    from mailstage.store.reader import FIRST_READ, open_store
+
+    workspace = Workspace.open(where)
+    for i in range(40):  # well past the first read: the last apps section is fetched later
+        addresses = [f"tester{j}@app{i}.example.com" for j in range(100)]
+        lists = {"QA": TestList.model_construct(addresses=addresses, active=True)}
+        workspace.data.apps.append(App.model_construct(name=f"App {i}", test_lists=lists))
+    workspace.file.save(workspace.data)
+
+    with open_store(where) as opened:
+        assert opened.raw.size > FIRST_READ == len(opened.raw.head)
+        found = opened.find_app("App 39")
+        assert found is not None and found["test_lists"]["QA"]["addresses"][0].startswith("tester0")
+    with open_store(where) as opened:
+        Workspace.open(where).add_stage("Staging")  # another admin saves meanwhile
+        with pytest.raises(Conflict) as moved:
+            opened.find_app("App 39")
+    assert moved.value.exit_code == 6 and "while this command read it" in moved.value.message
