@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, LiteralString
 
@@ -40,16 +39,17 @@ def for_database(locations: Locations, url: DatabaseUrl) -> PostgresBackend:
     return backend
 
 
-@dataclass
 class RowBytes(RawFile):
     """The row's envelope as read so far; the rest fetched by range on demand."""
 
-    fetch: Callable[[int, int], bytes] = field(default=lambda offset, length: b"", repr=False)
+    def __init__(self, head: bytes, size: int, fetch: Callable[[int, int], bytes]) -> None:
+        super().__init__(-1, head, size)
+        self._fetch = fetch
 
     def read(self, offset: int, length: int) -> bytes | memoryview:
         if offset + length <= len(self.head):
             return memoryview(self.head)[offset : offset + length]
-        return self.fetch(offset, length)
+        return self._fetch(offset, length)
 
 
 class PostgresBackend:
@@ -160,7 +160,7 @@ class PostgresBackend:
         if row is None:
             raise pgstore.not_initialized(self.url)
         generation, head, size = int(str(row[0])), bytes(row[1]), int(str(row[2]))  # type: ignore[call-overload]
-        return RowBytes(-1, head, size, fetch=partial(self._read_range, generation))
+        return RowBytes(head, size, partial(self._read_range, generation))
 
     def _read_range(self, generation: int, offset: int, length: int) -> bytes:
         """Bytes of the envelope as it was at ``generation``: a save in between means the
