@@ -120,7 +120,9 @@ def cmd_send_test(args: argparse.Namespace, ctx: CliContext) -> int:
     )
     append_to_email_log(workspace, result, ctx)
     recipients = len(result.delivered_to or args.to or [])
-    workspace.record_send_test(stage.name, app.name if app else None, recipients, result.outcome)
+    workspace.record_send_test(
+        stage.name, app.name if app else None, recipients, result.outcome, result.tls_seen
+    )
     if result.warning:
         ctx.warn(f"Warning: {result.warning}")
     if args.json:

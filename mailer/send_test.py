@@ -42,6 +42,8 @@ class SendTestResult(BaseModel):
     subject: str = ""
     recipients: list[str] = Field(default_factory=list)  # before test-list routing
     ms: int = 0
+    # what the test saw of TLS once that step passed (the stage page shows it), else None
+    tls_seen: str | None = None
 
     @property
     def failed_step(self) -> StepReport | None:
@@ -165,7 +167,20 @@ async def send_test(
         result.ms = round((time.perf_counter() - started) * 1000)
         result.steps = recorder.steps
         result.transcript = transcript.lines
+        result.tls_seen = tls_seen(config, session.tls, recorder.steps)
     return result
+
+
+def tls_seen(config: EmailConfig, tls: str, steps: list[StepReport]) -> str | None:
+    """ "STARTTLS, TLSv1.3 ...", "implicit TLS, ...", "none: ..." once the TLS step
+    passed; None when the test did not get that far (it saw nothing to report)."""
+    from mailstage.store.config_rows import SECURITY_LABELS
+
+    if not any(step.name == StepName.TLS and step.status == "ok" for step in steps):
+        return None
+    if not tls:
+        return "none: STARTTLS not offered (plain text, allowed to loopback)"
+    return f"{SECURITY_LABELS.get(config.security, config.security)}, {tls}"
 
 
 async def _converse(

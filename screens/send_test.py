@@ -322,7 +322,9 @@ class SendTestScreen(MailstageModal[None]):
         ws = self.app.workspace  # type: ignore[attr-defined]
         count = len(result.delivered_to or self.sent_to)
         try:
-            reloaded = ws.record_send_test(self.stage_name, self.app_name, count, result.outcome)
+            reloaded = ws.record_send_test(
+                self.stage_name, self.app_name, count, result.outcome, result.tls_seen
+            )
         except MailstageError as exc:
             self.app.report_error(exc)  # type: ignore[attr-defined]
             return

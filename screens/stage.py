@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -10,7 +12,19 @@ from textual.widgets import Static
 from mailstage.screens.base import MailstageScreen, stage_if_production
 from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote
 from mailstage.store.config_rows import config_rows
-from mailstage.store.models import Permission, Stage
+from mailstage.store.models import AuditEvent, Permission, Stage
+
+
+def last_tls_seen(audit: list[AuditEvent], stage_name: str, since: datetime | None) -> str:
+    """What the newest Send test through the stage since its last change saw of TLS, or
+    "" when none did (an older test tested another configuration)."""
+    for event in reversed(audit):
+        if since is not None and event.at < since:
+            return ""
+        if event.action == "email.send_test" and event.target.casefold() == stage_name.casefold():
+            if seen := event.details.get("tls"):
+                return str(seen)
+    return ""
 
 
 class StageScreen(MailstageScreen[None]):
@@ -68,8 +82,10 @@ class StageScreen(MailstageScreen[None]):
             how = "press e to configure it" if self.may_edit_email() else "an Email Manager can"
             rows = [("State", f"not configured: {how}")]
         else:
-            # the rows `mailstage email show` prints, from the same function
-            rows = config_rows(stage.email.model_dump(mode="json"))
+            # the rows `mailstage email show` prints, from the same function; after the
+            # port, what the last test saw of TLS, not the mode asked for
+            seen = last_tls_seen(self.workspace.data.audit, stage.name, stage.email.updated_at)
+            rows = config_rows(stage.email.model_dump(mode="json"), as_tested=True, tls_seen=seen)
         width = max(len(label) for label, _ in rows)
         text = "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
         self.query_one("#stage-config", Static).update(text)

@@ -12,16 +12,22 @@ from mailstage.store.text import visible, when_text
 SECURITY_LABELS = {"starttls": "STARTTLS", "implicit": "implicit TLS"}
 
 
-def config_rows(email: dict[str, Any] | None) -> list[tuple[str, str]]:
+def config_rows(
+    email: dict[str, Any] | None, *, as_tested: bool = False, tls_seen: str = ""
+) -> list[tuple[str, str]]:
     """(label, value) rows of a stage's configuration; empty when not configured.
-    Secrets are always ********; outside text has its control characters made visible."""
+    Secrets are always ********; outside text has its control characters made visible.
+    ``as_tested`` (the TUI): after the port, not the security asked for but what the
+    last test saw of TLS (``tls_seen``), in a row of its own, or nothing if untested."""
     if email is None:
         return []
     auth = email["auth"]
     security = SECURITY_LABELS.get(email.get("security") or "starttls", email.get("security"))
-    rows: list[tuple[str, Any]] = [
-        ("SMTP server", email["server"]),
-        ("SMTP port", f"{email['port']} ({security})"),
+    port = str(email["port"]) if as_tested else f"{email['port']} ({security})"
+    rows: list[tuple[str, Any]] = [("SMTP server", email["server"]), ("SMTP port", port)]
+    if as_tested and tls_seen:
+        rows.append(("TLS in last test", tls_seen))
+    rows += [
         ("Authentication type", AUTH_LABELS.get(auth["type"], auth["type"])),
     ]
     if auth["type"] == "basic":

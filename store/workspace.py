@@ -210,16 +210,24 @@ class Workspace:
             raise NotPermitted(sentence, " or ".join(p.value for p in self.SEND_TEST_PERMISSIONS))
 
     def record_send_test(
-        self, stage_name: str, app_name: str | None, recipients: int, outcome: str
+        self,
+        stage_name: str,
+        app_name: str | None,
+        recipients: int,
+        outcome: str,
+        tls: str | None = None,
     ) -> bool:
-        """Audit one Send test (stage, app, number of recipients, outcome). Returns True
-        when the store had to be read again first (another admin saved meanwhile)."""
+        """Audit one Send test (stage, app, number of recipients, outcome, what it saw of
+        TLS). Returns True when the store had to be read again first (another admin
+        saved meanwhile)."""
         before = self.file.generation
         with self.transaction():
             reloaded = self.file.generation != before
             details: dict[str, Any] = {"recipients": recipients, "outcome": outcome}
             if app_name:
                 details["app"] = app_name
+            if tls:
+                details["tls"] = tls
             self._commit(
                 lambda: lambda: None,
                 self._event("email.send_test", stage_name, **details),

@@ -30,13 +30,14 @@ def test_a_sent_and_a_failed_test_are_audited(initialized, smtp_server, certific
         "email.send_test",
         "QA",
     )
+    assert event["details"].pop("tls").startswith("STARTTLS, TLSv1.")  # what the test saw
     assert event["details"] == {"recipients": 2, "outcome": "sent"}
     set_basic(refused_port(), stage="Development")
     done = run_cli("email", "send-test", "Development", "--to", "a@example.com", "--timeout", "2")
     assert done.returncode == 7
     event = newest_event()
     assert event["target"] == "Development"
-    assert event["details"] == {"recipients": 1, "outcome": "failed at connect"}
+    assert event["details"] == {"recipients": 1, "outcome": "failed at connect"}  # no TLS seen
 
 
 def test_an_app_developer_may_send_a_test_with_the_app(initialized, smtp_server, certificates):
@@ -51,6 +52,7 @@ def test_an_app_developer_may_send_a_test_with_the_app(initialized, smtp_server,
     done = run_cli("email", "send-test", "QA", "--app", "Shop", "--check-only")
     assert done.returncode == 0, done.stderr
     event = newest_event()
+    assert event["details"].pop("tls").startswith("STARTTLS, TLSv1.")
     assert event["details"] == {"app": "Shop", "recipients": 0, "outcome": "checked"}  # none sent
 
 
