@@ -33,6 +33,24 @@ PRODUCTION_WARNING = (
 )
 
 
+def duplicates_dropped(valid: list[str], added: list[str], *, repeated: int) -> str:
+    """The sentence naming the duplicates an addition dropped: those already in the list
+    (named, up to three) and how many the paste itself repeated; "" when none."""
+    new = {a.casefold() for a in added}
+    present = [a for a in valid if a.casefold() not in new]
+    parts = []
+    if present:
+        names = ", ".join(present[:3]) + (
+            f" and {len(present) - 3} more" if len(present) > 3 else ""
+        )
+        parts.append(f"already in the list: {names}")
+    if repeated:
+        parts.append(f"{count_text(repeated, 'address')} repeated in what was pasted")
+    if not parts:
+        return ""
+    return f"Duplicates dropped ({'; '.join(parts)})."
+
+
 class AddressInput(Input):
     """An Input that keeps every line of a paste (Input keeps only the first one)."""
 
@@ -497,7 +515,6 @@ class TestListEditorScreen(MailstageScreen[None]):
         raw = addresses_from_paste(text)
         good, problems = rules.normalize_addresses(raw)
         added = self.draft.add(good)
-        duplicates = len(raw) - len(problems) - len(added)
         box = self.query_one("#editor-add", Input)
         if problems:
             box.value = " ".join(bad for bad, _ in problems)
@@ -508,11 +525,11 @@ class TestListEditorScreen(MailstageScreen[None]):
         else:
             box.value = ""
             message = ""
-        notes = []
-        if added:
-            notes.append(f"Added {len(added)}.")
-        if duplicates:
-            notes.append(f"{duplicates} already in the list (ignored).")
+        notes = [f"Added {len(added)}."] if added else []
+        if dropped := duplicates_dropped(
+            good, added, repeated=len(raw) - len(problems) - len(good)
+        ):
+            notes.append(dropped)
         self.query_one("#editor-problems", Static).update(" ".join([*notes, message]).strip())
         self._refresh_list(keep=added[-1] if added else None)
 
@@ -574,6 +591,8 @@ class TestListEditorScreen(MailstageScreen[None]):
             return False
         self.draft.reset(saved.addresses, saved.active)
         self._refresh_list()
+        # "Removed ...", "Added ...": about edits now saved, so no longer news
+        self.query_one("#editor-problems", Static).update("")
         state = "active" if saved.active else "inactive"
         self.notify(
             f"Saved the test list of {self.app_name} in {self.stage_name} "

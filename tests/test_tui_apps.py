@@ -47,7 +47,7 @@ async def test_edit_a_test_list_with_the_keyboard(tmp_path: Path) -> None:
         await pilot.pause()
         text = flat(screen_text(app))
         assert "'not-an-address' is not a valid email address" in text
-        assert "Added 3." in text and "1 already in the list" in text
+        assert "Added 3." in text and "1 address repeated in what was pasted" in text
         assert editor.addresses == ["ann@example.com", "bob@example.com", "carl@example.com"]
         # the invalid one stays in the box to be fixed
         assert add.value == "not-an-address"
