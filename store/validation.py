@@ -17,8 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mailstage.store.errors import InvalidInput
-from mailstage.store.fields import IGNORABLE as _IGNORABLE
-from mailstage.store.fields import describe, shown
+from mailstage.store.fields import describe, ignorable, shown
 
 PORT_25_REASON = (
     "25 is refused: it is the port spammers target, many ISPs and clouds block it, "
@@ -51,7 +50,7 @@ _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 def hidden_character(text: str) -> str | None:
     """The first control, invisible or direction-changing character, or None."""
     for ch in text:
-        if unicodedata.category(ch) in _HIDDEN_CATEGORIES or _IGNORABLE.match(ch):
+        if unicodedata.category(ch) in _HIDDEN_CATEGORIES or ignorable().match(ch):
             return ch
     return None
 
