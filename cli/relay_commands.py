@@ -8,7 +8,7 @@ from typing import Any
 from mailstage.cli.arg_types import count
 from mailstage.cli.context import CliContext
 from mailstage.cli.output import pairs, to_json
-from mailstage.store.errors import InvalidInput
+from mailstage.store.errors import InvalidInput, StoreUnreadable
 
 DEFAULT_PORT = 1587
 SYSTEMD_CREDENTIAL = "mailstage-passphrase"
@@ -74,7 +74,8 @@ def register(groups: dict[str, Any]) -> None:
     p.add_argument(
         "--no-queue",
         action="store_true",
-        help="no queue: the app hears upstream's answer, 451 when it cannot be sent now",
+        help="no queue: the app hears upstream's answer, 451 when it cannot be sent now "
+        "(the only mode on a PostgreSQL store for now)",
     )
     p.add_argument(
         "--first-attempt",
@@ -255,6 +256,13 @@ def cmd_relay(args: argparse.Namespace, ctx: CliContext) -> int:
     from mailstage.store.filestore import StoreFile
 
     options = relay_options(args)
+    if options.queue and ctx.locations.database is not None:
+        raise StoreUnreadable(
+            f"The store is {ctx.locations.database.where}: the relay's queue is kept in "
+            f"files beside a store file, and a PostgreSQL queue is not built yet. Run "
+            f"`mailstage relay {args.stage} --no-queue` (the app then hears the server's "
+            f"answer, 451 when it cannot be sent now). Nothing was changed."
+        )
     file, data = StoreFile.open(ctx.locations, relay_passphrase(ctx))
     stage = data.stage(options.stage)
     if stage is None:

@@ -114,9 +114,10 @@ def server_tls_context(cert: Path, key: Path) -> ssl.SSLContext:
 
 class StoreWatch:
     """The store as the relay last read it. Every AUTH and routing decision asks for it
-    fresh: a stat of the file (microseconds) says whether a save happened since, and the
-    store is read again first when it did, so a saved change applies to the very next
-    message. The timer in Relay._watch only keeps the event log current."""
+    fresh: the store's signature (a stat of the file, microseconds; on PostgreSQL the
+    row's generation, one indexed query) says whether a save happened since, from this
+    host or another, and the store is read again first when it did, so a saved change
+    applies to the very next message. The timer in Relay._watch only keeps the event log current."""
 
     def __init__(self, file: StoreFile, data: StoreData) -> None:
         self.file = file
