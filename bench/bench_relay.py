@@ -191,6 +191,26 @@ def rss_kib(pid: int) -> int:
 # -- set-up -----------------------------------------------------------------------------
 
 
+def start_upstream(folder: Path) -> tuple[subprocess.Popen[str], int, Path]:
+    """The counting upstream in its own process, with a self-signed certificate in
+    ``folder``; returns it, its port and the certificate (the relay's ca_file). Close its
+    stdin to stop it; it then prints how many messages it took."""
+    from mailstage.mailer.selfsigned import self_signed_pem
+
+    cert_pem, key_pem = self_signed_pem(["localhost", "127.0.0.1"])
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    cert.write_bytes(cert_pem)
+    key.write_bytes(key_pem)
+    upstream = subprocess.Popen(
+        [sys.executable, __file__, "--upstream", str(cert), str(key)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert upstream.stdout is not None
+    return upstream, int(upstream.stdout.readline()), cert
+
+
 def make_store(folder: Path, port: int, ca_file: Path) -> tuple[Locations, str]:
     locations = Locations.resolve(folder / "data" / "store.json", folder / "conf" / "store.key")
     ws = Workspace.init(locations, user="bench")
@@ -369,22 +389,10 @@ def main() -> int:
         run_upstream(*args.upstream)
         return 0
 
-    from mailstage.mailer.selfsigned import self_signed_pem
-
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        cert_pem, key_pem = self_signed_pem(["localhost", "127.0.0.1"])
-        cert, key = folder / "cert.pem", folder / "key.pem"
-        cert.write_bytes(cert_pem)
-        key.write_bytes(key_pem)
-        upstream = subprocess.Popen(
-            [sys.executable, __file__, "--upstream", str(cert), str(key)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        upstream, port, cert = start_upstream(folder)
         assert upstream.stdout is not None and upstream.stdin is not None
-        port = int(upstream.stdout.readline())
         locations, password = make_store(folder, port, cert)
         try:
             new_rates, old_rates = against_revision(

@@ -65,6 +65,15 @@ def register(groups: dict[str, Any]) -> None:
         "(default 200; keep it below the file limit, LimitNOFILE= in a systemd unit)",
     )
     p.add_argument(
+        "--max-messages",
+        type=count,
+        default=16,
+        metavar="N",
+        help="at most N messages held in memory at once (received and not yet answered, "
+        "or on their first attempt); another app's DATA waits for one to finish "
+        "(default 16; memory stays below about 3 x N x --max-size)",
+    )
+    p.add_argument(
         "--max-size",
         type=count,
         default=25 * 1024 * 1024,
@@ -165,6 +174,11 @@ def relay_options(args: argparse.Namespace) -> Any:
             "Max connections (max_connections) must be from 1 to 100000.",
             [("max_connections", "out of range")],
         )
+    if not 1 <= args.max_messages <= 10_000:
+        raise InvalidInput(
+            "Max messages (max_messages) must be from 1 to 10000.",
+            [("max_messages", "out of range")],
+        )
     if not 1024 <= args.max_size <= 1024**3:
         raise InvalidInput(
             "Max size (max_size) must be from 1024 bytes to 1 GiB.",
@@ -186,6 +200,7 @@ def relay_options(args: argparse.Namespace) -> Any:
         upstream_connections=args.upstream_connections,
         max_size=args.max_size,
         max_connections=args.max_connections,
+        max_messages=args.max_messages,
     )
 
 

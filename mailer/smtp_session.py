@@ -27,6 +27,7 @@ from mailstage.mailer.loopback import (
     is_loopback_address,
     not_loopback_sentence,
 )
+from mailstage.mailer.smtp_data import NotHandedOver, send_data
 from mailstage.mailer.steps import StepFailed
 from mailstage.mailer.tls import client_context, describe_tls, is_certificate_error
 from mailstage.mailer.transcript import Transcript
@@ -322,7 +323,12 @@ class SmtpSession:
             self.transcript.note(f"message of {len(data)} bytes")
             final_wait = final_reply_seconds or self.timeout
             try:
-                response = await smtp.data(data, timeout=final_wait)
+                if isinstance(message, bytes):
+                    response = await send_data(smtp, data, timeout=final_wait)
+                else:
+                    response = await smtp.data(data, timeout=final_wait)
+            except NotHandedOver as cut_short:  # the server never saw the end: not sent
+                raise self._failure(cut_short.cause, "sending the message") from None
             except Exception as exc:
                 lost = self._failure(exc, "sending the message")
                 if lost.reply or lost.hint_key not in ("timeout", "disconnected"):

@@ -14,8 +14,9 @@ The header holds only what scheduling needs (id, stage, times, attempts, held) a
 the nonces; it is the associated data of the meta part (envelope, recipients, subject,
 per-recipient results: AES-256-GCM under a key derived from the store's data key), so
 no header field changes unnoticed. The body (the message as it goes upstream) is
-sealed once, bound to the entry's id, and pinned by the tag the header lists: a
-rewrite (another attempt) reuses its ciphertext. Nothing of subject, addresses or
+sealed bound to the entry's id and pinned by the tag the header lists; a rewrite
+(another attempt) seals it again under a new nonce, so no ciphertext stays in memory
+meanwhile (a 25 MiB message would hold 25 MiB more). Nothing of subject, addresses or
 body is readable on disk.
 
 Leasing: an entry is sent by the one process holding the exclusive flock on its lock
@@ -462,14 +463,12 @@ class FileQueue(RelayQueue):
                 self._lock(entry.id).unlink()
             os.close(fd)
             raise
-        return Lease(entry, _Held(fd, body, entry.message))
+        return Lease(entry, _Held(fd))
 
     def defer(self, lease: Lease) -> None:
         held = _held(lease)
         try:
-            if lease.entry.message != held.message:  # routed since: the body changed
-                held.body, held.message = self._seal_body(lease.entry), lease.entry.message
-            self._write(lease.entry, held.body)
+            self._write(lease.entry, self._seal_body(lease.entry))
         finally:
             self._let_go(held)
 
@@ -519,7 +518,7 @@ class FileQueue(RelayQueue):
                     ) from None
                 time.sleep(LEASE_POLL)
         try:
-            entry, body = self._read(entry_id)
+            entry, _ = self._read(entry_id)
         except FileNotFoundError:  # finished by its last holder meanwhile
             with contextlib.suppress(OSError):
                 self._lock(entry_id).unlink()
@@ -532,7 +531,7 @@ class FileQueue(RelayQueue):
         except BaseException:
             os.close(fd)
             raise
-        return Lease(entry, _Held(fd, body, entry.message))
+        return Lease(entry, _Held(fd))
 
     def _set_aside(self, entry_id: str) -> None:
         """An entry that does not decrypt (another store's key, changed on disk) is
@@ -689,8 +688,6 @@ class FileQueue(RelayQueue):
 @dataclass
 class _Held:
     fd: int
-    body: tuple[bytes, bytes]  # nonce, ciphertext: reused by every rewrite
-    message: bytes  # what ``body`` holds
 
 
 def _held(lease: Lease) -> _Held:

@@ -28,7 +28,12 @@ from mailstage.mailer.deadline import Deadline
 from mailstage.mailer.maillog import LogRecord, MailLog
 from mailstage.relay.addresses import envelope_refusal
 from mailstage.relay.events import EventLog
-from mailstage.relay.limits import BurstNotice
+from mailstage.relay.limits import (
+    BurstNotice,
+    MessageSlots,
+    Slot,
+    return_large_buffers_to_the_system,
+)
 from mailstage.relay.message import header_refusal, prepare
 from mailstage.relay.queue import QueueEntry, QueueWriteFailed, RelayQueue, open_queue
 from mailstage.relay.replies import reply_line
@@ -61,6 +66,8 @@ UPSTREAM_DEADLINE = 300.0  # the upstream conversation up to the final dot, all 
 FINAL_REPLY_SECONDS = 600.0  # RFC 5321 4.5.3.2.6: the wait for the reply to the final dot
 UPSTREAM_STEP_SECONDS = 30.0
 DEFAULT_MAX_CONNECTIONS = 200  # app connections at a time; more get 421
+DEFAULT_MAX_MESSAGES = 16  # messages held in memory at once (see relay/limits.py)
+SLOT_WAIT_SECONDS = 90.0  # a DATA waits this long for a place, then 451 4.3.2 (apps wait 2 min)
 AUTH_FAILURES = 3  # failed logins on one connection before it is closed
 FIRST_ATTEMPT_SECONDS = 10.0
 
@@ -74,6 +81,7 @@ class RelayOptions:
     tls_key: Path | None = None
     upstream_connections: int = 3
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_messages: int = DEFAULT_MAX_MESSAGES
     max_size: int = DEFAULT_MAX_SIZE
     grace_seconds: float = GRACE_SECONDS
     queue: bool = True  # False: --no-queue, the app hears upstream's answer (451 on failure)
@@ -85,6 +93,7 @@ class RelayOptions:
     upstream_deadline: float = UPSTREAM_DEADLINE
     upstream_step_seconds: float = UPSTREAM_STEP_SECONDS
     final_reply_seconds: float = FINAL_REPLY_SECONDS
+    slot_wait_seconds: float = SLOT_WAIT_SECONDS
 
 
 def is_loopback_listen(host: str) -> bool:
@@ -176,6 +185,7 @@ class Relay:
         self.worker: DeliveryWorker | None = None
         self._failed_logins = BurstNotice(events)
         self._refusals = BurstNotice(events)
+        self.slots = MessageSlots(options.max_messages, options.slot_wait_seconds)
 
     @property
     def stage_name(self) -> str:
@@ -188,6 +198,7 @@ class Relay:
         from mailstage.mailer.smtp_session import local_hostname
 
         _quiet_aiosmtpd()
+        return_large_buffers_to_the_system()
         loop = asyncio.get_running_loop()
         self._hostname = await local_hostname()
         if self.queue is not None:
@@ -398,6 +409,7 @@ class Relay:
             RelayHandler(self),
             login_timeout=self.options.login_timeout,
             on_close=self._sessions.discard,
+            slots=self.slots,
             data_size_limit=self.options.max_size,
             enable_SMTPUTF8=True,
             decode_data=False,
@@ -485,7 +497,9 @@ class RelayHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         record = self._record(session, envelope)
-        delivery = self.relay.start_delivery(self._deliver(envelope, record))
+        slot = server.slot
+        delivery = self.relay.start_delivery(self._deliver(envelope, record, slot))
+        _held_until_done(slot, delivery)  # the app may hang up: the message is still here
         server.delivering = True
         server.pause_timer()  # the relay's own deadlines bound the wait, not the app's timer
         try:
@@ -494,7 +508,7 @@ class RelayHandler:
             server.delivering = False
             server.resume_timer()
 
-    async def _deliver(self, envelope: Any, record: LogRecord) -> str:
+    async def _deliver(self, envelope: Any, record: LogRecord, slot: Slot | None) -> str:
         """Exactly one log record for the message, whatever ends the delivery."""
         relay = self.relay
         started = time.perf_counter()
@@ -505,7 +519,7 @@ class RelayHandler:
             if refusal is not None:
                 reply = refusal
             elif relay.queue is not None:
-                reply, logged = await self._through_queue(envelope, record)
+                reply, logged = await self._through_queue(envelope, record, slot)
             else:
                 reply = await self._relay(envelope, record)
         except asyncio.CancelledError:
@@ -536,10 +550,10 @@ class RelayHandler:
         record.ms = round((time.perf_counter() - started) * 1000)
         self.relay.log(record)
 
-    def refused_in_data(self, server: Any, status: str) -> str:
-        """aiosmtpd refused the message at its end (too large, a line too long): the
-        app gets a sentence and the email log a record."""
-        if status.startswith("552"):
+    def refused_in_data(self, server: Any, refusal: str) -> str:
+        """The message was refused at its end (too large, a line too long): the app gets
+        a sentence and the email log a record."""
+        if refusal == "too_much":
             reply = (
                 f"552 5.3.4 The message is larger than the relay's limit of "
                 f"{self.relay.options.max_size} bytes (--max-size); not sent"
@@ -552,7 +566,9 @@ class RelayHandler:
         self._finish(self._record(server.session, server.envelope), reply, time.perf_counter())
         return reply
 
-    async def _through_queue(self, envelope: Any, record: LogRecord) -> tuple[str, bool]:
+    async def _through_queue(
+        self, envelope: Any, record: LogRecord, slot: Slot | None
+    ) -> tuple[str, bool]:
         """The routing decided now, the entry written durably, then the first attempt for
         at most --first-attempt seconds; it goes on after that, and counts once. Returns
         the app's reply and whether the worker logged the outcome already."""
@@ -579,6 +595,7 @@ class RelayHandler:
         )
         if stage.email is not None:  # else routed on the first attempt that can
             route_now(entry, data, stage, stage.email)
+        envelope.content = envelope.original_content = None  # the entry's copy is enough
         record.message_id, record.subject = entry.message_id, entry.subject
         record.redirected, record.queue_id = entry.redirected, entry.id
         try:
@@ -587,6 +604,7 @@ class RelayHandler:
             code = "452 4.3.1" if exc.full else "451 4.3.0"
             return f"{code} Not accepted: {exc.message}", False
         attempt = relay.worker.start(lease, first=True)
+        _held_until_done(slot, attempt)  # an attempt going on after `Queued as` counts too
         relay.awaiting += 1
         try:
             result: Attempt = await asyncio.wait_for(
@@ -646,6 +664,12 @@ class RelayHandler:
             return deferred_reply(deferred, config.server)
         record.delivered_to = list(prepared.recipients)
         return f"250 2.0.0 Sent through {config.server}: {upstream}"
+
+
+def _held_until_done(slot: Slot | None, task: asyncio.Task[Any]) -> None:
+    if slot is not None:
+        slot.hold()
+        task.add_done_callback(lambda _: slot.drop())
 
 
 def _why_not_yet(reply: str) -> str:

@@ -1,8 +1,10 @@
 """One app connection: aiosmtpd's SMTP with the relay's limits. Its timer closes a
 session that has not logged in within a short idle time, and an authenticated one
 idle longer; it is paused while the relay works on the app's message (the upstream's
-time is the relay's to bound, not the app's). Refusals aiosmtpd makes inside DATA
-(too large, a line too long) are passed to the handler so they are logged too."""
+time is the relay's to bound, not the app's). A message takes one of the relay's
+places in memory (relay/limits.py) before its DATA is answered 354, and is read by
+relay/data_reader.py; a refusal there (too large, a line too long) goes to the handler
+so it is logged too."""
 
 from __future__ import annotations
 
@@ -12,9 +14,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
-# aiosmtpd's own words for the refusals it makes itself after the app's DATA (pinned:
-# aiosmtpd==1.4.6); the handler answers them with its own sentence and logs them
-DATA_REFUSALS = ("552 Error: Too much mail data", "500 Line too long")
+from mailstage.relay.data_reader import read_message
+from mailstage.relay.limits import MessageSlots, Slot
 
 
 class RelaySmtp(SMTP):
@@ -24,10 +25,13 @@ class RelaySmtp(SMTP):
         *,
         login_timeout: float,
         on_close: Callable[[RelaySmtp], None],
+        slots: MessageSlots,
         **options: Any,
     ) -> None:
         super().__init__(handler, **options)
         self.login_timeout = login_timeout
+        self.slots = slots
+        self.slot: Slot | None = None  # this session's message's place, during DATA
         self.auth_failures = 0
         self.closing_after_auth = False
         self.delivering = False  # the relay is handling this session's message
@@ -69,12 +73,57 @@ class RelaySmtp(SMTP):
         if self.transport is not None:
             self._reset_timeout()
 
-    # -- refusals inside DATA, failed logins ---------------------------------------------
+    # -- DATA: a place in memory first, refusals inside it, failed logins ----------------
 
-    async def push(self, status: Any) -> None:
-        if isinstance(status, str) and status.startswith(DATA_REFUSALS):
-            status = self.event_handler.refused_in_data(self, status)
-        await super().push(status)
+    async def smtp_DATA(self, arg: str) -> None:
+        if not self._data_would_start(arg):
+            await super().smtp_DATA(arg)  # aiosmtpd's own refusal (no RCPT, no login ...)
+            return
+        slot = await self.slots.take()
+        if slot is None:
+            await self.push(
+                f"451 4.3.2 The relay holds {self.slots.size} messages at once, its limit "
+                f"(--max-messages), and none finished within {self.slots.wait:g} s; "
+                "try again shortly"
+            )
+            return
+        self.slot = slot
+        try:
+            await self._receive()
+        finally:
+            self.slot = None
+            slot.drop()
+
+    async def _receive(self) -> None:
+        envelope = self.envelope
+        assert envelope is not None
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            received = await read_message(
+                self._reader, size_limit=self.data_size_limit, line_limit=self.line_length_limit
+            )
+        except asyncio.IncompleteReadError:
+            return  # the app hung up before the end: there is no message
+        if received.content is None:
+            assert received.refusal is not None
+            status = self.event_handler.refused_in_data(self, received.refusal)
+        else:
+            envelope.content = envelope.original_content = received.content
+            status = await self.event_handler.handle_DATA(self, self.session, envelope)
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        await self.push(status)
+
+    def _data_would_start(self, arg: str) -> bool:
+        """What aiosmtpd checks before it answers DATA with 354."""
+        session, envelope = self.session, self.envelope
+        return (
+            not arg
+            and session is not None
+            and bool(session.host_name)
+            and self.logged_in
+            and envelope is not None
+            and bool(envelope.rcpt_tos)
+        )
 
     async def smtp_AUTH(self, arg: str) -> None:
         await super().smtp_AUTH(arg)
