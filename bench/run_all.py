@@ -75,6 +75,10 @@ def main() -> int:
             ["bench_relay.py", "--messages", "1000" if args.quick else "10000"]
             + (["--latency", "100", "--per-message", "200"] if args.quick else []),
         ),
+        (
+            "Relay memory with large messages at once",
+            ["bench_relay_memory.py", "--size", "5" if args.quick else "25"],
+        ),
         ("TUI: the Apps list at 1,000 apps", ["bench_tui_apps.py", "--rounds", "5"]),
         ("TUI: filtering a 10,000-address test list", ["bench_tui_filter.py"]),
         (
