@@ -187,6 +187,9 @@ def os_team() -> Iterator[Team]:
         yield Team(group, gid, root, found[0], found[1], users)
     finally:
         for name in created:
+            # a process a failed test left running as the user (a TUI in tmux) would make
+            # userdel refuse, leaving the user and the process behind
+            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True, timeout=60)
             subprocess.run(["userdel", name], capture_output=True, timeout=60)
         subprocess.run(["groupdel", group], capture_output=True, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
