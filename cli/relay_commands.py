@@ -271,9 +271,16 @@ def cmd_relay(args: argparse.Namespace, ctx: CliContext) -> int:
     from mailstage.store.filestore import StoreFile
 
     options = relay_options(args)
-    if options.queue and ctx.locations.database is not None:
+    database = ctx.locations.database
+    if options.queue and database is not None:
+        try:
+            import psycopg  # noqa: F401  (without the extra, installing it comes first)
+        except ImportError:
+            from mailstage.store.database_url import extra_missing
+
+            raise extra_missing(database.where) from None
         raise StoreUnreadable(
-            f"The store is {ctx.locations.database.where}: the relay's queue is kept in "
+            f"The store is {database.where}: the relay's queue is kept in "
             f"files beside a store file, and a PostgreSQL queue is not built yet. Run "
             f"`mailstage relay {args.stage} --no-queue` (the app then hears the server's "
             f"answer, 451 when it cannot be sent now). Nothing was changed."
