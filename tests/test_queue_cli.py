@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import time
 
-from mailstage.relay.queue import FileQueue, QueueEntry
+from mailstage.relay.file_queue import FileQueue
+from mailstage.relay.queue import QueueEntry
 from mailstage.store.filestore import StoreFile
 from mailstage.store.identity import login_name
 from mailstage.store.paths import Locations

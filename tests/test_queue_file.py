@@ -15,15 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mailstage.relay.queue import (
-    KEY_PURPOSE,
-    EntryBusy,
-    EntryMissing,
-    FileQueue,
-    QueueEntry,
-    QueueWriteFailed,
-    queue_path,
-)
+from mailstage.relay.file_queue import KEY_PURPOSE, FileQueue, queue_path
+from mailstage.relay.queue import EntryBusy, EntryMissing, QueueEntry, QueueWriteFailed
 from mailstage.store.paths import Locations
 from mailstage.store.sharing import PRIVATE, Sharing
 from mailstage.store.workspace import Workspace
@@ -171,7 +164,7 @@ LEASER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from mailstage.relay.queue import FileQueue, EntryBusy
+    from mailstage.relay.file_queue import FileQueue, EntryBusy
     from mailstage.store.sharing import PRIVATE
     folder, key, out = Path(sys.argv[1]), bytes.fromhex(sys.argv[2]), Path(sys.argv[3])
     queue = FileQueue(folder, key, PRIVATE)

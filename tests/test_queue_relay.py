@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mailstage.relay.queue import FileQueue
+from mailstage.relay.file_queue import FileQueue
 from mailstage.store.filestore import StoreFile
 from mailstage.store.paths import Locations
 from tests.cli_runner import run_cli

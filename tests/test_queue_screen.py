@@ -10,7 +10,8 @@ from pathlib import Path
 from textual.command import CommandPalette
 
 from mailstage.mailer.maillog import MailLog
-from mailstage.relay.queue import FileQueue, QueueEntry
+from mailstage.relay.file_queue import FileQueue
+from mailstage.relay.queue import QueueEntry
 from mailstage.screens.home import HomeScreen
 from mailstage.screens.queue import QueueScreen
 from mailstage.screens.widgets import ConfirmModal

@@ -15,7 +15,8 @@ import pytest
 
 from mailstage.mailer.maillog import LogRecord
 from mailstage.relay.events import EventLog
-from mailstage.relay.queue import FileQueue, QueueEntry
+from mailstage.relay.file_queue import FileQueue
+from mailstage.relay.queue import QueueEntry
 from mailstage.relay.upstream_pool import UpstreamPool
 from mailstage.relay.worker import DeliveryWorker, WorkerOptions, backoff
 from mailstage.store.models import StoreData
