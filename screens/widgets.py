@@ -7,12 +7,13 @@ bottom; dialogs are pushed with ``push_screen(..., callback)`` and return plain 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
@@ -230,6 +231,17 @@ class ConfirmModal(MailstageModal[bool]):
         self.question = question
         self.yes = yes
         self.no = no
+        self._bindings = self._worded_bindings()
+
+    def _worded_bindings(self) -> BindingsMap:
+        """The footer says what the buttons say ("y Remove  n Keep"), not a bare Yes / No."""
+        words = {"confirm.yes": self.yes, "confirm.no": self.no, "confirm.escape": self.no}
+        return BindingsMap.from_keys(
+            {
+                key: [replace(b, description=words.get(b.id or "", b.description)) for b in found]
+                for key, found in self._bindings.key_to_bindings.items()
+            }
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):

@@ -19,6 +19,7 @@ from mailstage.store.models import StoreData
 from mailstage.store.paths import Locations
 from mailstage.store.reader import OpenedStore, open_store
 from mailstage.store.sections import (
+    SECTION_KINDS_AFTER_CORE,
     TRUSTED,
     ArchiveInfo,
     CoreSection,
@@ -26,8 +27,6 @@ from mailstage.store.sections import (
     decode_audit,
     load_events,
 )
-
-KNOWN_KINDS = {"core", "apps", "audit"}
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ def _parts(opened: OpenedStore) -> Iterator[PartCheck]:
     )
     yield from _app_sections(opened, core)
     yield from _audit_sections(opened)
-    unknown = {s.kind for s in opened.header.sections[1:]} - KNOWN_KINDS
+    unknown = {s.kind for s in opened.header.sections[1:]} - SECTION_KINDS_AFTER_CORE
     if unknown:
         yield PartCheck("sections", False, f"unknown kind(s): {', '.join(sorted(unknown))}")
     yield _archive(opened, core.archive)

@@ -27,6 +27,8 @@ AUDIT_CHUNK = 1000
 AUDIT_KEEP = 10_000  # events kept in the store; older ones move to the audit archive
 REVEAL = {"reveal_secrets": True}
 TRUSTED = {"trusted": True}
+# the kinds a store may hold after its core section; any other is damage, not a newer feature
+SECTION_KINDS_AFTER_CORE = frozenset({"apps", "audit"})
 _FAST = ConfigDict(cache_strings=False)
 APPS = TypeAdapter(list[App], config=_FAST)
 EVENTS = TypeAdapter(list[AuditEvent], config=_FAST)
@@ -150,7 +152,7 @@ def decode_store(opened: OpenedStore) -> tuple[StoreData, ArchiveInfo, SectionCa
         events = decode_audit(opened, section)
         audit.extend(events)
         cache.audit.append(Chunk(events, _as_sealed(opened, section)))
-    if {s.kind for s in opened.header.sections[1:]} - {"apps", "audit"}:
+    if {s.kind for s in opened.header.sections[1:]} - SECTION_KINDS_AFTER_CORE:
         raise _bad(opened)
     data = StoreData.model_construct(
         organization=core.organization, stages=core.stages, apps=apps, audit=audit

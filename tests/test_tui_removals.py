@@ -103,3 +103,25 @@ async def test_without_the_permission_x_does_nothing(tmp_path: Path) -> None:
             await pilot.pause()
             assert not isinstance(app.screen, ConfirmModal), screen
     assert (tmp_path / "store.json").read_bytes() == before
+
+
+async def test_the_footer_names_the_answers_the_buttons_name(tmp_path: Path) -> None:
+    """The question's buttons say Remove (y) / Keep (n): the footer says the same words."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    app = HarnessApp(make_store(tmp_path), lambda: MembersScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, MembersScreen)
+        table = app.screen.query_one("#members-table", DataTable)
+        table.move_cursor(row=[k.value for k in table.rows].index("bob"))
+        await pilot.press("x")
+        await settle(pilot, ConfirmModal)
+        await pilot.pause()
+        footer = app.screen.query_one(Footer)
+        words = {(k.key, k.description) for k in footer.query(FooterKey)}
+        assert ("y", "Remove") in words
+        assert ("n", "Keep") in words
+        assert not {d for _, d in words} & {"Yes", "No"}
+        await pilot.press("n")
+        await settle(pilot, MembersScreen)
