@@ -14,17 +14,16 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
-from mailstage.screens.base import MailstageModal, MailstageScreen
+from mailstage.screens.add_by_name import AddByNameModal, cancel_binding
+from mailstage.screens.base import MailstageScreen
 from mailstage.screens.fixed_table import FixedWidthTable
 from mailstage.screens.list_labels import count_text, list_state
 from mailstage.screens.quick_toggle import toggle_test_list
 from mailstage.screens.removal import confirm_removal
 from mailstage.screens.widgets import AppFooter, AppHeader, ReadOnlyNote, highlighted_row_key
-from mailstage.store.errors import InvalidInput, MailstageError
 from mailstage.store.models import App, Permission, Stage, TestList
 
 COLUMN_APP = "app"
@@ -34,45 +33,16 @@ LIST_WIDTH = 20  # "List in Development"
 COUNT_WIDTH = 13  # "100 addresses"
 
 
-class AddAppModal(MailstageModal[str | None]):
+class AddAppModal(AddByNameModal):
     """Ask for a new app's name; add it through the workspace (validated, audited)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="add_app.cancel", tooltip="Add nothing"),
-    ]
+    THING = "app"
+    BINDINGS = cancel_binding(THING)
+    PLACEHOLDER = "the app's name, as in ODC"
     HELP = "Type the new app's name and press Enter; Esc adds nothing."
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static("Add an app", classes="dialog-title", markup=False)
-            yield Label("Name")
-            yield Input(placeholder="the app's name, as in ODC", id="add-app-name")
-            yield Static("", id="add-app-error", classes="field-error-text", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Add", id="add-app-ok", variant="primary")
-                yield Button("Cancel", id="add-app-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#add-app-name", Input).focus()
-
-    @on(Input.Submitted, "#add-app-name")
-    @on(Button.Pressed, "#add-app-ok")
-    def _add(self) -> None:
-        name = self.query_one("#add-app-name", Input).value
-        try:
-            app = self.workspace.add_app(name)
-        except InvalidInput as exc:
-            self.query_one("#add-app-error", Static).update(exc.message)
-            return
-        except MailstageError as exc:
-            self.dismiss(None)
-            self.report_error(exc)
-            return
-        self.dismiss(app.name)
-
-    @on(Button.Pressed, "#add-app-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def add(self, name: str) -> str:
+        return self.workspace.add_app(name).name
 
 
 class AppsScreen(MailstageScreen[None]):

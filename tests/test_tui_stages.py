@@ -82,3 +82,35 @@ async def test_removing_a_production_stage_asks_for_its_name(tmp_path: Path) -> 
         await pilot.press("y")
         await settle(pilot, EmailsScreen)
     assert stage_names(tmp_path) == ["Development", "prd-eu"]
+
+
+async def test_n_on_apps_adds_an_app_with_the_cli_rules(tmp_path: Path) -> None:
+    """The app dialog shares the stage dialog's behaviour: a broken rule keeps it open with
+    the sentence, Cancel and Esc add nothing, Enter adds (saved and audited)."""
+    from mailstage.screens.apps import AddAppModal, AppsScreen
+
+    app = HarnessApp(make_store(tmp_path), lambda: AppsScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, AppsScreen)
+        await pilot.press("n")
+        await settle(pilot, AddAppModal)
+        assert "Add an app" in screen_text(app)
+        await pilot.press(*"shop", "enter")
+        await pilot.pause()
+        assert "already an app" in str(app.screen.query_one("#add-app-error").render())
+        await pilot.press("escape")
+        await settle(pilot, AppsScreen)
+        await pilot.press("n")
+        await settle(pilot, AddAppModal)
+        await pilot.press(*"Ledger")
+        await pilot.click("#add-app-cancel")
+        await settle(pilot, AppsScreen)
+        assert "Ledger" not in [a.name for a in reopen(tmp_path).data.apps]
+        await pilot.press("n")
+        await settle(pilot, AddAppModal)
+        await pilot.press(*"Ledger", "enter")
+        await settle(pilot, AppsScreen)
+        assert "Ledger" in screen_text(app)
+    data = reopen(tmp_path).data
+    assert [a.name for a in data.apps][-1] == "Ledger"
+    assert (data.audit[-1].action, data.audit[-1].target) == ("app.add", "Ledger")
