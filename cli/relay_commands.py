@@ -8,7 +8,7 @@ from typing import Any
 from mailstage.cli.arg_types import count
 from mailstage.cli.context import CliContext
 from mailstage.cli.output import pairs, to_json
-from mailstage.store.errors import InvalidInput, StoreUnreadable
+from mailstage.store.errors import InvalidInput
 
 DEFAULT_PORT = 1587
 SYSTEMD_CREDENTIAL = "mailstage-passphrase"
@@ -271,20 +271,6 @@ def cmd_relay(args: argparse.Namespace, ctx: CliContext) -> int:
     from mailstage.store.filestore import StoreFile
 
     options = relay_options(args)
-    database = ctx.locations.database
-    if options.queue and database is not None:
-        try:
-            import psycopg  # noqa: F401  (without the extra, installing it comes first)
-        except ImportError:
-            from mailstage.store.database_url import extra_missing
-
-            raise extra_missing(database.where) from None
-        raise StoreUnreadable(
-            f"The store is {database.where}: the relay's queue is kept in "
-            f"files beside a store file, and a PostgreSQL queue is not built yet. Run "
-            f"`mailstage relay {args.stage} --no-queue` (the app then hears the server's "
-            f"answer, 451 when it cannot be sent now). Nothing was changed."
-        )
     file, data = StoreFile.open(ctx.locations, relay_passphrase(ctx))
     stage = data.stage(options.stage)
     if stage is None:

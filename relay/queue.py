@@ -4,8 +4,8 @@ is delivered, refused for good, expired or deleted.
 `RelayQueue` is the interface the relay, the delivery worker, the CLI and the Queue
 screen use, with the types they share; `open_queue` is the one place that picks the
 implementation: relay/file_queue.py's `FileQueue` (one encrypted file per entry in a
-folder beside the store) or a PostgreSQL table (issue 18). Nothing else knows where
-entries live.
+folder beside the store) or relay/pg_queue.py's `PostgresQueue` (a table of a
+PostgreSQL store, issue 18). Nothing else knows where entries live.
 """
 
 from __future__ import annotations
@@ -214,8 +214,12 @@ class RelayQueue(ABC):
 
 
 def open_queue(file: StoreFile) -> RelayQueue:
-    """The store's queue: the one place that picks the implementation (files beside
-    the store; a PostgreSQL store will get its table here)."""
+    """The store's queue: the one place that picks the implementation (files beside a
+    store file; the table `mailstage_queue` of a PostgreSQL store)."""
+    if file.locations.database is not None:
+        from mailstage.relay.pg_queue import PostgresQueue
+
+        return PostgresQueue.of_store(file)
     from mailstage.relay.file_queue import FileQueue
 
     return FileQueue.of_store(file)

@@ -7,7 +7,9 @@ decided and the entry written durably before anything goes upstream; the app hea
 upstream's own answer within --first-attempt seconds, else `250 Queued as ID`, and the
 delivery worker (worker.py) retries. With --no-queue the app's end of DATA is answered
 only once the upstream server has answered (451 when it could not be sent now). The
-store is watched: a saved change applies to the next message.
+store is watched: a saved change applies to the next message (on PostgreSQL the relay
+also LISTENs, store/pg_listen.py: a save on another host is read at once, a `queue
+retry` wakes the delivery worker).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ DEFAULT_PORT = 1587
 DEFAULT_MAX_SIZE = 25 * 1024 * 1024
 GRACE_SECONDS = 30.0
 WATCH_SECONDS = 0.25
+LISTENING_WATCH_SECONDS = 5.0  # on PostgreSQL while LISTEN works: saves are heard at once
 SESSION_TIMEOUT = 300.0  # an authenticated session idle this long is closed
 LOGIN_TIMEOUT = 30.0  # a session that has not logged in, idle this long, is closed
 UPSTREAM_DEADLINE = 300.0  # the upstream conversation up to the final dot, all of it
@@ -179,6 +182,8 @@ class Relay:
         self._sessions: set[Any] = set()  # the connections open now
         self._stop = asyncio.Event()
         self._reload_now = asyncio.Event()
+        self._forced = False  # SIGHUP (reload whatever the signature says)
+        self._listener: Any = None  # store/pg_listen.py's, on a PostgreSQL store
         self._reading = asyncio.Lock()
         self._hostname = "localhost"
         self.queue: RelayQueue | None = open_queue(store.file) if options.queue else None
@@ -226,12 +231,13 @@ class Relay:
         for number, action in (
             (signal.SIGTERM, self.request_stop),
             (signal.SIGINT, self.request_stop),
-            (signal.SIGHUP, self._reload_now.set),
+            (signal.SIGHUP, self._reload_forced),
         ):
             loop.add_signal_handler(number, action)
         self.events.event(self._listening_text())
         if on_ready is not None:
             on_ready(self)
+        self._listener = self._listen(loop)
         watcher = loop.create_task(self._watch())
         delivering = loop.create_task(self.worker.run()) if self.worker is not None else None
         try:
@@ -244,6 +250,8 @@ class Relay:
                 delivering.cancel()
             await self._finish_in_flight()
             await self.pool.close_idle()
+            if self._listener is not None:
+                await asyncio.to_thread(self._listener.stop)
             for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(number)
         self.events.event("stopped")
@@ -301,13 +309,41 @@ class Relay:
             if transport is not None:
                 transport.close()
 
+    def _listen(self, loop: asyncio.AbstractEventLoop) -> Any:
+        """On a PostgreSQL store: a thread LISTENing for saves (the watch looks at once)
+        and for queue retries (the worker looks at once)."""
+        database = self.store.file.locations.database
+        if database is None:
+            return None
+        from mailstage.store.pg_listen import QUEUE_CHANNEL, STORE_CHANNEL, Listener
+
+        def notified(channel: str, payload: str) -> None:
+            if channel == QUEUE_CHANNEL:
+                if self.worker is not None:
+                    loop.call_soon_threadsafe(self.worker.wake.set)
+            else:  # a save, or listening (again) after missing some
+                loop.call_soon_threadsafe(self._reload_now.set)
+
+        def failed(text: str) -> None:
+            loop.call_soon_threadsafe(self.events.event, text)
+
+        channels = (STORE_CHANNEL, QUEUE_CHANNEL)
+        return Listener(database, channels, notified, on_error=failed).start()
+
+    def _reload_forced(self) -> None:
+        self._forced = True
+        self._reload_now.set()
+
     async def _watch(self) -> None:
         while True:
+            listening = self._listener is not None and self._listener.listening
             try:
-                await asyncio.wait_for(self._reload_now.wait(), WATCH_SECONDS)
+                await asyncio.wait_for(
+                    self._reload_now.wait(), LISTENING_WATCH_SECONDS if listening else WATCH_SECONDS
+                )
             except TimeoutError:
                 pass
-            forced = self._reload_now.is_set()
+            forced, self._forced = self._forced, False
             self._reload_now.clear()
             if forced or self.store.changed():
                 await self._reload("SIGHUP" if forced else "the store changed")

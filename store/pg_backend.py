@@ -3,7 +3,8 @@
 The row holds the very envelope a store file holds (ciphertext), with its `generation`
 and `store_id` as plain columns. ``locked`` is a transaction that holds the row with
 `SELECT ... FOR UPDATE`; a save is `UPDATE ... WHERE generation = loaded`, so a lost
-race is a conflict (exit 6) even if a writer skipped the lock. The audit archive's
+race is a conflict (exit 6) even if a writer skipped the lock, and NOTIFYs the relays
+(store/pg_listen.py). The audit archive's
 records are rows of their own, written in the same transaction as the store.
 
 One backend (one connection) per database and process: reads, the lock and the save
@@ -23,6 +24,7 @@ from mailstage.store.database_url import DatabaseUrl
 from mailstage.store.errors import Conflict, InvalidInput, StoreUnreadable
 from mailstage.store.file_backend import lock_timeout
 from mailstage.store.paths import Locations
+from mailstage.store.pg_listen import STORE_CHANNEL
 from mailstage.store.reader import FIRST_READ, RawFile
 from mailstage.store.sharing import PRIVATE, Sharing
 
@@ -229,20 +231,25 @@ class PostgresBackend:
 
     def write(self, blob: Sequence[bytes | memoryview], sharing: Sharing, stamp: Stamp) -> None:
         envelope, loaded = b"".join(blob), stamp.loaded
+        # the same statement NOTIFYs the relays (store/pg_listen.py), heard at the commit
         with self._sql("save the store"):
             if loaded is None:
                 cursor = self.connection.execute(
-                    "INSERT INTO mailstage_store (id, store_id, generation, envelope) "
-                    "VALUES (1, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                    (stamp.store_id, stamp.generation, envelope),
+                    "WITH saved AS (INSERT INTO mailstage_store (id, store_id, generation, "
+                    "envelope) VALUES (1, %s, %s, %s) ON CONFLICT (id) DO NOTHING "
+                    "RETURNING generation) "
+                    "SELECT pg_notify(%s, generation::text) FROM saved",
+                    (stamp.store_id, stamp.generation, envelope, STORE_CHANNEL),
                 )
             else:
                 cursor = self.connection.execute(
-                    "UPDATE mailstage_store SET envelope = %s, generation = %s, "
-                    "store_id = %s, saved_at = now() WHERE id = 1 AND generation = %s",
-                    (envelope, stamp.generation, stamp.store_id, loaded),
+                    "WITH saved AS (UPDATE mailstage_store SET envelope = %s, generation = %s, "
+                    "store_id = %s, saved_at = now() WHERE id = 1 AND generation = %s "
+                    "RETURNING generation) "
+                    "SELECT pg_notify(%s, generation::text) FROM saved",
+                    (envelope, stamp.generation, stamp.store_id, loaded, STORE_CHANNEL),
                 )
-        if cursor.rowcount == 1:
+        if len(cursor.fetchall()) == 1:
             return
         if loaded is None:
             raise Conflict(f"Another admin created a store in {self.url.where} first.")

@@ -48,6 +48,26 @@ MIGRATIONS: tuple[tuple[LiteralString, ...], ...] = (
         "ALTER TABLE mailstage_audit_archive ALTER COLUMN record SET STORAGE EXTERNAL",
         "ALTER TABLE mailstage_email_log ALTER COLUMN record SET STORAGE EXTERNAL",
     ),
+    # 4: the relay's queue (relay/pg_queue.py), an entry a row: sealed as an entry file
+    # is (meta and body ciphertext); plain are only the id, the stage's tag (a keyed
+    # hash, not its name), the times (seconds since the epoch), the state and the
+    # attempt count. A relay leases a row with SELECT ... FOR UPDATE for its attempt.
+    (
+        """CREATE TABLE mailstage_queue (
+            id text PRIMARY KEY CHECK (id ~ '^[0-9a-f]{12}$'),
+            stage_tag text NOT NULL,
+            queued_at double precision NOT NULL,
+            next_attempt double precision NOT NULL,
+            attempts integer NOT NULL DEFAULT 0,
+            state text NOT NULL CHECK (state IN ('queued', 'held', 'damaged')),
+            meta bytea NOT NULL,
+            body bytea NOT NULL
+        )""",
+        "ALTER TABLE mailstage_queue ALTER COLUMN meta SET STORAGE EXTERNAL, "
+        "ALTER COLUMN body SET STORAGE EXTERNAL",
+        "CREATE INDEX mailstage_queue_due ON mailstage_queue (stage_tag, next_attempt) "
+        "WHERE state = 'queued'",
+    ),
 )
 LATEST = len(MIGRATIONS)
 # pg_advisory_xact_lock key: two mailstage processes never migrate at once
@@ -60,4 +80,5 @@ GRANTS: tuple[LiteralString, ...] = (
     "GRANT SELECT ON mailstage_schema_version TO {role}",
     "GRANT SELECT, INSERT ON mailstage_email_log TO {role}",
     "GRANT USAGE ON SEQUENCE mailstage_email_log_id_seq TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON mailstage_queue TO {role}",
 )

@@ -1,17 +1,21 @@
-"""`mailstage relay STAGE --no-queue` on a PostgreSQL store (issue 18), against the real
-server (each test its own role and database, tests/postgres_server.py): relays run as
-subprocesses, the upstream is the loopback STARTTLS + AUTH server of tests/loopback.py.
+"""`mailstage relay STAGE` on a PostgreSQL store (issue 18), against the real server (each
+test its own role and database, tests/postgres_server.py): relays run as subprocesses,
+the upstream is the loopback STARTTLS + AUTH server of tests/loopback.py.
 
-Two relays for one stage on one database (as on two hosts) deliver each message exactly
-once and write one email log (the table); a test list activated through the CLI (as from
-another host) applies to the very next message through either relay, because each checks
-the row's generation before its routing decision. The queue stays refused on a database
-with a sentence that says to use --no-queue.
+Two relays for one stage on one database (as on two hosts), with the queue (the default,
+the table mailstage_queue) and with --no-queue, deliver each message exactly once and
+write one email log (the table); a test list activated through the CLI (as from another
+host) applies to the very next message through either relay (each checks the row's
+generation before its routing decision, and LISTENs for saves). A relay killed with -9
+while it holds queued messages loses nothing: the next relay delivers each once. The
+queue commands work on the table, and a retry wakes the running relay.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import time
 from collections import Counter
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,9 +26,10 @@ from tests.cli_runner import run_cli
 from tests.postgres_server import ScratchDatabase, postgres_admin, postgres_database
 from tests.relay_harness import RunningRelay, credentials, start_relay
 from tests.test_delivery_cli import set_basic
+from tests.test_queue_relay import submit, upstream_back, wait_until
 from tests.test_relay_smtplib import REAL, message, send
 
-__all__ = ["postgres_admin", "postgres_database"]
+__all__ = ["postgres_admin", "postgres_database", "upstream_back"]
 
 pytestmark = pytest.mark.postgres
 
@@ -52,9 +57,12 @@ def database_store(
     return credentials()
 
 
-@pytest.fixture
-def two_relays(database_store: str):
-    relays = [start_relay("QA", "--no-queue"), start_relay("QA", "--no-queue")]
+FAST = ("--retry-after", "1")
+
+
+@pytest.fixture(params=[(), ("--no-queue",)], ids=["queue", "no-queue"])
+def two_relays(database_store: str, request: pytest.FixtureRequest):
+    relays = [start_relay("QA", *request.param), start_relay("QA", *request.param)]
     yield relays
     for relay in relays:
         assert relay.stop() == 0, relay.stderr
@@ -114,13 +122,91 @@ def test_a_test_list_activated_elsewhere_applies_to_the_next_message_of_the_othe
     assert misrouted == []
 
 
-def test_the_queue_is_refused_on_a_database_with_the_way_to_run_without_it(
-    database_store: str, smtp_server
+def queue_list() -> list[dict]:
+    shown = run_cli("queue", "list", "--json")
+    assert shown.returncode == 0, shown.stderr
+    return json.loads(shown.stdout)
+
+
+def log_records() -> list[dict]:
+    shown = run_cli("log", "--json", "--limit", "1000")
+    assert shown.returncode == 0, shown.stderr
+    return [json.loads(line) for line in shown.stdout.splitlines() if line.strip()]
+
+
+def queued_id(answer: tuple[int, str]) -> str:
+    code, text = answer
+    assert code == 250 and text.startswith("2.0.0 Queued as "), text
+    return text.split()[3].rstrip(":")
+
+
+KILLED = 6
+
+
+def test_a_relay_killed_with_queued_messages_the_next_relay_delivers_each_once(
+    database_store: str, smtp_server, upstream_back, postgres_database: ScratchDatabase
 ) -> None:
-    refused = run_cli("relay", "QA", "--listen", "127.0.0.1:0")
-    assert refused.returncode == 5
-    assert "--no-queue" in refused.stderr
-    assert "PostgreSQL queue is not built yet" in refused.stderr
-    assert "Traceback" not in refused.stderr
-    assert database_store not in refused.stderr + refused.stdout
-    assert smtp_server.messages == []
+    smtp_server.stop()  # upstream down while relay A accepts the messages
+    relay_a = start_relay("QA", *FAST)
+    assert "queue in the database" in relay_a.stderr  # the listening line names the table
+    try:
+        ids = [queued_id(submit(relay_a, database_store, n)) for n in range(KILLED)]
+        assert sorted(item["id"] for item in queue_list()) == sorted(ids)
+        dump = postgres_database.data_dump()
+        assert "COPY public.mailstage_queue" in dump
+        for plain in ("order 0", "a@buyers.example", "app@shop.example", "body 0", "Shop"):
+            assert plain not in dump, plain
+            assert plain.encode().hex() not in dump, plain
+        time.sleep(1.5)  # A is retrying now: some rows are leased by it when it dies
+    finally:
+        relay_a.process.send_signal(signal.SIGKILL)
+        assert relay_a.process.wait(timeout=30) == -signal.SIGKILL
+    upstream_back.start()
+    relay_b = start_relay("QA", *FAST)
+    try:
+        wait_until(lambda: len(upstream_back.messages) >= KILLED)
+        wait_until(lambda: queue_list() == [])
+        time.sleep(2.5)  # more retry rounds: nothing more goes
+    finally:
+        assert relay_b.stop() == 0, relay_b.stderr
+    upstream = Counter(m.message["Subject"] for m in upstream_back.messages)
+    assert upstream == Counter(f"order {n}" for n in range(KILLED))  # each exactly once
+    records = log_records()
+    sent = [r["queue_id"] for r in records if r["outcome"] == "sent"]
+    assert sorted(sent) == sorted(ids)
+    assert sorted(r["queue_id"] for r in records if r["outcome"] == "queued") == sorted(ids)
+
+
+def test_queue_commands_on_the_database_and_a_retry_wakes_the_relay(
+    database_store: str, smtp_server, upstream_back
+) -> None:
+    smtp_server.stop()
+    relay = start_relay("QA", "--retry-after", "3600")  # no retry of its own meanwhile
+    try:
+        held, deleted, retried = (queued_id(submit(relay, database_store, n)) for n in range(3))
+        listed = {item["id"]: item for item in queue_list()}
+        assert set(listed) == {held, deleted, retried}
+        assert {item["app"] for item in listed.values()} == {"Shop"}
+        assert {item["stage"] for item in listed.values()} == {"QA"}
+        assert listed[held]["recipients"] == ["a@buyers.example"]
+        assert listed[held]["attempts"] == 1 and listed[held]["last_reply"].startswith("451")
+        assert run_cli("queue", "hold", held).returncode == 0
+        removed = run_cli("queue", "delete", deleted, "--yes")
+        assert removed.returncode == 0, removed.stderr
+        assert {i["id"]: i["state"] for i in queue_list()} == {held: "held", retried: "queued"}
+        missing = run_cli("queue", "retry", deleted)
+        assert missing.returncode == 3 and "is not in the queue" in missing.stderr
+
+        upstream_back.start()
+        assert run_cli("queue", "retry", "--all").returncode == 0  # the held one stays
+        wait_until(lambda: len(upstream_back.messages) == 1, timeout=10)
+        assert [i["id"] for i in queue_list()] == [held]
+        released = run_cli("queue", "release", held)  # due since the retry --all
+        assert released.returncode == 0 and "tries it now" in released.stdout
+        wait_until(lambda: queue_list() == [], timeout=10)
+    finally:
+        assert relay.stop() == 0, relay.stderr
+    assert sorted(m.message["Subject"] for m in upstream_back.messages) == ["order 0", "order 2"]
+    outcomes = {(r["queue_id"], r["outcome"]) for r in log_records()}
+    assert {(held, "sent"), (retried, "sent"), (deleted, "deleted")} <= outcomes
+    assert (deleted, "sent") not in outcomes

@@ -103,18 +103,21 @@ def test_a_schema_from_a_newer_mailstage_is_refused(
     assert "made by a newer mailstage (schema version 99" in refused.value.message
 
 
-def test_a_store_made_at_schema_version_1_gains_the_email_log_on_first_use(
+def test_a_store_made_at_schema_version_1_gains_the_email_log_and_queue_on_first_use(
     where: Locations, postgres_database: ScratchDatabase, tmp_path
 ) -> None:
     with psycopg.connect(postgres_database.url, autocommit=True) as connection:
         connection.execute("drop table mailstage_email_log")
+        connection.execute("drop table mailstage_queue")
         connection.execute("delete from mailstage_schema_version where version > 1")
     fresh = Locations.resolve(postgres_database.url + "?application_name=y", tmp_path / "store.key")
     Workspace.open(fresh).add_stage("Staging")
     with psycopg.connect(postgres_database.url) as connection:
         versions = connection.execute("select version from mailstage_schema_version").fetchall()
         logged = connection.execute("select count(*) from mailstage_email_log").fetchone()
-    assert versions == [(n,) for n in range(1, pg_schema.LATEST + 1)] and logged == (0,)
+        queued = connection.execute("select count(*) from mailstage_queue").fetchone()
+    assert versions == [(n,) for n in range(1, pg_schema.LATEST + 1)]
+    assert logged == queued == (0,)
 
 
 def test_a_one_shot_read_fetches_sections_by_range_from_the_generation_it_opened(
