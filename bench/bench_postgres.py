@@ -3,31 +3,38 @@
 One-shot commands in a fresh process (`stage list`, `email show QA`: connect,
 authenticate, read the row, decrypt) and, in-process, opening the store and one save
 (a quick toggle: one app's section re-encrypted, the row updated under its lock), each
-interleaved with the same on a store file. Prints medians and the ratio.
+interleaved with the same on a store file. Then the relay: `mailstage relay QA` on
+each store at once (the same counting upstream of bench_relay.py), with its queue (the
+table mailstage_queue vs the queue folder) and with --no-queue: one app sending one
+message at a time (latency) and 8 apps at once (throughput), in rounds alternating
+between the two relays. Prints medians and the ratio.
 
 The server: MAILSTAGE_BENCH_DATABASE_URL (an empty database the bench may fill; its
 tables are dropped at the end), else a role and database made for the run through
 `runuser -u postgres -- psql` (as root) and dropped afterwards.
 
-    .venv/bin/python bench/bench_postgres.py [--runs 9] [--apps 1000]
+    .venv/bin/python bench/bench_postgres.py [--runs 9] [--apps 1000] [--relay-rounds 6]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench_relay import CLIENTS, drain, latencies, relay_client, start_upstream, throughput
 from bench_store import build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +57,7 @@ def database() -> Iterator[str]:
         import psycopg
 
         with psycopg.connect(given, autocommit=True) as connection:
-            for table in ("email_log", "audit_archive", "store", "schema_version"):
+            for table in ("queue", "email_log", "audit_archive", "store", "schema_version"):
                 connection.execute(f"drop table if exists mailstage_{table}")  # type: ignore[arg-type]
         return
     if os.geteuid() != 0 or not shutil.which("runuser"):
@@ -121,10 +128,82 @@ def measure(name: str, value_ms: float, baseline_ms: float) -> None:
           f"{value_ms / baseline_ms:.2f}x|-")  # fmt: skip
 
 
+def relay_ready(store: str, key: Path, port: int, ca_file: Path) -> str:
+    """QA sends through the counting upstream; app Bench may relay: its password."""
+    from pydantic import SecretStr
+
+    from mailstage.store.paths import Locations
+    from mailstage.store.workspace import Workspace
+
+    workspace = Workspace.open(Locations.resolve(store, key), user="bench")
+    options = {"server": "127.0.0.1", "port": port, "auth": "basic", "username": "u"}
+    options.update(password=SecretStr("p"), sender_email="noreply@example.com")
+    workspace.set_email(
+        "QA", workspace.email_from_options("QA", {**options, "ca_file": str(ca_file)})
+    )
+    workspace.add_app("Bench")
+    return workspace.make_relay_credentials("Bench", "QA", rotate=False)
+
+
+def start_relay(env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], int]:
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mailstage"), "relay", "QA", "--listen",
+         "127.0.0.1:0", *extra],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, env=env, cwd=ROOT,
+    )  # fmt: skip
+    assert process.stderr is not None
+    for line in process.stderr:
+        found = re.search(r"listening on \S+ port (\d+)", line)
+        if found:  # stderr drained from now on: a line a message
+            threading.Thread(target=drain, args=(process.stderr,), daemon=True).start()
+            return process, int(found.group(1))
+    raise RuntimeError("the relay did not start")
+
+
+def relay_rounds(
+    rounds: int,
+    envs: tuple[dict[str, str], dict[str, str]],
+    passwords: tuple[str, str],
+    *extra: str,
+) -> None:
+    """Both relays running at once; rounds alternate which one goes first."""
+    relays = [start_relay(env, *extra) for env in envs]
+    try:
+        clients = [
+            relay_client(port, password)
+            for (_, port), password in zip(relays, passwords, strict=True)
+        ]
+        for connect in clients:
+            throughput(connect, CLIENTS * 5)  # warm-up: pools filled, code paths loaded
+        latency: list[list[float]] = [[], []]
+        rates: list[list[float]] = [[], []]
+        for number in range(rounds):
+            for side in (0, 1) if number % 2 == 0 else (1, 0):
+                latency[side].extend(latencies(clients[side], 40))
+                rates[side].append(throughput(clients[side], CLIENTS * 25))
+    finally:
+        for process, _ in relays:
+            process.terminate()
+            process.wait(timeout=60)
+    mode = "--no-queue" if extra else "queue"
+    medians = [statistics.median(values) for values in latency]
+    measure(f"relay ({mode}): one message, one app, median of {len(latency[0])}", *medians)
+    database_rate, file_rate = (statistics.median(values) for values in rates)
+    print(
+        f"  relay ({mode}): {CLIENTS} apps at once: PostgreSQL {database_rate:.0f} msg/s, "
+        f"file {file_rate:.0f} msg/s, {database_rate / file_rate:.2f}x (median of {rounds})"
+    )
+    ratio = database_rate / file_rate
+    print(f"MEASURE|relay ({mode}) throughput, {CLIENTS} apps (PostgreSQL vs file)|"
+          f"{database_rate:.0f} msg/s|{file_rate:.0f} msg/s|{ratio:.2f}x|-")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--apps", type=int, default=1000)
+    parser.add_argument("--relay-rounds", type=int, default=6)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, database() as url:
         home = Path(folder)
@@ -153,6 +232,19 @@ def main() -> None:
             f"quick toggle's save, {args.apps} apps",
             *interleaved(args.runs, database_toggle, file_toggle),
         )
+        upstream, port, cert = start_upstream(home)
+        try:
+            passwords = (
+                relay_ready(url, key, port, cert),
+                relay_ready(file_store, key, port, cert),
+            )
+            envs = ({**env, "MAILSTAGE_STORE": url}, {**env, "MAILSTAGE_STORE": file_store})
+            for extra in ((), ("--no-queue",)):
+                relay_rounds(args.relay_rounds, envs, passwords, *extra)
+        finally:
+            assert upstream.stdin is not None
+            upstream.stdin.close()
+            upstream.wait(timeout=60)
 
 
 if __name__ == "__main__":

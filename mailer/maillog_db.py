@@ -1,7 +1,8 @@
 """The email log of a PostgreSQL store: a record a row of `mailstage_email_log`, sealed
 exactly as a line of the file log (mailer/maillog.py), with only the id, the time and
 the outcome as plain columns. Its own connection: a record is committed at once, never
-with (or rolled back with) a save of the store the same process has under way."""
+with (or rolled back with) a save of the store the same process has under way, and
+without waiting for the disk (ASYNC_COMMIT)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
     import psycopg
 
 TABLE = "mailstage_email_log"
+# A record's commit does not wait for the server's WAL flush (a relay appends one per
+# message, on its event loop): the file log is not fsynced either, and a server crash
+# can lose at most the last moment's records, never the queue's or the store's writes.
+ASYNC_COMMIT: LiteralString = "SET synchronous_commit = off"
 
 
 class DatabaseMailLog(MailLog):
@@ -30,11 +35,23 @@ class DatabaseMailLog(MailLog):
         return f"DatabaseMailLog({self.url.shown!r})"
 
     def _rows(self, doing: str, sql: LiteralString, params: tuple[object, ...] = ()) -> list[Any]:
-        with pgstore.translated(self.url, doing):
-            if self._connection is None or self._connection.closed:
-                self._connection = pgstore.connect(self.url)
-            cursor = self._connection.execute(sql, params, binary=True)
-            return cursor.fetchall() if cursor.description else []
+        """One statement; a connection that was lost while idle (the server restarted or
+        dropped it) is opened again once, so a relay's next record is not lost with it."""
+        for again in (False, True):
+            reused = self._connection is not None and not self._connection.closed
+            try:
+                with pgstore.translated(self.url, doing):
+                    if self._connection is None or self._connection.closed:
+                        self._connection = pgstore.connect(self.url)
+                        self._connection.execute(ASYNC_COMMIT)
+                    cursor = self._connection.execute(sql, params, binary=True)
+                    return cursor.fetchall() if cursor.description else []
+            except pgstore.DatabaseUnreachable:
+                if not reused or again:
+                    raise
+                if self._connection is not None:
+                    self._connection.close()
+        raise AssertionError("unreachable")
 
     def append(self, record: LogRecord) -> None:
         self._rows(

@@ -37,9 +37,9 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, LiteralString
+from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -63,6 +63,10 @@ from mailstage.store.pg_listen import QUEUE_CHANNEL
 if TYPE_CHECKING:
     import psycopg
 
+    Connection = psycopg.Connection[tuple[Any, ...]]
+
+T = TypeVar("T")
+
 KEY_PURPOSE = b"mailstage-queue-v1"  # the file queue's key: an entry seals the same way
 STAGE_PURPOSE = b"mailstage-queue-stage-v1"
 BODY_AAD = b"mailstage-queue-body:"
@@ -78,6 +82,24 @@ KEEPALIVES = ("30", "10", "3")
 # every field of an entry that is not a plain column (nor the body) is sealed in meta
 _COLUMNS = frozenset({"id", "message", "queued_at", "next_attempt", "attempts", "held"})
 _META = tuple(f.name for f in dataclasses.fields(QueueEntry) if f.name not in _COLUMNS)
+
+
+class QueueUnreachable(MailstageError, OSError):
+    """The worker could not look at the queue (the server is gone for now): an OSError,
+    as the delivery worker expects of a queue it cannot read, so it says so and tries
+    again at its next poll instead of stopping."""
+
+    exit_code = 5
+
+
+@contextmanager
+def _worker_reading() -> Iterator[None]:
+    try:
+        yield
+    except QueueUnreachable:
+        raise
+    except MailstageError as exc:
+        raise QueueUnreachable(exc.message) from None
 
 
 class _Held:
@@ -118,12 +140,13 @@ class PostgresQueue(RelayQueue):
 
     # -- connections -----------------------------------------------------------------
 
-    def _take(self) -> psycopg.Connection[tuple[Any, ...]]:
+    def _take(self) -> tuple[psycopg.Connection[tuple[Any, ...]], bool]:
+        """An idle connection (True: reused), else a new one."""
         with self._pool_lock:
             while self._idle:
                 connection = self._idle.pop()
                 if not connection.closed:
-                    return connection
+                    return connection, True
         connection = pgstore.connect(self.url)
         with pgstore.translated(self.url, "open the queue"):
             connection.execute(
@@ -133,7 +156,7 @@ class PostgresQueue(RelayQueue):
                 KEEPALIVES,
             )
         connection.autocommit = False  # a lease is a transaction that outlives a call
-        return connection
+        return connection, False
 
     def _give(self, connection: psycopg.Connection[tuple[Any, ...]]) -> None:
         """Back to the idle ones, or closed (broken, still in a transaction, too many)."""
@@ -153,21 +176,36 @@ class PostgresQueue(RelayQueue):
         with self._pool_lock:
             idle, self._idle = self._idle, []
         for connection in idle:
-            connection.close()
-
-    @contextmanager
-    def _session(self, doing: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        """A connection for one short transaction, committed at the end (rolled back and
-        closed on an error); database errors come out as sentences."""
-        connection = self._take()
-        try:
-            with pgstore.translated(self.url, doing):
-                yield connection
-                connection.commit()
-        except BaseException:
             _abandon(connection)
-            raise
-        self._give(connection)
+
+    def _run(
+        self, doing: str, work: Callable[[Connection], T], *, keep: bool = False
+    ) -> tuple[T, Connection]:
+        """``work`` in a transaction on a connection of the pool: committed and the
+        connection given back, or (``keep``) left open, the connection the caller's (a
+        lease). Database errors come out as sentences. An idle connection found lost
+        (the server restarted, or failed over) is replaced once, with every other idle
+        one: ``work`` must be safe to run again when it did not commit."""
+        for again in (False, True):
+            connection, reused = self._take()
+            try:
+                with pgstore.translated(self.url, doing):
+                    result = work(connection)
+                    if not keep:
+                        connection.commit()
+            except pgstore.DatabaseUnreachable:
+                _abandon(connection)
+                if reused and not again:
+                    self.close()
+                    continue
+                raise
+            except BaseException:
+                _abandon(connection)
+                raise
+            if not keep:
+                self._give(connection)
+            return result, connection
+        raise AssertionError("unreachable")
 
     # -- sealing ---------------------------------------------------------------------
 
@@ -204,32 +242,38 @@ class PostgresQueue(RelayQueue):
     def put(self, entry: QueueEntry) -> Lease:
         tag = self.stage_tag(entry.stage)
         meta, body = self._sealed_meta(entry, tag), self._sealed_body(entry)
-        try:
-            connection = self._take()
-        except MailstageError as exc:
-            raise _write_failed(exc) from None
-        try:
-            with pgstore.translated(self.url, "write the queue entry"):
-                connection.execute(
-                    "INSERT INTO mailstage_queue (id, stage_tag, queued_at, next_attempt, "
-                    "attempts, state, meta, body) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    (
-                        entry.id, tag, entry.queued_at,
-                        max(entry.next_attempt, time.time() + CLAIM_SECONDS),
-                        entry.attempts, "held" if entry.held else "queued", meta, body,
-                    ),
-                )  # fmt: skip
-                connection.commit()  # durable before the app hears 250
-                del meta, body
-                connection.execute(
-                    "SELECT 1 FROM mailstage_queue WHERE id = %s FOR UPDATE", (entry.id,)
+        tries = [0]
+
+        def insert(connection: Connection) -> bool:
+            tries[0] += 1
+            # a second try may find the row its first one committed before the
+            # connection was lost (ids are random: nobody else's)
+            inserted = connection.execute(
+                "INSERT INTO mailstage_queue (id, stage_tag, queued_at, next_attempt, "
+                "attempts, state, meta, body) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (id) DO NOTHING RETURNING 1",
+                (
+                    entry.id, tag, entry.queued_at,
+                    max(entry.next_attempt, time.time() + CLAIM_SECONDS),
+                    entry.attempts, "held" if entry.held else "queued", meta, body,
+                ),
+            ).fetchone()  # fmt: skip
+            if inserted is None and tries[0] == 1:
+                raise QueueWriteFailed(
+                    f"Queue entry {entry.id} already exists in the table; nothing was written."
                 )
-        except MailstageError as exc:
-            _abandon(connection)
-            raise _write_failed(exc) from None
-        except BaseException:
-            _abandon(connection)
+            connection.commit()  # durable before the app hears 250
+            connection.execute(
+                "SELECT 1 FROM mailstage_queue WHERE id = %s FOR UPDATE", (entry.id,)
+            )
+            return True
+
+        try:
+            _, connection = self._run("write the queue entry", insert, keep=True)
+        except QueueWriteFailed:
             raise
+        except MailstageError as exc:
+            raise _write_failed(exc) from None
         return Lease(entry, _Held(connection, entry.message))
 
     def defer(self, lease: Lease) -> None:
@@ -250,8 +294,15 @@ class PostgresQueue(RelayQueue):
                 connection.execute("SELECT pg_notify(%s, %s)", (QUEUE_CHANNEL, tag))
 
     def done(self, lease: Lease) -> None:
+        # as the file queue's unlink is not fsynced, the commit does not wait for the WAL
+        # flush: only a server crash within that moment could bring it back (one copy
+        # more); a killed relay never does. That saves one of the two flushes a message costs
         with self._ending(lease, "remove the queue entry") as connection:
-            connection.execute("DELETE FROM mailstage_queue WHERE id = %s", (lease.entry.id,))
+            connection.execute(
+                "WITH gone AS (DELETE FROM mailstage_queue WHERE id = %s) "
+                "SELECT set_config('synchronous_commit', 'off', true)",
+                (lease.entry.id,),
+            )
 
     @contextmanager
     def _ending(self, lease: Lease, doing: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
@@ -304,27 +355,25 @@ class PostgresQueue(RelayQueue):
 
         if not is_entry_id(entry_id):
             return None
-        connection = self._take()
-        try:
-            with pgstore.translated(self.url, "read the queue"):
-                try:
-                    if wait > 0:
-                        connection.execute(
-                            "SELECT set_config('lock_timeout', %s, true)",
-                            (f"{max(1, int(wait * 1000))}ms",),
-                        )
-                        row = connection.execute(self._SELECT + "FOR UPDATE", (entry_id,))
-                    else:
-                        row = connection.execute(self._SELECT + "FOR UPDATE NOWAIT", (entry_id,))
-                    found = row.fetchone()
-                except errors.LockNotAvailable:
-                    connection.rollback()
-                    busy = True
-                else:
-                    busy = False
-        except BaseException:
-            _abandon(connection)
-            raise
+
+        def take(connection: Connection) -> tuple[bool, tuple[Any, ...] | None]:
+            """(busy, the row)"""
+            try:
+                if wait <= 0:
+                    row = connection.execute(self._SELECT + "FOR UPDATE NOWAIT", (entry_id,))
+                    return False, row.fetchone()
+                connection.execute(
+                    "SELECT set_config('lock_timeout', %s, true)",
+                    (f"{max(1, int(wait * 1000))}ms",),
+                )
+                return False, connection.execute(
+                    self._SELECT + "FOR UPDATE", (entry_id,)
+                ).fetchone()
+            except errors.LockNotAvailable:
+                connection.rollback()
+                return True, None
+
+        (busy, found), connection = self._run("read the queue", take, keep=True)
         if busy:
             self._give(connection)
             raise EntryBusy(
@@ -335,15 +384,14 @@ class PostgresQueue(RelayQueue):
     def try_lease(self, entry_id: str) -> Lease | None:
         if not is_entry_id(entry_id):
             return None
-        connection = self._take()
-        try:
-            with pgstore.translated(self.url, "read the queue"):
-                found = connection.execute(
-                    self._SELECT + "FOR UPDATE SKIP LOCKED", (entry_id,)
-                ).fetchone()
-        except BaseException:
-            _abandon(connection)
-            raise
+
+        def take(connection: Connection) -> tuple[Any, ...] | None:
+            return connection.execute(
+                self._SELECT + "FOR UPDATE SKIP LOCKED", (entry_id,)
+            ).fetchone()
+
+        with _worker_reading():
+            found, connection = self._run("read the queue", take, keep=True)
         return self._leased(connection, entry_id, found)
 
     def _leased(
@@ -393,12 +441,16 @@ class PostgresQueue(RelayQueue):
 
     def due(self, stage: str, now: float | None = None) -> list[str]:
         now = time.time() if now is None else now
-        with self._session("read the queue") as connection:
-            rows = connection.execute(
+
+        def select(connection: Connection) -> list[tuple[Any, ...]]:
+            return connection.execute(
                 "SELECT id FROM mailstage_queue WHERE stage_tag = %s AND state = 'queued' "
                 "AND next_attempt <= %s ORDER BY next_attempt, queued_at",
                 (self.stage_tag(stage), now),
             ).fetchall()
+
+        with _worker_reading():
+            rows, _ = self._run("read the queue", select)
         return [str(row[0]) for row in rows]
 
     def items(self, stage: str | None = None) -> list[QueueItem]:
@@ -409,19 +461,20 @@ class PostgresQueue(RelayQueue):
             "FROM mailstage_queue WHERE state <> 'damaged' "
             "AND (%(tag)s::text IS NULL OR stage_tag = %(tag)s)"
         )
-        with self._session("read the queue") as connection:
+
+        def select(connection: Connection) -> tuple[list[tuple[Any, ...]], set[str]]:
             rows = connection.execute(
                 "SELECT id, stage_tag, queued_at, next_attempt, attempts, state, meta "
                 + where
                 + " ORDER BY queued_at",
                 {"tag": tag},
             ).fetchall()
-            free = {
-                str(row[0])
-                for row in connection.execute(
-                    "SELECT id " + where + " FOR KEY SHARE SKIP LOCKED", {"tag": tag}
-                )
-            }
+            free = connection.execute(
+                "SELECT id " + where + " FOR KEY SHARE SKIP LOCKED", {"tag": tag}
+            )
+            return rows, {str(row[0]) for row in free}
+
+        (rows, free), _ = self._run("read the queue", select)
         found = []
         for entry_id, tag, queued_at, next_attempt, attempts, column_state, sealed in rows:
             try:

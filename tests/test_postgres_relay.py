@@ -210,3 +210,33 @@ def test_queue_commands_on_the_database_and_a_retry_wakes_the_relay(
     outcomes = {(r["queue_id"], r["outcome"]) for r in log_records()}
     assert {(held, "sent"), (retried, "sent"), (deleted, "deleted")} <= outcomes
     assert (deleted, "sent") not in outcomes
+
+
+def test_the_server_dropping_every_connection_of_the_relay_loses_nothing(
+    database_store: str, smtp_server, upstream_back, postgres_database: ScratchDatabase
+) -> None:
+    import psycopg
+
+    smtp_server.stop()
+    relay = start_relay("QA", *FAST)
+    try:
+        ids = [queued_id(submit(relay, database_store, n)) for n in range(3)]
+        with psycopg.connect(postgres_database.url, autocommit=True) as admin:
+            dropped = admin.execute(
+                "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                "where usename = current_user and pid <> pg_backend_pid()"
+            ).fetchone()
+        assert dropped is not None and dropped[0] >= 3  # store, log, queue, listener
+        upstream_back.start()
+        wait_until(lambda: len(upstream_back.messages) >= 3)
+        wait_until(lambda: queue_list() == [])
+        code, text = submit(relay, database_store, 3)  # and the next message goes at once
+        assert code == 250 and text.startswith("2.0.0 Sent"), text
+        time.sleep(2.5)  # more retry rounds: nothing more goes
+    finally:
+        assert relay.stop() == 0, relay.stderr
+    assert "Traceback" not in relay.stderr
+    upstream = Counter(m.message["Subject"] for m in upstream_back.messages)
+    assert upstream == Counter(f"order {n}" for n in range(4))
+    sent = [r["queue_id"] for r in log_records() if r["outcome"] == "sent"]
+    assert set(ids) <= set(sent) and len(sent) == 4

@@ -1,6 +1,7 @@
 """The full-screen app on a PostgreSQL store (issue 18), through Pilot against the real
 server: it opens as the database role, a stage edited in the form is saved to the row,
-and on an empty database the welcome screen creates the store there."""
+on an empty database the welcome screen creates the store there, and the Queue screen
+shows and steers the rows of mailstage_queue."""
 
 from __future__ import annotations
 
@@ -95,3 +96,43 @@ async def test_the_email_log_screen_reads_the_table_and_shows_new_records(
                 break
             await pilot.pause(0.05)
         assert "Bandicoot notice" in screen_text(app)
+
+
+async def test_the_queue_screen_shows_and_steers_the_table(where: Locations) -> None:
+    import time
+
+    from mailstage.mailer.maillog import MailLog
+    from mailstage.relay.queue import QueueEntry, open_queue
+    from mailstage.screens.queue import QueueScreen
+    from mailstage.screens.widgets import ConfirmModal
+    from tests.test_queue_screen import wait_for_text
+
+    workspace = Workspace.init(where)
+    queue = open_queue(workspace.file)
+    entry = QueueEntry(
+        stage="QA", app="Shop", message=b"Subject: x\r\n\r\nbody\r\n",
+        recipients=["quokka@buyers.example"], subject="Quokka order",
+        queued_at=time.time() - 7200, next_attempt=time.time() + 1800, attempts=3,
+        last_reply="451 4.4.1 connect: refused",
+    )  # fmt: skip
+    queue.unlock(queue.put(entry))
+    app: Any = build_app(where)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        text = await wait_for_text(pilot, app, entry.id)
+        assert "2h" in text and "451 4.4.1" in text and "1 message(s) waiting" in text
+        await pilot.press("h")
+        await wait_for_text(pilot, app, "1 held")
+        assert [item.state for item in queue.list()] == ["held"]
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        await wait_for_text(pilot, app, "empty")
+    assert queue.list() == []
+    log = MailLog.of_store(Workspace.open(where).file).read()
+    assert [(r.outcome, r.queue_id) for r in log] == [("deleted", entry.id)]
