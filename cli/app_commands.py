@@ -9,6 +9,7 @@ from mailstage.cli.confirm import add_yes, require_yes
 from mailstage.cli.context import CliContext
 from mailstage.cli.help_text import leaf, required
 from mailstage.cli.output import table, to_json
+from mailstage.cli.read_commands import cmd_testlist_show
 from mailstage.store.text import visible
 from mailstage.store.words import count_text
 
@@ -56,7 +57,8 @@ def register(groups: dict[str, Any]) -> None:
             )
         if action == "show":
             p.add_argument("--json", action="store_true", help="print JSON")
-        p.set_defaults(func=cmd_testlist, testlist_action=action)
+        handler = cmd_testlist_show if action == "show" else cmd_testlist
+        p.set_defaults(func=handler, testlist_action=action)
 
 
 _ACTIVE = (
@@ -160,31 +162,6 @@ def cmd_app_remove(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def cmd_testlist(args: argparse.Namespace, ctx: CliContext) -> int:
     action = args.testlist_action
-    if action == "show":
-        from mailstage.store import views
-
-        with ctx.read() as opened:  # the core and the one section that holds the app
-            app = views.app(opened, args.app)
-            stage = views.stage(opened, args.stage)
-        tl = views.test_list(app, stage["name"])
-        shown = {
-            "app": app["name"],
-            "stage": stage["name"],
-            "active": tl["active"],
-            "addresses": tl["addresses"],
-        }
-        if args.json:
-            ctx.out(to_json(shown))
-        else:
-            state = "active" if shown["active"] else "inactive"
-            ctx.out(
-                f"{app['name']} / {stage['name']}: test list {state}, "
-                f"{count_text(len(shown['addresses']))}"
-            )
-            for address in shown["addresses"]:
-                ctx.out(f"  {address}")
-        return 0
-
     pasted: list[str] = []
     invalid: list[tuple[str, str]] = []
     if action in ("add", "remove"):

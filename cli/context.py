@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TextIO
 
 from mailstage.store.errors import StoreUnreadable
 from mailstage.store.paths import Locations
 from mailstage.store.text import visible
+
+TYPE_CHECKING = False  # typing (~2 ms) stays off the one-shot commands
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TextIO
+
+    from mailstage.store.paths import ReadLocations
 
 
 class CliContext:
     # a plain class: dataclasses imports inspect (~8 ms) on every one-shot command
     def __init__(
         self,
-        locations: Locations,
+        locations: ReadLocations,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
         stdin: TextIO | None = None,
     ) -> None:
-        self.locations = locations
+        # a one-shot read names the files as text (paths.FileLocations: no pathlib)
+        self.read_locations = locations
         self.stdout = sys.stdout if stdout is None else stdout
         self.stderr = sys.stderr if stderr is None else stderr
         self.stdin = sys.stdin if stdin is None else stdin
@@ -34,22 +40,40 @@ class CliContext:
     def warn(self, text: str) -> None:
         print(visible(text, multiline=True), file=self.stderr)
 
+    @property
+    def locations(self) -> Locations:
+        """The store's Locations (Paths), made from a one-shot read's text on first use."""
+        if not isinstance(self.read_locations, Locations):
+            from pathlib import Path
+
+            where = self.read_locations
+            self.read_locations = Locations(Path(where.store), Path(where.key_file))
+        return self.read_locations
+
     def passphrase(self) -> str | None:
         """The passphrase if the store needs one: MAILSTAGE_PASSPHRASE or a prompt."""
         from mailstage.store.reader import read_header_kinds
 
         if "MAILSTAGE_PASSPHRASE" in os.environ:
             return os.environ["MAILSTAGE_PASSPHRASE"]
-        if "passphrase" not in read_header_kinds(self.locations):
+        return self.passphrase_for(read_header_kinds(self.read_locations))
+
+    def passphrase_for(self, kinds: set[str]) -> str | None:
+        """The passphrase for a store with these key kinds (its header's wraps):
+        MAILSTAGE_PASSPHRASE, none for a key file's store, else asked."""
+        if "MAILSTAGE_PASSPHRASE" in os.environ:
+            return os.environ["MAILSTAGE_PASSPHRASE"]
+        if "passphrase" not in kinds:
             return None
         return prompt_passphrase(confirm=False)
 
     def read(self) -> Any:
         """The store opened for reading only what a command prints (no models built):
-        a context manager whose sections are decrypted on demand (store/views.py)."""
+        a context manager whose sections are decrypted on demand (store/views.py). The
+        header is read once: it also says whether a passphrase is needed."""
         from mailstage.store.reader import open_store
 
-        return open_store(self.locations, self.passphrase())
+        return open_store(self.read_locations, self.passphrase_for)
 
     def read_secret(self, what: str) -> Any:
         """One secret (a SecretStr) from standard input: asked without echo when it is a

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mailstage.cli.context import CliContext
-from mailstage.cli.output import pairs, to_json
+from mailstage.cli.read_commands import cmd_email_show
 
 if TYPE_CHECKING:
     import argparse
@@ -86,50 +86,6 @@ def register(groups: dict[str, Any]) -> None:
         "--ca-file", metavar="PEM", help="extra CA certificates to trust (an internal relay)"
     )
     p.set_defaults(func=cmd_email_set)
-
-
-def email_json(stage: dict[str, Any]) -> dict[str, Any]:
-    """`email show --json` of a stage as stored (store/views.py), secrets masked."""
-    from mailstage.store.views import masked_email
-
-    email = stage.get("email")
-    if email is None:
-        return {
-            "stage": stage["name"],
-            "server": None,
-            "port": None,
-            "security": None,
-            "sender_email": None,
-            "sender_name": None,
-            "auth": None,
-            "ca_file": None,
-            "updated_at": None,
-            "updated_by": None,
-        }
-    return {"stage": stage["name"], **masked_email(email)}
-
-
-def cmd_email_show(args: argparse.Namespace, ctx: CliContext) -> int:
-    from mailstage.store import views
-
-    with ctx.read() as opened:
-        stage = views.stage(opened, args.stage)
-    if args.json:
-        ctx.out(to_json(email_json(stage)))
-        return 0
-    email, name = stage.get("email"), stage["name"]
-    if email is None:
-        ctx.out(
-            f"{name}: not configured. Set it with: mailstage email set {name} "
-            "--server HOST --auth basic|oauth2 ..."
-        )
-        return 0
-    from mailstage.store.config_rows import config_rows
-
-    items = [("Stage", name + (" (production)" if stage.get("production") else ""))]
-    items += config_rows(email)
-    ctx.out(pairs(items))
-    return 0
 
 
 def cmd_email_set(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from mailstage.cli.context import CliContext
 from mailstage.cli.read_argv import plain_read
 from mailstage.store.errors import MailstageError
-from mailstage.store.paths import Locations
+from mailstage.store.paths import FileLocations, Locations
 from mailstage.store.process import disable_core_dumps
 
+TYPE_CHECKING = False  # typing (~2 ms) stays off the one-shot commands
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from mailstage.store.paths import ReadLocations
 
 GROUPS = {
     "stage": "stages (Development, QA, Production, ...)",
@@ -82,8 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: list[str]) -> int:
     handler: Callable[[Any, CliContext], int | None] | None
     args: Any
+    locations: ReadLocations | None = None
     if read := plain_read(argv):
         handler, args = read
+        locations = FileLocations.plain(args.store, args.key_file)  # None: not plainly a file
     else:
         from mailstage.cli.parser import refuse_secrets
 
@@ -93,7 +98,7 @@ def _run(argv: list[str]) -> int:
             return 2
         args = parser.parse_args(argv)
         handler = getattr(args, "func", None)
-    ctx = CliContext(Locations.resolve(args.store, args.key_file))
+    ctx = CliContext(locations or Locations.resolve(args.store, args.key_file))
     if handler is None:
         from mailstage.cli import tui_commands
 

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailstage.cli.confirm import add_yes, require_yes
 from mailstage.cli.context import CliContext
-from mailstage.cli.output import table, to_json
-from mailstage.store.fields import AUTH_LABELS
+from mailstage.cli.read_commands import cmd_stage_list
 
 if TYPE_CHECKING:
     import argparse
@@ -47,42 +46,6 @@ def register(groups: dict[str, Any]) -> None:
     p.add_argument("name")
     add_yes(p)
     p.set_defaults(func=cmd_stage_remove)
-
-
-def stage_state(stage: dict[str, Any]) -> dict[str, Any]:
-    """A stage as stored (store/views.py), as `stage list` shows it."""
-    email = stage.get("email")
-    return {
-        "name": stage["name"],
-        "production": bool(stage.get("production")),
-        "order": stage.get("order", 0),
-        "configured": email is not None,
-        "server": email["server"] if email else None,
-        "port": email["port"] if email else None,
-        "auth_type": email["auth"]["type"] if email else None,
-        "sender_email": email["sender_email"] if email else None,
-    }
-
-
-def cmd_stage_list(args: argparse.Namespace, ctx: CliContext) -> int:
-    from mailstage.store import views
-
-    with ctx.read() as opened:
-        stages = [stage_state(s) for s in views.ordered_stages(opened)]
-    if args.json:
-        ctx.out(to_json(stages))
-        return 0
-    rows = [
-        (
-            s["name"] + (" (production)" if s["production"] else ""),
-            f"{s['server']}:{s['port']}" if s["configured"] else "not configured",
-            AUTH_LABELS.get(s["auth_type"], s["auth_type"]) if s["auth_type"] else "",
-            s["sender_email"] or "",
-        )
-        for s in stages
-    ]
-    ctx.out(table(["stage", "server", "auth", "sender"], rows))
-    return 0
 
 
 def cmd_stage_add(args: argparse.Namespace, ctx: CliContext) -> int:

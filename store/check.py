@@ -46,13 +46,13 @@ def check_store(
     """Every part's verdict. A store that does not open at all (wrong key, header damaged,
     unsafe permissions) raises as every command does: there is nothing to go through."""
     with open_store(locations, passphrase, whole=True) as opened:
-        results = list(_parts(opened))
+        results = list(_parts(opened, locations))
         for check in extra:
             results.append(check(lambda purpose: derive_key(opened.data_key, purpose)))
     return results
 
 
-def _parts(opened: OpenedStore) -> Iterator[PartCheck]:
+def _parts(opened: OpenedStore, locations: Locations) -> Iterator[PartCheck]:
     if opened.header is None:
         yield _v1(opened)
         return
@@ -69,7 +69,7 @@ def _parts(opened: OpenedStore) -> Iterator[PartCheck]:
     unknown = {s.kind for s in opened.header.sections[1:]} - SECTION_KINDS_AFTER_CORE
     if unknown:
         yield PartCheck("sections", False, f"unknown kind(s): {', '.join(sorted(unknown))}")
-    yield _archive(opened, core.archive)
+    yield _archive(opened, core.archive, locations)
 
 
 def _v1(opened: OpenedStore) -> PartCheck:
@@ -108,10 +108,10 @@ def _verdict(
         return PartCheck(name, False, "damaged (its digest or contents do not match)")
 
 
-def _archive(opened: OpenedStore, archive: ArchiveInfo) -> PartCheck:
+def _archive(opened: OpenedStore, archive: ArchiveInfo, locations: Locations) -> PartCheck:
     key = derive_key(opened.data_key, audit_archive.KEY_PURPOSE)
     try:
-        chunks = backend_for(opened.locations).read_archive(key, archive.chunks)
+        chunks = backend_for(locations).read_archive(key, archive.chunks)
         events = sum(len(load_events(chunk)) for chunk in chunks)
     except UnsafeFile:
         raise

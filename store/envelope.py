@@ -28,12 +28,15 @@ from __future__ import annotations
 import json
 import os
 import struct
-from collections.abc import Sequence
-from typing import Any
 
 from mailstage.store.codec import b64d, b64e, dumps
 from mailstage.store.errors import StoreUnreadable
 from mailstage.store.record import FrozenRecord, Record
+
+TYPE_CHECKING = False  # typing (~2 ms) stays off the one-shot commands
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 FORMAT = "mailstage-store"
 VERSION = 2
@@ -181,7 +184,7 @@ class Sealed(Record):
 
 
 def seal_section(data_key: bytes, kind: str, plaintext: bytes) -> Sealed:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from mailstage.store.aead import AESGCM
 
     nonce = os.urandom(NONCE)
     aad = SECTION_AAD + kind.encode("ascii")
@@ -197,7 +200,7 @@ def seal(
     extra: dict[str, Any] | None = None,
 ) -> tuple[Buffer, ...]:
     """The file's bytes, in pieces: a large store is never copied into one more buffer."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from mailstage.store.aead import AESGCM
 
     nonce = os.urandom(NONCE)
     core_section = Section("core", nonce, len(core) + TAG)
@@ -265,29 +268,27 @@ def parse_prefix(head: bytes, path: object) -> Header:
 
 def open_core(header: Header, data_key: bytes, ciphertext: Buffer, path: object) -> bytes:
     """Decrypt the core; this authenticates the header too."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from mailstage.store.aead import decrypt_or_none
 
-    try:
-        return AESGCM(data_key).decrypt(header.sections[0].nonce, ciphertext, header.prefix)
-    except (InvalidTag, ValueError):
-        raise unreadable(path) from None
+    plain = decrypt_or_none(data_key, header.sections[0].nonce, ciphertext, header.prefix)
+    if plain is None:
+        raise unreadable(path)
+    return plain
 
 
 def open_section(section: Section, data_key: bytes, ciphertext: Buffer, path: object) -> bytes:
     """Decrypt a section listed in an authenticated header (its core opened first)."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from mailstage.store.aead import decrypt_or_none
 
     # the tag is no secret (it is in the header): a plain comparison is fine, and keeps
     # hmac (and OpenSSL's hashlib, ~25 ms) off the one-shot commands' start-up
     if section.tag is None or bytes(ciphertext[-TAG:]) != section.tag:
         raise unreadable(path)
-    try:
-        aad = SECTION_AAD + section.kind.encode("ascii", "replace")
-        return AESGCM(data_key).decrypt(section.nonce, ciphertext, aad)
-    except (InvalidTag, ValueError):
-        raise unreadable(path) from None
+    aad = SECTION_AAD + section.kind.encode("ascii", "replace")
+    plain = decrypt_or_none(data_key, section.nonce, ciphertext, aad)
+    if plain is None:
+        raise unreadable(path)
+    return plain
 
 
 def is_v2(head: bytes) -> bool:

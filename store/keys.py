@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from mailstage.store.aead import AESGCM, decrypt_or_none
 from mailstage.store.envelope import SCRYPT_CAP, SCRYPT_DEFAULT, b64d, b64e
 from mailstage.store.errors import StoreUnreadable
 from mailstage.store.paths import create_file, ensure_private_dir, read_checked_file
 from mailstage.store.record import Record
 from mailstage.store.sharing import check_file, sharing_of
+
+TYPE_CHECKING = False  # typing (~2 ms) stays off the one-shot commands
+if TYPE_CHECKING:
+    from typing import Any
+
+    from mailstage.store.sharing import StrPath
 
 KEY_BYTES = 32
 WRAP_AAD = b"mailstage-wrap-v1:"
@@ -31,12 +33,12 @@ def _wrap(kek: bytes, kind: str, data_key: bytes, extra: dict[str, Any]) -> dict
 
 def _unwrap(kek: bytes, wrap: dict[str, Any]) -> bytes | None:
     try:
-        key = AESGCM(kek).decrypt(
-            b64d(wrap["nonce"]), b64d(wrap["wrapped"]), WRAP_AAD + str(wrap["kind"]).encode()
-        )
-    except (InvalidTag, KeyError, ValueError, TypeError):
+        nonce, wrapped = b64d(wrap["nonce"]), b64d(wrap["wrapped"])
+        aad = WRAP_AAD + str(wrap["kind"]).encode()
+    except (KeyError, ValueError, TypeError):
         return None
-    return key if len(key) == KEY_BYTES else None
+    key = decrypt_or_none(kek, nonce, wrapped, aad)
+    return key if key is not None and len(key) == KEY_BYTES else None
 
 
 class KeySource:
@@ -56,18 +58,22 @@ class KeySource:
 
 class KeyFile(Record, KeySource):
     FIELDS = ("path", "kind")
-    path: Path
+    path: StrPath  # a Path, or its text on the one-shot read path (paths.FileLocations)
 
-    def __init__(self, path: Path, kind: str = "keyfile") -> None:
+    def __init__(self, path: StrPath, kind: str = "keyfile") -> None:
         self._init(path=path, kind=kind)
+
+    @property
+    def folder(self) -> str:
+        return os.path.dirname(self.path) or "."  # as Path.parent
 
     def check(self) -> None:
         """StrictModes on the key file: 0600, or 0640 and the team's group beside a team's store."""
-        check_file(self.path, "key file", sharing_of(self.path.parent), key=True)
+        check_file(self.path, "key file", sharing_of(self.folder), key=True)
 
     def _read(self) -> bytes | None:
         try:
-            return read_checked_file(self.path, "key file", sharing_of(self.path.parent), key=True)
+            return read_checked_file(self.path, "key file", sharing_of(self.folder), key=True)
         except FileNotFoundError:
             return None
 
@@ -101,12 +107,14 @@ class KeyFile(Record, KeySource):
         )
 
     def exists(self) -> bool:
-        return self.path.exists() or self.path.is_symlink()
+        return os.path.lexists(self.path)
 
     def create(self) -> None:
-        if not self.path.parent.exists():
-            ensure_private_dir(self.path.parent)
-        sharing = sharing_of(self.path.parent)
+        from pathlib import Path
+
+        if not os.path.exists(self.folder):
+            ensure_private_dir(Path(self.folder))
+        sharing = sharing_of(self.folder)
         create_file(self.path, os.urandom(KEY_BYTES), sharing.key_mode, sharing.gid)
 
     def wrap(self, data_key: bytes) -> dict[str, Any]:

@@ -8,28 +8,31 @@ read, or a symlink, is refused with the command that fixes it, as ssh does.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mailstage.store.errors import InvalidInput, MailstageError, StoreUnreadable
 from mailstage.store.record import FrozenRecord
 from mailstage.store.sharing import PRIVATE, Sharing, check_file, sharing_of
-from mailstage.store.user_dirs import user_path
+from mailstage.store.user_dirs import normal_path, user_dir, user_path
 
+TYPE_CHECKING = False  # pathlib and typing (~6 ms) stay off the one-shot commands
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from mailstage.store.database_url import DatabaseUrl
+    from mailstage.store.sharing import StrPath
 
 APP_NAME = "mailstage"
 TEAM_KEY_NAME = "store.key"
+STORE_NAME = "store.json"
 
 
 def default_store_path() -> Path:
-    return user_path("data") / "store.json"
+    return user_path("data") / STORE_NAME
 
 
 def default_key_path() -> Path:
-    return user_path("config") / "store.key"
+    return user_path("config") / TEAM_KEY_NAME
 
 
 class Locations(FrozenRecord):
@@ -62,6 +65,8 @@ class Locations(FrozenRecord):
     ) -> Locations:
         """Never raises: a malformed URL is refused (exit 3) when the store is used,
         inside the command's error handling."""
+        from pathlib import Path
+
         origin = "--store" if store else "MAILSTAGE_STORE"
         store = store or os.environ.get("MAILSTAGE_STORE") or default_store_path()
         key_file = key_file or os.environ.get("MAILSTAGE_KEY_FILE")
@@ -114,6 +119,75 @@ class Locations(FrozenRecord):
     @property
     def backup(self) -> Path:
         return self.store.with_name(self.store.name + ".bak")
+
+
+class FileLocations(FrozenRecord):
+    """A store file and its key file as text: what Locations.resolve gives for them,
+    for the one-shot reads (store/reader.py, keys.KeyFile and sharing.py take either).
+    pathlib costs ~4 ms of every `mailstage email show` (it imports urllib.parse and
+    ipaddress); the text here is str() of the Path that Locations.resolve makes, which
+    tests/test_store_user_dirs.py checks."""
+
+    FIELDS = ("store", "key_file")
+    store: str
+    key_file: str
+    database: None = None
+    refusal: None = None
+
+    def __init__(self, store: str, key_file: str) -> None:
+        self._init(store=store, key_file=key_file)
+
+    @classmethod
+    def plain(cls, store: str | None = None, key_file: str | None = None) -> FileLocations | None:
+        """Locations.resolve(store, key_file) as text; None when that is not a store file
+        named plainly: anything with a colon (maybe a URL), a path that starts with ~,
+        the root folder, a working folder that is gone. Locations.resolve decides those."""
+        store = store or os.environ.get("MAILSTAGE_STORE") or ""
+        key_file = key_file or os.environ.get("MAILSTAGE_KEY_FILE")
+        try:
+            store_text = path_text(store or os.path.join(user_dir("data"), STORE_NAME))
+            if store_text is None or ":" in store or not os.path.basename(store_text):
+                return None
+            if not key_file:
+                # a team's store keeps its key beside it; a private one in the user's config
+                beside = os.path.join(os.path.dirname(store_text), TEAM_KEY_NAME)
+                key_file = beside if os.path.exists(beside) else default_key_text()
+            key_text = path_text(key_file)
+        except OSError:
+            return None
+        return None if key_text is None else cls(store_text, key_text)
+
+    @property
+    def file(self) -> str:
+        return self.store
+
+    @property
+    def shown(self) -> str:
+        return self.store
+
+    @property
+    def seen_key(self) -> str:
+        return self.store
+
+
+def default_key_text() -> str:
+    return os.path.join(user_dir("config"), TEAM_KEY_NAME)
+
+
+def path_text(text: str) -> str | None:
+    """str(Path(text).expanduser().absolute()) without pathlib; None for a path that
+    starts with ~ (expanduser's business)."""
+    if not text.startswith("/"):
+        relative = normal_path(text)
+        if relative.startswith("~"):
+            return None
+        text = os.getcwd() + "/" + relative
+    return normal_path(text)
+
+
+if TYPE_CHECKING:
+    # what the read path (store/reader.py) opens: either names a store file the same way
+    ReadLocations = Locations | FileLocations
 
 
 def _looks_like_url(text: str) -> bool:
@@ -172,7 +246,7 @@ def _write_all(fd: int, data: bytes | Sequence[bytes]) -> None:
 
 
 def create_file(
-    path: Path, data: bytes | Sequence[bytes], mode: int = 0o600, gid: int | None = None
+    path: StrPath, data: bytes | Sequence[bytes], mode: int = 0o600, gid: int | None = None
 ) -> None:
     """Write a new file with exactly ``mode`` (whatever the umask) and, if given, the group
     ``gid``; refuses to follow or replace anything."""
@@ -227,7 +301,7 @@ def read_private_file(path: Path, what: str) -> bytes:
     return read_checked_file(path, what, PRIVATE)
 
 
-def read_checked_file(path: Path, what: str, sharing: Sharing, *, key: bool = False) -> bytes:
+def read_checked_file(path: StrPath, what: str, sharing: Sharing, *, key: bool = False) -> bytes:
     check_file(path, what, sharing, key=key)
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:

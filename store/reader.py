@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any
 
-from mailstage.store import envelope, envelope_v1, seen
+from mailstage.store import envelope, seen
 from mailstage.store.errors import NotInitialized, StoreUnreadable, UnsafeFile
 from mailstage.store.paths import Locations
 from mailstage.store.record import Record
@@ -31,26 +30,37 @@ from mailstage.store.sharing import (
     user_name,
 )
 
+TYPE_CHECKING = False  # typing (~2 ms) stays off the one-shot commands
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from mailstage.store import envelope_v1
     from mailstage.store.keys import KeySource
+    from mailstage.store.paths import ReadLocations
+
+    # a passphrase, none (a key file), or a function of the header's key kinds that says
+    Asked = str | None | Callable[[set[str]], str | None]
 
 FIRST_READ = 64 * 1024
 
 
-def key_source(locations: Locations, passphrase: str | None) -> KeySource:
+def key_source(locations: ReadLocations, passphrase: str | None) -> KeySource:
     # keys imports cryptography: not needed to read the header on the way to a first paint
     from mailstage.store.keys import KeyFile, Passphrase
 
     return Passphrase(passphrase) if passphrase is not None else KeyFile(locations.key_file)
 
 
-def _not_there(locations: Locations) -> NotInitialized:
+def _not_there(locations: ReadLocations) -> NotInitialized:
     return NotInitialized(
         f"There is no store at {locations.store} yet. Create one with: mailstage init"
     )
 
 
-def _cannot_read(locations: Locations, exc: OSError, sharing: Sharing = PRIVATE) -> StoreUnreadable:
+def _cannot_read(
+    locations: ReadLocations, exc: OSError, sharing: Sharing = PRIVATE
+) -> StoreUnreadable:
     if isinstance(exc, PermissionError):
         me = user_name(os.getuid())
         if sharing.team and not is_in_group(os.getuid(), sharing.gid or 0):
@@ -65,19 +75,25 @@ def _cannot_read(locations: Locations, exc: OSError, sharing: Sharing = PRIVATE)
     return StoreUnreadable(f"Cannot read the store {locations.store}: {exc.strerror}.")
 
 
-def checked_sharing(locations: Locations) -> Sharing:
+def store_folder(locations: ReadLocations) -> str:
+    """The store file's folder (Path.parent, as text: a FileLocations has no Path)."""
+    return os.path.dirname(locations.store) or "."
+
+
+def checked_sharing(locations: ReadLocations) -> Sharing:
     """Private or team mode, told by the store's folder, checked as StrictModes does."""
-    sharing = sharing_of(locations.store.parent)
-    check_store_folder(locations.store.parent, sharing)
+    folder = store_folder(locations)
+    sharing = sharing_of(folder)
+    check_store_folder(folder, sharing)
     return sharing
 
 
-def check_group(locations: Locations, extra: dict[str, Any], sharing: Sharing) -> None:
+def check_group(locations: ReadLocations, extra: dict[str, Any], sharing: Sharing) -> None:
     """The team recorded in the authenticated header must be the folder's group."""
     recorded = extra.get("group")
     if locations.database is not None:
         return  # a database is shared through its roles' grants, not an OS group
-    folder = locations.store.parent
+    folder = store_folder(locations)
     if recorded is not None and recorded != sharing.group:
         now = f"the group {sharing.group}" if sharing.team else "no group (it is private)"
         raise UnsafeFile(
@@ -93,7 +109,7 @@ def check_group(locations: Locations, extra: dict[str, Any], sharing: Sharing) -
         )
 
 
-def _explain_group_mismatch(locations: Locations, sharing: Sharing) -> None:
+def _explain_group_mismatch(locations: ReadLocations, sharing: Sharing) -> None:
     """A refused file in a folder shared otherwise than the store says: name that first
     (the header is only a hint here; it is authenticated once the key opens it)."""
     try:
@@ -140,7 +156,7 @@ class RawFile(Record):
             self.fd = -1
 
 
-def open_raw(locations: Locations, *, whole: bool) -> RawFile:
+def open_raw(locations: ReadLocations, *, whole: bool) -> RawFile:
     """The store file, checked as ssh's StrictModes would (private, or the team's);
     its first bytes (or all) read."""
     sharing = checked_sharing(locations)
@@ -170,10 +186,12 @@ def _read_all(fd: int) -> bytes:
         return handle.read()
 
 
-def read_header(raw: RawFile, locations: Locations) -> envelope.Header | envelope_v1.Parsed:
+def read_header(raw: RawFile, locations: ReadLocations) -> envelope.Header | envelope_v1.Parsed:
     """The v2 header (prefix only), or the whole v1 envelope parsed."""
     path = locations.shown
     if not envelope.is_v2(raw.head):
+        from mailstage.store import envelope_v1
+
         if raw.size != len(raw.head):
             raw.head = bytes(raw.read(0, raw.size))
         return envelope_v1.parse(raw.head, path)
@@ -205,7 +223,7 @@ class OpenedStore(Record):
         "_core",
     )
     NOT_SHOWN = frozenset({"data_key", "core_bytes", "_core"})  # the key and the plaintext
-    locations: Locations
+    locations: ReadLocations
     data_key: bytes
     generation: int
     wraps: list[dict[str, Any]]
@@ -217,7 +235,7 @@ class OpenedStore(Record):
 
     def __init__(
         self,
-        locations: Locations,
+        locations: ReadLocations,
         data_key: bytes,
         generation: int,
         wraps: list[dict[str, Any]],
@@ -305,7 +323,7 @@ class OpenedStore(Record):
         return None
 
 
-def _loads(data: bytes, locations: Locations) -> Any:
+def _loads(data: bytes, locations: ReadLocations) -> Any:
     try:
         return json.loads(data)
     except (ValueError, RecursionError):
@@ -313,8 +331,8 @@ def _loads(data: bytes, locations: Locations) -> Any:
 
 
 def open_store(
-    locations: Locations,
-    passphrase: str | None = None,
+    locations: ReadLocations,
+    passphrase: Asked = None,
     *,
     whole: bool = False,
     data_key: bytes | None = None,
@@ -322,17 +340,20 @@ def open_store(
 ) -> OpenedStore:
     """Check, read and authenticate the store: the header and its core are decrypted;
     the other sections wait until asked for. ``whole`` reads the file in one go; a
-    known ``data_key`` (a reload) is used instead of unwrapping one.
+    known ``data_key`` (a reload) is used instead of unwrapping one. ``passphrase`` may
+    be a function of the header's key kinds (the CLI asks only a store that has a
+    passphrase), called at most once.
 
     A store older than the one this user last saw at this path, or another store, is
     refused (seen.py) unless ``accept_older``; a reload checks that itself."""
+    if callable(passphrase):
+        passphrase = _asked_once(passphrase)
     for attempt in range(3):
         opened = _open_store(locations, passphrase, whole=whole, data_key=data_key)
         try:
             check_group(locations, opened.extra, opened.sharing)
             if data_key is None and not accept_older:
-                seen.check_not_older(locations.seen_key, opened.generation, opened.store_id)
-                seen.remember(locations.seen_key, opened.generation, opened.store_id)
+                seen.check_and_remember(locations.seen_key, opened.generation, opened.store_id)
         except seen.StoreRolledBack:
             opened.close()
             # another of this user's processes may have saved (and recorded a newer version)
@@ -347,8 +368,28 @@ def open_store(
     raise AssertionError("unreachable")
 
 
-def _newer_on_disk(locations: Locations, generation: int) -> bool:
-    if locations.database is not None:
+def _asked_once(ask: Callable[[set[str]], str | None]) -> Callable[[set[str]], str | None]:
+    answers: list[str | None] = []
+
+    def once(kinds: set[str]) -> str | None:
+        if not answers:
+            answers.append(ask(kinds))
+        return answers[0]
+
+    return once
+
+
+def _raw(locations: ReadLocations, *, whole: bool) -> RawFile:
+    """The store's first bytes (or all): from its file, or from its database's row."""
+    if isinstance(locations, Locations) and locations.database is not None:
+        from mailstage.store.backend import backend_for
+
+        return backend_for(locations).open_raw(whole=whole)
+    return open_raw(locations, whole=whole)  # a refused URL raises its sentence here
+
+
+def _newer_on_disk(locations: ReadLocations, generation: int) -> bool:
+    if isinstance(locations, Locations) and locations.database is not None:
         from mailstage.store.backend import backend_for
 
         now = backend_for(locations).generation()
@@ -365,19 +406,21 @@ def _newer_on_disk(locations: Locations, generation: int) -> bool:
 
 
 def _open_store(
-    locations: Locations, passphrase: str | None, *, whole: bool, data_key: bytes | None
+    locations: ReadLocations, passphrase: Asked, *, whole: bool, data_key: bytes | None
 ) -> OpenedStore:
-    from mailstage.store.backend import backend_for
-
-    raw = backend_for(locations).open_raw(whole=whole)
+    raw = _raw(locations, whole=whole)
     try:
         header = read_header(raw, locations)
         if data_key is None:
-            source = key_source(locations, passphrase)
+            kinds = {str(w.get("kind")) for w in header.wraps}
+            given = passphrase(kinds) if callable(passphrase) else passphrase
+            source = key_source(locations, given)
             data_key = _unwrap(source, header.wraps)
             if data_key is None:  # a sentence true for this source: missing, wrong size...
-                raise source.refusal(locations.shown, {str(w.get("kind")) for w in header.wraps})
-        if isinstance(header, envelope_v1.Parsed):
+                raise source.refusal(locations.shown, kinds)
+        if not isinstance(header, envelope.Header):  # version 1: one payload
+            from mailstage.store import envelope_v1
+
             payload = envelope_v1.open_payload(header, data_key, locations.shown)
             return OpenedStore(
                 locations, data_key, header.generation, header.wraps, raw, None, {}, payload
@@ -404,14 +447,9 @@ def _unwrap(source: KeySource, wraps: list[dict[str, Any]]) -> bytes | None:
     return source.unwrap(wraps)
 
 
-def read_header_kinds(locations: Locations) -> set[str]:
+def read_header_kinds(locations: ReadLocations) -> set[str]:
     """Which key sources can open the store: read from the header alone, nothing decrypted."""
-    if locations.database is not None:
-        from mailstage.store.backend import backend_for
-
-        raw = backend_for(locations).open_raw(whole=False)
-    else:
-        raw = open_raw(locations, whole=False)
+    raw = _raw(locations, whole=False)
     try:
         return {str(w.get("kind")) for w in read_header(raw, locations).wraps}
     finally:
@@ -422,6 +460,8 @@ def generation_on_disk(fd: int) -> int | None:
     """The generation in the header of an open store file, or None if it is not ours."""
     head = os.pread(fd, FIRST_READ, 0)
     if not envelope.is_v2(head):
+        from mailstage.store import envelope_v1
+
         return envelope_v1.generation_on_disk(head)
     size = envelope.prefix_size(head)
     if size is None or size > envelope.MAX_HEADER + envelope.PREFIX_FIXED:

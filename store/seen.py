@@ -11,11 +11,16 @@ never refuses a good store.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from mailstage.store.errors import StoreUnreadable
 from mailstage.store.record import FrozenRecord
 from mailstage.store.user_state import read_state, state_file, write_state
+
+TYPE_CHECKING = False  # pathlib and typing (~6 ms) stay off the one-shot commands
+if TYPE_CHECKING:
+    from typing import Any
+
+    from mailstage.store.sharing import StrPath
 
 STATE_NAME = "seen.json"
 
@@ -33,7 +38,7 @@ class Seen(FrozenRecord):
         self._init(generation=generation, store_id=store_id)
 
 
-def state_path() -> Path:
+def state_path() -> str:
     return state_file(STATE_NAME)
 
 
@@ -41,8 +46,12 @@ def new_store_id() -> str:
     return os.urandom(16).hex()  # as secrets.token_hex, without importing hmac/hashlib
 
 
-def last_seen(store: Path | str) -> Seen | None:
-    entry = read_state(state_path()).get(str(store))
+def last_seen(store: StrPath) -> Seen | None:
+    return _seen_in(read_state(state_path()), store)
+
+
+def _seen_in(data: dict[str, Any], store: StrPath) -> Seen | None:
+    entry = data.get(str(store))
     if not isinstance(entry, dict):
         return None
     generation = entry.get("generation")
@@ -52,9 +61,20 @@ def last_seen(store: Path | str) -> Seen | None:
     return Seen(generation, store_id if isinstance(store_id, str) else None)
 
 
-def check_not_older(store: Path | str, generation: int, store_id: str | None) -> None:
+def check_and_remember(store: StrPath, generation: int, store_id: str | None) -> None:
+    """check_not_older, then remember: the record read once (every one-shot read does this)."""
+    path = state_path()
+    data = read_state(path)
+    _check(_seen_in(data, store), store, generation, store_id)
+    _remember_in(data, path, store, generation, store_id)
+
+
+def check_not_older(store: StrPath, generation: int, store_id: str | None) -> None:
     """Refuse (exit 5) a store older than the one last seen at this path, or another one."""
-    seen = last_seen(store)
+    _check(last_seen(store), store, generation, store_id)
+
+
+def _check(seen: Seen | None, store: StrPath, generation: int, store_id: str | None) -> None:
     if seen is None:
         return
     fix = "If you restored a backup on purpose, accept it with: mailstage restore --accept-older"
@@ -72,12 +92,21 @@ def check_not_older(store: Path | str, generation: int, store_id: str | None) ->
         )
 
 
-def remember(
-    store: Path | str, generation: int, store_id: str | None, *, force: bool = False
-) -> None:
+def remember(store: StrPath, generation: int, store_id: str | None, *, force: bool = False) -> None:
     """Record the store as seen (only ever moving forward unless ``force``)."""
     path = state_path()
-    data = read_state(path)
+    _remember_in(read_state(path), path, store, generation, store_id, force=force)
+
+
+def _remember_in(
+    data: dict[str, Any],
+    path: str,
+    store: StrPath,
+    generation: int,
+    store_id: str | None,
+    *,
+    force: bool = False,
+) -> None:
     key = str(store)
     old = data.get(key)
     if (

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing (~2 ms) stays off the one-shot commands
 if TYPE_CHECKING:
     from datetime import datetime
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import posixpath
 import sys
-from pathlib import Path
+
+TYPE_CHECKING = False  # pathlib (~4 ms with urllib.parse and ipaddress) only when asked
+if TYPE_CHECKING:
+    from pathlib import Path
 
 APP_NAME = "mailstage"
 # kind: (its XDG variable, the folder under HOME without it)
@@ -26,18 +29,36 @@ FOLDERS = {
 
 def user_path(kind: str) -> Path:
     """platformdirs.user_{kind}_path("mailstage"), for kind data, config or state."""
+    from pathlib import Path
+
+    return Path(user_dir(kind))
+
+
+def user_dir(kind: str) -> str:
+    """user_path(kind) as text, the way str(Path) writes it; pathlib is not imported
+    unless platformdirs is asked."""
     variable, under_home = FOLDERS[kind]
     if _plain_linux():
         xdg = os.environ.get(variable, "")
         if posixpath.isabs(xdg):
-            return Path(xdg, APP_NAME)
+            return normal_path(posixpath.join(xdg, APP_NAME))
         home = os.environ.get("HOME", "")
         if posixpath.isabs(home):
-            return Path(home, under_home, APP_NAME)
+            return normal_path(posixpath.join(home, under_home, APP_NAME))
     import platformdirs
 
-    found: Path = getattr(platformdirs, f"user_{kind}_path")(APP_NAME)
-    return found
+    return str(getattr(platformdirs, f"user_{kind}_path")(APP_NAME))
+
+
+def normal_path(text: str) -> str:
+    """str(PurePosixPath(text)): empty and "." parts dropped, no trailing slash, and one
+    leading slash (two stay two, as POSIX allows); nothing else changes ("..", links).
+    tests/test_store_user_dirs.py compares it with pathlib."""
+    stripped = text.lstrip("/")
+    leading = len(text) - len(stripped)
+    root = "//" if leading == 2 else "/" if leading else ""
+    parts = [part for part in stripped.split("/") if part and part != "."]
+    return root + "/".join(parts) or "."
 
 
 def _plain_linux() -> bool:

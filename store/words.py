@@ -4,10 +4,13 @@ the portal's words (no `previous=None`, no `auth.token_url`). No Textual."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from mailstage.store.fields import FIELD_LABELS, MASK
 from mailstage.store.text import visible
+
+TYPE_CHECKING = False  # typing (~2 ms) stays off the one-shot commands
+if TYPE_CHECKING:
+    from typing import Any
 
 _SECRET_NAME = re.compile(r"secret|password|passphrase|token|key", re.IGNORECASE)
 

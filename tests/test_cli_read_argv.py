@@ -23,6 +23,14 @@ PLAIN = [
     ["--key-file=-odd", "stage", "list", "--json"],
     ["--store", "a", "--store", "b", "stage", "list"],
     ["--store=", "stage", "list"],
+    ["testlist", "show", "Shop", "--stage", "QA"],
+    ["testlist", "show", "Shop", "--stage", "QA", "--json"],
+    ["testlist", "show", "--stage", "QA", "Shop"],
+    ["testlist", "show", "--stage=QA", "--json", "Shop"],
+    ["testlist", "show", "Shop", "--stage=--json"],
+    ["testlist", "show", "Shop", "--stage=-x"],
+    ["testlist", "show", "Shop", "--stage", ""],
+    ["--key-file", "/k", "testlist", "show", "My app", "--stage", "Q A"],
 ]
 
 LEFT_TO_ARGPARSE = [
@@ -48,10 +56,23 @@ LEFT_TO_ARGPARSE = [
     ["--stor", "a", "stage", "list"],
     ["stage", "list", "--store", "a"],
     ["email", "set", "QA", "--server", "smtp.example.com"],
-    ["testlist", "show", "Shop", "--stage", "QA"],
+    ["testlist", "show", "Shop"],
+    ["testlist", "show", "--stage", "QA"],
+    ["testlist", "show", "Shop", "--stage"],
+    ["testlist", "show", "Shop", "--stage", "-x"],
+    ["testlist", "show", "Shop", "--stage", "--json"],
+    ["testlist", "show", "Shop", "--stage", "QA", "--stage", "Dev"],
+    ["testlist", "show", "Shop", "Bar", "--stage", "QA"],
+    ["testlist", "show", "Shop", "--stag", "QA"],
+    ["testlist", "show", "Shop", "--stage", "QA", "--help"],
+    ["testlist", "show", "-Shop", "--stage", "QA"],
+    ["testlist", "--stage", "QA", "show", "Shop"],
+    ["testlist", "add", "Shop", "--stage", "QA", "a@example.com"],
+    ["testlist", "activate", "Shop", "--stage", "QA"],
+    ["--store", "a", "testlist", "show", "Shop", "--", "--stage", "QA"],
 ]
 
-FIELDS = ("command", "action", "json", "store", "key_file", "stage")
+FIELDS = ("command", "action", "json", "store", "key_file", "stage", "app", "testlist_action")
 
 
 @pytest.mark.parametrize("argv", PLAIN, ids=" ".join)

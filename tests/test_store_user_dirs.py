@@ -5,7 +5,7 @@ from __future__ import annotations
 import platformdirs
 import pytest
 
-from mailstage.store.user_dirs import FOLDERS, user_path
+from mailstage.store.user_dirs import FOLDERS, normal_path, user_dir, user_path
 
 ENVIRONMENTS = [
     {"HOME": "/home/alice"},
@@ -32,3 +32,15 @@ def test_same_folders_as_platformdirs(monkeypatch, environment):
         expected = getattr(platformdirs, f"user_{kind}_path")("mailstage")
         assert user_path(kind) == expected
         assert str(user_path(kind)) == str(expected)
+        assert user_dir(kind) == str(expected)  # the text, without pathlib
+
+
+def test_normal_path_writes_a_path_as_pathlib_does():
+    """Every string of up to 7 characters from "/", ".", "a" and "~", and some longer."""
+    from itertools import product
+    from pathlib import PurePosixPath
+
+    texts = ["".join(t) for n in range(8) for t in product("/.a~", repeat=n)]
+    texts += ["/home/alice/", "//net/home//x/./y/..", "a/../b", "/ spaced /x", "\\a\\b"]
+    for text in texts:
+        assert normal_path(text) == str(PurePosixPath(text)), repr(text)
