@@ -34,7 +34,8 @@ def register(groups: dict[str, Any]) -> None:
         description="An SMTP submission service for one stage. Apps log in with their name "
         "and the password from `mailstage app credentials`; each message follows the app's "
         "test list and goes out through the stage's configuration. Each message is written "
-        "to the relay's queue (encrypted, beside the store) before it goes upstream; the "
+        "to the relay's queue (encrypted, beside the store file, or the table "
+        "mailstage_queue of a PostgreSQL store) before it goes upstream; the "
         "app hears the server's own answer within --first-attempt seconds, else `250 "
         "Queued as ID` and the relay retries (see `mailstage queue`). --no-queue: the app "
         "hears the server's answer, 451 when it cannot be sent now. SIGHUP reloads the "
@@ -83,8 +84,7 @@ def register(groups: dict[str, Any]) -> None:
     p.add_argument(
         "--no-queue",
         action="store_true",
-        help="no queue: the app hears upstream's answer, 451 when it cannot be sent now "
-        "(the only mode on a PostgreSQL store for now)",
+        help="no queue: the app hears upstream's answer, 451 when it cannot be sent now",
     )
     p.add_argument(
         "--first-attempt",

@@ -125,7 +125,8 @@ class Lease:
 
 
 class RelayQueue(ABC):
-    """What the relay needs from a queue. Implementations: FileQueue (relay/file_queue.py)."""
+    """What the relay needs from a queue. Implementations: FileQueue (relay/file_queue.py),
+    PostgresQueue (relay/pg_queue.py)."""
 
     @abstractmethod
     def put(self, entry: QueueEntry) -> Lease:
