@@ -240,3 +240,31 @@ def test_the_server_dropping_every_connection_of_the_relay_loses_nothing(
     assert upstream == Counter(f"order {n}" for n in range(4))
     sent = [r["queue_id"] for r in log_records() if r["outcome"] == "sent"]
     assert set(ids) <= set(sent) and len(sent) == 4
+
+
+def test_a_relay_killed_in_the_middle_of_its_deliveries_the_other_running_relay_takes_over(
+    database_store: str, smtp_server
+) -> None:
+    smtp_server.behaviour.data_delay = 5.0  # upstream holds A's attempts in DATA
+    relay_a = start_relay("QA", "--first-attempt", "0.3", *FAST)
+    relay_b = start_relay("QA", *FAST)
+    try:
+        for n in range(2):
+            code, text = submit(relay_a, database_store, n)
+            assert code == 250 and "no answer from upstream within 0.3 s" in text, text
+        wait_until(lambda: smtp_server.handler.data_started == 2)
+        assert [item["state"] for item in queue_list()] == ["sending", "sending"]  # A's rows
+        relay_a.process.send_signal(signal.SIGKILL)
+        assert relay_a.process.wait(timeout=30) == -signal.SIGKILL
+        assert smtp_server.messages == []  # upstream never finished those DATA
+        smtp_server.behaviour.data_delay = 0.0
+        wait_until(lambda: len(smtp_server.messages) >= 2)  # B, once A's locks are gone
+        wait_until(lambda: queue_list() == [])
+        time.sleep(2.5)  # more retry rounds: nothing more goes
+    finally:
+        relay_a.process.kill()
+        assert relay_b.stop() == 0, relay_b.stderr
+    assert Counter(m.message["Subject"] for m in smtp_server.messages) == Counter(
+        f"order {n}" for n in range(2)
+    )
+    assert smtp_server.handler.data_started == 4  # A's two cut off, B's two
