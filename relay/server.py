@@ -129,7 +129,9 @@ class StoreWatch:
     fresh: the store's signature (a stat of the file, microseconds; on PostgreSQL the
     row's generation, one indexed query) says whether a save happened since, from this
     host or another, and the store is read again first when it did, so a saved change
-    applies to the very next message. The timer in Relay._watch only keeps the event log current."""
+    applies to the very next message. The timer in Relay._watch only keeps the event log
+    current; on PostgreSQL the relay also LISTENs for saves (Relay._listen), so the watch
+    reads one at once and looks on its own only every LISTENING_WATCH_SECONDS."""
 
     def __init__(self, file: StoreFile, data: StoreData) -> None:
         self.file = file
