@@ -5,7 +5,7 @@ form (plain JSON values, as store/views.py gives them), so no pydantic is needed
 from __future__ import annotations
 
 from mailstage.store.fields import AUTH_LABELS, MASK
-from mailstage.store.text import visible, when_text
+from mailstage.store.text import utc_minute_text, visible, when_text
 
 TYPE_CHECKING = False  # typing (~2 ms) stays off the one-shot commands
 if TYPE_CHECKING:
@@ -48,9 +48,12 @@ def config_rows(
     if email.get("ca_file"):
         rows.append(("CA file", email["ca_file"]))
     if email.get("updated_at"):
-        from datetime import datetime  # only here: `stage list` never needs it
+        stamp = str(email["updated_at"])
+        minute = utc_minute_text(stamp)  # the models' own form, without datetime
+        if minute is None:
+            from datetime import datetime  # only here: `stage list` never needs it
 
-        moment = datetime.fromisoformat(str(email["updated_at"]).replace("Z", "+00:00"))
+            minute = when_text(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
         who = f" by {email['updated_by']}" if email.get("updated_by") else ""
-        rows.append(("Last changed", f"{when_text(moment)} UTC{who}"))
+        rows.append(("Last changed", f"{minute} UTC{who}"))
     return [(label, visible(value)) for label, value in rows]

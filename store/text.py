@@ -104,6 +104,33 @@ def json_escape_unsafe(encoded: str) -> str:
     return _unsafe(True).sub(escape, encoded)
 
 
+DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def utc_minute_text(stamp: str) -> str | None:
+    """when_text of a moment stored as the models write one in UTC,
+    ``2026-11-25T09:30:12.345678Z`` (or without the fraction), read without importing
+    datetime (~1 ms of `email show`); None for any other text, which datetime reads."""
+    if len(stamp) not in (20, 27) or stamp[4::3][:5] != "--T::" or stamp[-1] != "Z":
+        return None
+    digits = stamp[:4] + stamp[5:7] + stamp[8:10] + stamp[11:13] + stamp[14:16] + stamp[17:19]
+    if len(stamp) == 27:
+        if stamp[19] != ".":
+            return None
+        digits += stamp[20:26]
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    year, month, day = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
+    hour, minute, second = int(digits[8:10]), int(digits[10:12]), int(digits[12:14])
+    # (strftime writes a year before 1000 without its zeros: datetime says those)
+    if year < 1000 or not 1 <= month <= 12 or hour > 23 or minute > 59 or second > 59:
+        return None
+    leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not 1 <= day <= DAYS_IN_MONTH[month - 1] + leap:
+        return None
+    return f"{stamp[:10]} {stamp[11:16]}"
+
+
 def when_text(moment: datetime | None, *, seconds: bool = False) -> str:
     """A moment as UTC, ``2026-11-25 09:30`` (with ``:SS`` when asked); naive values are
     taken as UTC already. Empty for None."""

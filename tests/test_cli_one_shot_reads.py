@@ -5,6 +5,10 @@ load would have printed."""
 from __future__ import annotations
 
 import json
+from datetime import UTC
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailstage.store import envelope
 from mailstage.store.models import App, TestList
@@ -79,3 +83,43 @@ def test_testlist_show_decrypts_only_the_section_that_holds_the_app(tmp_path, mo
     damaged = run_cli("testlist", "show", f"Bulk {2 * APP_CHUNK - 1}", "--stage", "QA")
     assert damaged.returncode == 5 and "damaged" in damaged.stderr
     assert run_cli("member", "list").returncode == 5  # the full load reads every section
+
+
+@given(
+    st.lists(st.one_of(st.text(alphabet="aAßsS\u0130i\0x é", max_size=3), st.integers())),
+    st.text(alphabet="aAßsS\u0130i\0x é", max_size=3),
+)
+def test_the_joined_search_finds_the_app_the_loop_finds(names, name):
+    """reader.index_ignoring_case searches the names joined; the loop it replaced is the
+    reference: the first text that casefolds to the key, or None."""
+    from mailstage.store.reader import index_ignoring_case
+
+    key = name.casefold()
+    expected = next(
+        (at for at, n in enumerate(names) if isinstance(n, str) and n.casefold() == key), None
+    )
+    assert index_ignoring_case(names, key) == expected
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_a_stored_moment_reads_as_datetime_reads_it(moment):
+    """`email show`'s "Last changed" without datetime (store/text.py utc_minute_text):
+    every moment the models write in UTC, and what datetime says for it."""
+    from mailstage.store.text import utc_minute_text, when_text
+
+    stamp = moment.isoformat().replace("+00:00", "Z")  # as pydantic writes it
+    if moment.year < 1000:  # strftime writes "999": left to datetime
+        assert utc_minute_text(stamp) is None
+    else:
+        assert utc_minute_text(stamp) == when_text(moment)
+
+
+@given(st.text(alphabet="0123456789-T:.Z+", min_size=19, max_size=28))
+def test_any_other_text_is_left_to_datetime(stamp):
+    from datetime import datetime
+
+    from mailstage.store.text import utc_minute_text, when_text
+
+    minute = utc_minute_text(stamp)
+    if minute is not None:  # then datetime reads the same moment
+        assert minute == when_text(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
