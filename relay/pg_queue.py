@@ -19,9 +19,10 @@ twice but in the one window a file queue has too (killed between upstream's 250 
 commit of the delete).
 
 ``put`` commits the INSERT before it returns (the app hears 250 only after that), then
-takes the row on the same connection. The row is inserted not due for CLAIM_SECONDS,
-so no other relay takes it in the moment between the commit and the lock; a relay
-killed in that moment leaves an entry that is due a few seconds later.
+takes the row on the same connection. For the moment between that commit and the row
+lock the writer holds an advisory lock on the entry's id (taken with the INSERT, let go
+once the row is locked), and a lease needs it too: no other relay takes the new entry
+in that moment, whatever its clock says, and one killed then frees both at once.
 
 A change that makes an entry due now (`queue retry`, `queue release`, from any host)
 sends NOTIFY on QUEUE_CHANNEL with the stage's tag; relays LISTEN (store/pg_listen.py)
@@ -72,7 +73,6 @@ STAGE_PURPOSE = b"mailstage-queue-stage-v1"
 BODY_AAD = b"mailstage-queue-body:"
 META_AAD = b"mailstage-queue-meta:"
 NONCE = 12
-CLAIM_SECONDS = 5.0  # a new row is not due before this: its relay locks it first
 IDLE_CONNECTIONS = 8  # kept open for the next lease; more are opened when needed
 # the server notices a host that vanished without closing its connections (no FIN)
 # within about a minute (idle 30 s, then 3 probes 10 s apart) and aborts its
@@ -249,12 +249,12 @@ class PostgresQueue(RelayQueue):
             # a second try may find the row its first one committed before the
             # connection was lost (ids are random: nobody else's)
             inserted = connection.execute(
+                "WITH claim AS (SELECT pg_advisory_lock(%s)) "
                 "INSERT INTO mailstage_queue (id, stage_tag, queued_at, next_attempt, "
-                "attempts, state, meta, body) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (id) DO NOTHING RETURNING 1",
+                "attempts, state, meta, body) SELECT %s, %s, %s, %s, %s, %s, %s, %s "
+                "FROM claim ON CONFLICT (id) DO NOTHING RETURNING 1",
                 (
-                    entry.id, tag, entry.queued_at,
-                    max(entry.next_attempt, time.time() + CLAIM_SECONDS),
+                    _advisory(entry.id), entry.id, tag, entry.queued_at, entry.next_attempt,
                     entry.attempts, "held" if entry.held else "queued", meta, body,
                 ),
             ).fetchone()  # fmt: skip
@@ -262,10 +262,12 @@ class PostgresQueue(RelayQueue):
                 raise QueueWriteFailed(
                     f"Queue entry {entry.id} already exists in the table; nothing was written."
                 )
-            connection.commit()  # durable before the app hears 250
-            connection.execute(
-                "SELECT 1 FROM mailstage_queue WHERE id = %s FOR UPDATE", (entry.id,)
-            )
+            with connection.pipeline():  # one round trip; the server runs them in order
+                connection.commit()  # durable before the app hears 250
+                connection.execute(
+                    "SELECT 1 FROM mailstage_queue WHERE id = %s FOR UPDATE", (entry.id,)
+                )
+                connection.execute("SELECT pg_advisory_unlock(%s)", (_advisory(entry.id),))
             return True
 
         try:
@@ -360,12 +362,19 @@ class PostgresQueue(RelayQueue):
             """(busy, the row)"""
             try:
                 if wait <= 0:
+                    claimed = connection.execute(
+                        "SELECT pg_try_advisory_xact_lock(%s)", (_advisory(entry_id),)
+                    ).fetchone()
+                    if not claimed or not claimed[0]:  # a put's moment before its row lock
+                        connection.rollback()
+                        return True, None
                     row = connection.execute(self._SELECT + "FOR UPDATE NOWAIT", (entry_id,))
                     return False, row.fetchone()
                 connection.execute(
                     "SELECT set_config('lock_timeout', %s, true)",
                     (f"{max(1, int(wait * 1000))}ms",),
                 )
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_advisory(entry_id),))
                 return False, connection.execute(
                     self._SELECT + "FOR UPDATE", (entry_id,)
                 ).fetchone()
@@ -386,9 +395,15 @@ class PostgresQueue(RelayQueue):
             return None
 
         def take(connection: Connection) -> tuple[Any, ...] | None:
-            return connection.execute(
-                self._SELECT + "FOR UPDATE SKIP LOCKED", (entry_id,)
+            row = connection.execute(
+                "SELECT stage_tag, queued_at, next_attempt, attempts, state, meta, body, "
+                "pg_try_advisory_xact_lock(%s) FROM mailstage_queue "
+                "WHERE id = %s AND state <> 'damaged' FOR UPDATE SKIP LOCKED",
+                (_advisory(entry_id), entry_id),
             ).fetchone()
+            # no row: another relay holds it, or it is gone; no advisory lock: its
+            # writer is between the INSERT's commit and its row lock
+            return row[:-1] if row is not None and row[-1] else None
 
         with _worker_reading():
             found, connection = self._run("read the queue", take, keep=True)
@@ -502,6 +517,11 @@ class PostgresQueue(RelayQueue):
 
     def remove_leftovers(self) -> None:
         """Nothing to tidy: a killed relay's transactions ended with its connections."""
+
+
+def _advisory(entry_id: str) -> int:
+    """The entry's advisory lock key: its 48-bit id as a number (below the migration's)."""
+    return int(entry_id, 16)
 
 
 def _held(lease: Lease) -> _Held:

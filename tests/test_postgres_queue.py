@@ -123,6 +123,30 @@ def test_a_retry_notifies_listeners(locations: Locations, postgres_database: Scr
     assert [n.payload for n in heard] == [queue.stage_tag("QA")]
 
 
+def test_no_lease_between_a_puts_commit_and_its_row_lock(
+    locations: Locations, postgres_database: ScratchDatabase
+) -> None:
+    """A put holds its entry's advisory lock from the INSERT until it has the row: a relay
+    whose clock says the entry is due cannot take it in that moment."""
+    queue = queue_of(locations)
+    lease = queue.put(entry())
+    lease.entry.next_attempt = 0
+    queue.defer(lease)
+    entry_id = lease.entry.id
+    with psycopg.connect(postgres_database.url, autocommit=True) as writer:
+        writer.execute("select pg_advisory_lock(%s)", (int(entry_id, 16),))  # a put's moment
+        assert queue.due("QA") == [entry_id]
+        assert queue.try_lease(entry_id) is None
+        with pytest.raises(EntryBusy):
+            queue.hold(entry_id, wait=0)
+        with pytest.raises(EntryBusy):
+            queue.hold(entry_id, wait=0.2)
+        writer.execute("select pg_advisory_unlock(%s)", (int(entry_id, 16),))
+    taken = queue.try_lease(entry_id)
+    assert taken is not None
+    queue.done(taken)
+
+
 HOLDER = """
 import sys, time
 from mailstage.relay.queue import QueueEntry, open_queue
