@@ -19,10 +19,17 @@ file (`ID.lock`); a lease is taken without waiting, then the entry is checked to
 exist still, so several relays for one stage never send one entry twice. The lock
 file is removed only after the entry: whoever locks a lock file whose entry is gone
 finds nothing to send.
+
+The relay's own new entries (`put_async`) go to its journal first (relay/journal.py:
+the same bytes, several to one fdatasync), leased by the journal's flock; those that
+wait for a retry are moved out into entry files, and a killed relay's journal becomes
+entry files in the hands of whoever finds it next (a relay, `queue list`). While an
+entry is in a live journal, `queue list` shows it `sending` and a change waits for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import fcntl
@@ -40,6 +47,17 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from mailstage.relay.journal import (
+    DONE,
+    MOVED,
+    PENDING,
+    RECORD,
+    InJournal,
+    Journals,
+    foreign_journals,
+    open_locked,
+    records,
+)
 from mailstage.relay.queue import (
     EntryBusy,
     Lease,
@@ -159,6 +177,7 @@ class FileQueue(RelayQueue):
         self._syncing = threading.Lock()
         self._renamed = 0  # renames into the folder so far (this process)
         self._synced = 0  # renames known durable
+        self._journals = Journals(folder, sharing, _write_failed, self._ensure_folder)
 
     @classmethod
     def of_store(cls, file: StoreFile) -> FileQueue:
@@ -271,7 +290,28 @@ class FileQueue(RelayQueue):
             raise
         return Lease(entry, _Held(fd))
 
+    async def put_async(self, entry: QueueEntry) -> Lease:
+        """The relay's put: into this process's journal, its 250 waiting for the
+        fdatasync that covers it and the entries written with it."""
+        held = await self._journals.append(
+            entry.id, lambda: self._blob(entry, self._seal_body(entry)), len(entry.message)
+        )
+        return Lease(entry, held)
+
+    async def done_async(self, lease: Lease) -> None:
+        if isinstance(lease.handle, InJournal):
+            self.done(lease)  # one byte written in place: no thread needed
+        else:
+            await asyncio.to_thread(self.done, lease)
+
+    def close(self) -> None:
+        self._journals.retire()
+
     def defer(self, lease: Lease) -> None:
+        if isinstance(lease.handle, InJournal):  # out of the journal into a file of its own
+            self._write(lease.entry, self._seal_body(lease.entry))
+            self._journals.mark(lease.handle, MOVED)
+            return
         held = _held(lease)
         try:
             self._write(lease.entry, self._seal_body(lease.entry))
@@ -279,9 +319,18 @@ class FileQueue(RelayQueue):
             self._let_go(held)
 
     def unlock(self, lease: Lease) -> None:
+        if isinstance(lease.handle, InJournal):  # as it was written, into a file
+            try:
+                self._move_out(lease.handle)
+            except (OSError, QueueWriteFailed):
+                self._journals.strand(lease.handle)  # moved later, or recovered
+            return
         self._let_go(_held(lease))
 
     def done(self, lease: Lease) -> None:
+        if isinstance(lease.handle, InJournal):
+            self._journals.mark(lease.handle, DONE)
+            return
         held = _held(lease)
         entry_id = lease.entry.id
         try:
@@ -305,13 +354,24 @@ class FileQueue(RelayQueue):
     # -- leasing ------------------------------------------------------------------
 
     def lease(self, entry_id: str, *, wait: float = 0.0) -> Lease | None:
-        if not is_entry_id(entry_id) or not self._entry(entry_id).exists():
+        if not is_entry_id(entry_id):
             return None
+        deadline = time.monotonic() + wait
+        while not self._entry(entry_id).exists():
+            # in a live journal: its relay is sending it (a dead one's: recovered now)
+            if not self._in_live_journal(entry_id):
+                if self._entry(entry_id).exists():
+                    break
+                return None
+            if time.monotonic() >= deadline:
+                raise EntryBusy(
+                    f"Queue entry {entry_id} is being sent right now; try again in a moment."
+                )
+            time.sleep(LEASE_POLL)
         try:
             fd = self._open_lock(entry_id, create=False)
         except FileNotFoundError:
             return None
-        deadline = time.monotonic() + wait
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -345,6 +405,115 @@ class FileQueue(RelayQueue):
         self.damaged += 1
         with contextlib.suppress(OSError):
             os.replace(self._entry(entry_id), self.folder / f"{entry_id}{DAMAGED_SUFFIX}")
+
+    # -- journals -----------------------------------------------------------------
+
+    def _move_out(self, held: InJournal) -> None:
+        """An entry of this process's journal into an entry file, its bytes as written."""
+        fd = held.journal.fd
+        _, _, length = RECORD.unpack(os.pread(fd, RECORD.size, held.offset))
+        raw = os.pread(fd, length, held.offset + RECORD.size)
+        try:
+            self._place(held.id, raw)
+            self._sync_folder()
+        except OSError as exc:
+            raise _write_failed(exc) from None
+        self._journals.mark(held, MOVED)
+
+    def _place(self, entry_id: str, raw: bytes) -> None:
+        """An entry file with these bytes, unless one by that id is there already (moved
+        out before, maybe updated since: never replaced by an older copy)."""
+        temp = self.folder / f".{entry_id}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        create_store_file(temp, [raw], self.sharing)
+        try:
+            os.link(temp, self._entry(entry_id))
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temp)
+
+    def _journal_pass(self, entry_id: str | None = None) -> list[tuple[int, list[Any]]]:
+        """Recover the journals of processes that are gone; returns the live journals'
+        pending records (all, or those of ``entry_id``), with their fds (the caller
+        closes them). Also moves out this process's stranded entries."""
+        for held in self._journals.stranded():
+            try:
+                self._move_out(held)
+            except (OSError, QueueWriteFailed):
+                self._journals.strand(held)
+        live: list[tuple[int, list[Any]]] = []
+        ours = self._journals.names() if entry_id is None else set()
+        for path in foreign_journals(self.folder, ours):
+            opened = open_locked(path)
+            if opened is None:
+                continue
+            fd, free = opened
+            try:
+                if free:
+                    self._recover(path, fd)
+                    os.close(fd)
+                    continue
+                pending = [
+                    r
+                    for r in records(fd)
+                    if r.state == PENDING and (entry_id is None or r.id == entry_id)
+                ]
+            except BaseException:
+                os.close(fd)
+                raise
+            if pending:
+                live.append((fd, pending))
+            else:
+                os.close(fd)
+        return live
+
+    def _recover(self, path: Path, fd: int) -> None:
+        """A journal whose writer is gone (``fd`` holds its flock): every pending entry
+        into a file of its own, then the journal goes. Left for another time when a
+        file cannot be written (a full disk)."""
+        placed: list[int] = []  # state offsets of the records made files
+        complete = False
+        try:
+            for record in records(fd):
+                if record.state == PENDING and is_entry_id(record.id):
+                    self._ensure_folder()
+                    self._place(record.id, os.pread(fd, record.length, record.start))
+                    placed.append(record.offset)
+            complete = True
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            if placed:
+                fsync_dir(self.folder)
+            # marked moved: a recovery cut short never makes one of them again (it may
+            # have been delivered and removed by then)
+            for offset in placed:
+                os.pwrite(fd, MOVED, offset)
+            if complete:
+                path.unlink()
+
+    def _journal_items(self) -> list[QueueItem]:
+        found: list[QueueItem] = []
+        for fd, pending in self._journal_pass():
+            try:
+                for record in pending:
+                    head = os.pread(fd, min(record.length, MAX_HEADER), record.start)
+                    try:
+                        header, prefix = _parse_prefix(head)
+                        sealed = os.pread(fd, header.meta[1], record.start + len(prefix))
+                        meta = self._open_meta(header, prefix, sealed)
+                    except (OSError, ValueError):
+                        continue
+                    found.append(_item(header, meta, "sending"))
+            finally:
+                os.close(fd)
+        return found
+
+    def _in_live_journal(self, entry_id: str) -> bool:
+        held = self._journal_pass(entry_id)
+        for fd, _ in held:
+            os.close(fd)
+        return bool(held)
 
     # -- reading ------------------------------------------------------------------
 
@@ -403,6 +572,8 @@ class FileQueue(RelayQueue):
             del self._headers[gone]
 
     def due(self, stage: str, now: float | None = None) -> list[str]:
+        for fd, _ in self._journal_pass():
+            os.close(fd)
         now = time.time() if now is None else now
         wanted = stage.casefold()
         ready = [
@@ -414,8 +585,9 @@ class FileQueue(RelayQueue):
 
     def items(self, stage: str | None = None) -> list[QueueItem]:
         wanted = stage.casefold() if stage is not None else None
+        in_journals = self._journal_items()  # first: a dead relay's become files now
         found: list[QueueItem] = []
-        for header in sorted(self._scan(), key=lambda h: h.queued_at):
+        for header in self._scan():
             if wanted is not None and header.stage.casefold() != wanted:
                 continue
             try:
@@ -425,21 +597,13 @@ class FileQueue(RelayQueue):
             state: State = "held" if header.held else "queued"
             if self._is_leased(header.id):
                 state = "sending"
-            found.append(
-                QueueItem(
-                    id=header.id,
-                    stage=header.stage,
-                    app=meta["app"],
-                    subject=str(meta["subject"]),
-                    recipients=list(meta["recipients"]),
-                    queued_at=header.queued_at,
-                    attempts=header.attempts,
-                    next_attempt=header.next_attempt,
-                    last_reply=str(meta["last_reply"]),
-                    state=state,
-                )
-            )
-        return found
+            found.append(_item(header, meta, state))
+        files = {item.id for item in found}
+        found += [item for item in in_journals if item.id not in files]
+        return sorted(
+            (i for i in found if wanted is None or i.stage.casefold() == wanted),
+            key=lambda i: i.queued_at,
+        )
 
     def _read_meta(self, entry_id: str) -> dict[str, Any]:
         fd = os.open(self._entry(entry_id), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -447,6 +611,9 @@ class FileQueue(RelayQueue):
             header, prefix = _parse_prefix(_read_prefix(handle))
             handle.seek(len(prefix))
             sealed = handle.read(header.meta[1])
+        return self._open_meta(header, prefix, sealed)
+
+    def _open_meta(self, header: _Header, prefix: bytes, sealed: bytes) -> dict[str, Any]:
         try:
             meta = json.loads(self._aead.decrypt(header.meta[0], sealed, prefix))
         except InvalidTag:
@@ -469,7 +636,10 @@ class FileQueue(RelayQueue):
         return False
 
     def remove_leftovers(self) -> None:
-        """Temp files of writers killed long ago, lock files whose entry is gone."""
+        """Temp files of writers killed long ago, lock files whose entry is gone, the
+        journals of relays that are gone (their pending entries become files)."""
+        for fd, _ in self._journal_pass():
+            os.close(fd)
         try:
             listing = list(os.scandir(self.folder))
         except FileNotFoundError:
@@ -494,6 +664,21 @@ class FileQueue(RelayQueue):
 @dataclass
 class _Held:
     fd: int
+
+
+def _item(header: _Header, meta: dict[str, Any], state: State) -> QueueItem:
+    return QueueItem(
+        id=header.id,
+        stage=header.stage,
+        app=meta["app"],
+        subject=str(meta["subject"]),
+        recipients=list(meta["recipients"]),
+        queued_at=header.queued_at,
+        attempts=header.attempts,
+        next_attempt=header.next_attempt,
+        last_reply=str(meta["last_reply"]),
+        state=state,
+    )
 
 
 def _held(lease: Lease) -> _Held:

@@ -10,6 +10,7 @@ PostgreSQL store, issue 18). Nothing else knows where entries live.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from abc import ABC, abstractmethod
@@ -141,6 +142,18 @@ class RelayQueue(ABC):
     def lease(self, entry_id: str, *, wait: float = 0.0) -> Lease | None:
         """Hold the entry; None when it is gone. Raises EntryBusy when another holder
         keeps it past ``wait`` seconds."""
+
+    async def put_async(self, entry: QueueEntry) -> Lease:
+        """put, for the event loop (the relay's): an implementation may write several
+        entries at once; this one runs put in a thread."""
+        return await asyncio.to_thread(self.put, entry)
+
+    async def done_async(self, lease: Lease) -> None:
+        await asyncio.to_thread(self.done, lease)
+
+    def close(self) -> None:
+        """The relay is stopping: nothing more will be put (nothing to do here)."""
+        return None
 
     def try_lease(self, entry_id: str) -> Lease | None:
         """A lease, or None when the entry is gone or another process holds it."""

@@ -637,7 +637,7 @@ class RelayHandler:
         record.message_id, record.subject = entry.message_id, entry.subject
         record.redirected, record.queue_id = entry.redirected, entry.id
         try:
-            lease = await asyncio.to_thread(relay.queue.put, entry)
+            lease = await relay.queue.put_async(entry)
         except QueueWriteFailed as exc:  # nothing is claimed: the app keeps the message
             code = "452 4.3.1" if exc.full else "451 4.3.0"
             return f"{code} Not accepted: {exc.message}", False

@@ -173,12 +173,12 @@ class DeliveryWorker:
         """Let attempts in flight finish for up to ``grace`` seconds, then cancel them
         (a cancelled attempt leaves its entry as it was: the next start retries it)."""
         tasks = list(self._active.values())
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=grace)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self.queue.close()
 
     # -- one attempt -----------------------------------------------------------------
 
@@ -273,7 +273,7 @@ class DeliveryWorker:
 
     async def _write(self, lease: Lease, result: Attempt) -> None:
         if result.final:
-            await asyncio.to_thread(self.queue.done, lease)
+            await self.queue.done_async(lease)
         else:
             await asyncio.to_thread(self.queue.defer, lease)
 

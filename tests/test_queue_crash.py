@@ -112,3 +112,25 @@ def test_killed_just_after_upstreams_250_at_most_one_duplicate(shop, smtp_server
     # the entry may not have been marked done before the kill: then it went once more
     assert len(smtp_server.messages) in (1, 2)
     assert queue_items() == []
+
+
+def test_a_relay_still_running_delivers_what_a_killed_one_had_in_its_journal(
+    shop,  # noqa: F811
+    smtp_server,
+):
+    smtp_server.behaviour.data_delay = 5.0  # the first relay's attempt is held at DATA
+    first = start_relay("QA", "--first-attempt", "60", *FAST)
+    second = start_relay("QA", *FAST)
+    try:
+        answers = send_in_background(first, shop, 5)
+        wait_until(lambda: smtp_server.handler.data_started == 1)
+        assert [item.state for item in queue_items()] == ["sending"]
+        kill_9(first)  # its entry is in its journal only
+        smtp_server.behaviour.data_delay = 0.0
+        wait_until(lambda: len(smtp_server.messages) >= 1)  # the second relay, no restart
+        wait_until(lambda: queue_items() == [])
+        wait_until(lambda: bool(answers))
+        assert isinstance(answers[0], smtplib.SMTPServerDisconnected | OSError)
+    finally:
+        assert second.stop() == 0
+    assert len(smtp_server.messages) == 1
