@@ -9,6 +9,7 @@ so it is logged too."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,12 @@ from aiosmtpd.smtp import SMTP
 
 from mailstage.relay.data_reader import read_message
 from mailstage.relay.limits import MessageSlots, Slot
+
+# `<local@domain>` with a dot-atom local part and a plain domain: what nearly every app
+# sends, read without aiosmtpd's header parser (which also makes a class per call); any
+# other form goes to aiosmtpd as before, so the result is the same either way
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rf"<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>")
 
 
 class RelaySmtp(SMTP):
@@ -37,6 +44,16 @@ class RelaySmtp(SMTP):
         self.delivering = False  # the relay is handling this session's message
         self._on_close = on_close
         self._paused = False
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        plain = _PLAIN_ADDRESS.match(arg)
+        rest = arg[plain.end() :].lstrip(" \t") if plain is not None else "("
+        if plain is None or rest.startswith("("):  # a comment after it: aiosmtpd's reading
+            return super()._getaddr(arg)
+        address = plain.group(1)
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, rest
 
     def connection_lost(self, error: Exception | None) -> None:
         self._on_close(self)

@@ -1,0 +1,68 @@
+"""The relay reads `<local@domain>` in MAIL FROM and RCPT TO without aiosmtpd's header
+parser, and must read every argument exactly as aiosmtpd does (address and the rest,
+or a refusal), whatever the form."""
+
+from __future__ import annotations
+
+from aiosmtpd.smtp import SMTP
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailstage.relay.session import RelaySmtp
+
+ATEXT = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
+TRICKY = ATEXT + '.@<> \t"()[]:;,\\é'
+
+
+def readings(arg: str, limit: int = 0) -> tuple[object, object]:
+    theirs = SMTP.__new__(SMTP)
+    ours = RelaySmtp.__new__(RelaySmtp)
+    theirs.local_part_limit = ours.local_part_limit = limit
+
+    def read(session: SMTP) -> object:
+        try:
+            return session._getaddr(arg)
+        except Exception as exc:  # aiosmtpd's parser fails on some inputs: the same way
+            return type(exc)
+
+    return read(theirs), read(ours)
+
+
+def test_plain_addresses_and_their_parameters() -> None:
+    for arg in (
+        "<a@b.example>",
+        "<first.last+tag@Example.COM> SIZE=100 BODY=8BITMIME",
+        "<a@b.example>\tSIZE=1",
+        "<a@b.example> (a comment) SIZE=1",
+        "<a..b@c.example>",
+        "<.a@b>",
+        "<a@[192.0.2.1]>",
+        "<>",
+        " <a@b.example>",
+        "<jörg@b.example>",
+        "a@b.example",
+    ):
+        theirs, ours = readings(arg)
+        assert theirs == ours, arg
+    assert readings("<abcd@b.example>", limit=3) == ((None, None), (None, None))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    inner=st.text(alphabet=TRICKY, max_size=16),
+    after=st.sampled_from(["", " ", " SIZE=1", "x", "\t(c) X", " (c)", "(x)"]),
+    limit=st.sampled_from([0, 4]),
+)
+def test_any_argument_reads_as_aiosmtpd_reads_it(inner: str, after: str, limit: int) -> None:
+    theirs, ours = readings(f"<{inner}>{after}", limit)
+    assert theirs == ours
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    local=st.text(alphabet=ATEXT + ".", min_size=1, max_size=12),
+    domain=st.text(alphabet="abc-.0", min_size=1, max_size=12),
+)
+def test_near_plain_addresses_read_alike(local: str, domain: str) -> None:
+    theirs, ours = readings(f"<{local}@{domain}> SIZE=10")
+    assert theirs == ours
