@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from aiosmtplib import SMTP, SMTPResponse
 
 CHUNK = 256 * 1024
-_BARE_LINE_END = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+BARE_LINE_END = re.compile(rb"\r(?!\n)|(?<!\r)\n")  # a CR or LF that is not part of CRLF
 
 
 class NotHandedOver(Exception):
@@ -43,12 +43,18 @@ def chunks(data: bytes, size: int = CHUNK) -> list[tuple[int, int]]:
     return pieces
 
 
+def has_bare_line_ends(data: bytes, start: int = 0) -> bool:
+    """Whether data[start:] has a CR or LF outside CRLF (three counts: no pattern run
+    over a message that has none, the usual case)."""
+    line_ends = data.count(b"\r\n", start)
+    return data.count(b"\n", start) != line_ends or data.count(b"\r", start) != line_ends
+
+
 def wire_form(piece: bytes) -> bytes:
     """A piece (starting at a line start) as it goes after DATA: line ends CRLF, a line
     starting with a dot doubled (plain replace: far faster than a pattern)."""
-    line_ends = piece.count(b"\r\n")
-    if piece.count(b"\n") != line_ends or piece.count(b"\r") != line_ends:
-        piece = _BARE_LINE_END.sub(b"\r\n", piece)
+    if has_bare_line_ends(piece):
+        piece = BARE_LINE_END.sub(b"\r\n", piece)
     stuffed = piece.replace(b"\n.", b"\n..")
     return b"." + stuffed if stuffed.startswith(b".") else stuffed
 

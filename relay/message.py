@@ -14,6 +14,7 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr, make_msgid
 
 from mailstage.mailer.routing import route
+from mailstage.mailer.smtp_data import BARE_LINE_END, has_bare_line_ends
 from mailstage.store.models import App, EmailConfig, Stage
 
 # compat32 keeps header values as the plain text the app wrote (no parsing into
@@ -44,9 +45,18 @@ def prepare(
     config: EmailConfig,
 ) -> PreparedMessage:
     """Raises InvalidInput when the test list is active but empty."""
-    header, body = _split(content)
-    message = BytesParser(_class=EmailMessage, policy=_PARSE).parsebytes(header, headersonly=True)
-    assert isinstance(message, EmailMessage)
+    fields, body = _plain_header(content)
+    if fields is not None:  # the usual case: the header's own lines kept as they came
+        message = EmailMessage(policy=_PARSE)
+        for name, value, _ in fields:
+            message.set_raw(name, value)
+        kept = {(name, value): raw for name, value, raw in fields}
+    else:
+        header, body = _split(content)
+        parser = BytesParser(_class=EmailMessage, policy=_PARSE)
+        parsed = parser.parsebytes(header, headersonly=True)
+        assert isinstance(parsed, EmailMessage)
+        message, kept = parsed, {}
     routed = route(message, app=app, stage=stage, envelope=list(envelope_recipients))
     if message["From"] is None:
         message["From"] = formataddr((config.sender_name, config.sender_email))
@@ -56,14 +66,59 @@ def prepare(
         message["Message-ID"] = make_msgid(
             "mailstage", domain=config.sender_email.rpartition("@")[2]
         )
+    if fields is not None:
+        # a field route() or this function added is written as the generator would
+        lines = [_kept_or_written(item, kept) for item in message.raw_items()]
+        data = b"".join((*lines, b"\r\n", body))
+    else:
+        data = b"".join((message.as_bytes(policy=_WRITE), body))
     return PreparedMessage(
-        data=b"".join((message.as_bytes(policy=_WRITE), body)),
+        data=data,
         recipients=routed.recipients,
         original=_unique(envelope_recipients),
         redirected=routed.redirected,
         message_id=_header_text(message, "Message-ID"),
         subject=_header_text(message, "Subject"),
     )
+
+
+def _plain_header(
+    content: bytes,
+) -> tuple[list[tuple[str, str, bytes]] | None, memoryview | bytes]:
+    """The header's fields (name, value as compat32 reads it, the field's own lines)
+    and the body, read without the email parser, when the header is plain: CRLF line
+    ends only, every line a field (a name, then at once its colon) or the continuation
+    of one, no mbox From line. Else (None, b""): the parser's reading is the rule."""
+    end = content.find(b"\r\n\r\n")
+    block = content[:end] if end >= 0 else content.removesuffix(b"\r\n")
+    if (
+        not block
+        or block.count(b"\n") != block.count(b"\r\n")
+        or block.count(b"\r") != block.count(b"\r\n")
+        or block.startswith(b"From ")
+        or _PLAIN_FIELD.match(block) is None
+        or _NOT_PLAIN_LINE.search(block) is not None
+    ):
+        return None, b""
+    fields: list[tuple[str, str, bytes]] = []
+    start = 0
+    for found in _FIELD_START.finditer(block, 1):
+        fields.append(_field(block[start : found.start()]))
+        start = found.start() + 2
+    fields.append(_field(block[start:]))
+    return fields, _body(content, end + 4) if end >= 0 else b""
+
+
+def _kept_or_written(item: tuple[str, str], kept: dict[tuple[str, str], bytes]) -> bytes:
+    """A field of the app's as it came (the same name and value: the same field); one
+    route() or prepare() added, as the generator writes it."""
+    return kept.get(item) or _WRITE.fold_binary(*item)
+
+
+def _field(raw: bytes) -> tuple[str, str, bytes]:
+    """One field's lines as compat32's header_source_parse reads them."""
+    name, _, value = raw.decode("ascii", "surrogateescape").partition(":")
+    return name, value.lstrip(" \t"), raw + b"\r\n"
 
 
 def _split(content: bytes) -> tuple[bytes, memoryview | bytes]:
@@ -80,11 +135,14 @@ def _split(content: bytes) -> tuple[bytes, memoryview | bytes]:
             header, start = content, len(content)
         else:
             header, start = content[: end.start()] + b"\r\n\r\n", end.end()
-    body: memoryview | bytes = memoryview(content)[start:]
-    line_ends = content.count(b"\r\n", start)
-    if content.count(b"\n", start) != line_ends or content.count(b"\r", start) != line_ends:
-        body = _BARE_LINE_END.sub(b"\r\n", body)
-    return header, body
+    return header, _body(content, start)
+
+
+def _body(content: bytes, start: int) -> memoryview | bytes:
+    """content[start:] with CRLF line ends: a view (not copied until the prepared
+    message is put together) unless a bare CR or LF had to be made CRLF."""
+    body = memoryview(content)[start:]
+    return BARE_LINE_END.sub(b"\r\n", body) if has_bare_line_ends(content, start) else body
 
 
 def _header_text(message: EmailMessage, name: str) -> str:
@@ -133,8 +191,11 @@ def header_refusal(content: bytes) -> str | None:
 
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+# the email parser's reading of a header line: a field's name runs up to its colon
+_PLAIN_FIELD = re.compile(rb"[\041-\071\073-\176]+:")
+_NOT_PLAIN_LINE = re.compile(rb"\r\n(?![ \t]|[\041-\071\073-\176]+:)")
+_FIELD_START = re.compile(rb"\r\n(?![ \t])")
 _LINE_BREAK = re.compile(rb"\r?\n")
-_BARE_LINE_END = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 # a line that neither starts a field (printable ASCII name, colon) nor continues one
 _NOT_A_FIELD = re.compile(rb"^(?![ \t])(?![!-9;-~]+[ \t]*:)", re.M)
 
