@@ -91,6 +91,7 @@ class UpstreamPool:
         self._idle: list[_Connection] = []
         self._token_lock = asyncio.Lock()
         self._quitting: set[asyncio.Task[None]] = set()
+        self._fingerprints: dict[int, tuple[EmailConfig, EmailConfig, str]] = {}
 
     async def deliver(
         self,
@@ -111,9 +112,12 @@ class UpstreamPool:
         final dot."""
         deadline = deadline or Deadline(self.wait_seconds + self.login_seconds + 60 * 5)
         try:
-            await asyncio.wait_for(
-                self._slots.acquire(), min(self.wait_seconds, deadline.remaining())
-            )
+            if self._slots.locked():  # else it is taken at once, no timer needed
+                await asyncio.wait_for(
+                    self._slots.acquire(), min(self.wait_seconds, deadline.remaining())
+                )
+            else:
+                await self._slots.acquire()
         except TimeoutError:
             raise UpstreamDeferred(
                 f"the relay's {self.size} connection(s) to {config.server} stayed busy for "
@@ -136,7 +140,7 @@ class UpstreamPool:
         refused: dict[str, str] | None,
         deadline: Deadline,
     ) -> str:
-        fingerprint = config_fingerprint(config)
+        fingerprint = self._fingerprint(config)
         connection = await self._reusable(fingerprint) or await self._open(
             config, fingerprint, deadline
         )
@@ -185,6 +189,18 @@ class UpstreamPool:
                 refused[address] = upstream_line(words, session.transcript)  # type: ignore[index]
         self._keep(connection)
         return upstream_line(reply, session.transcript)
+
+    def _fingerprint(self, config: EmailConfig) -> str:
+        """config_fingerprint, computed again only for another configuration object or
+        one that changed since (compared with a copy taken then)."""
+        cached = self._fingerprints.get(id(config))
+        if cached is not None and cached[0] is config and cached[1] == config:
+            return cached[2]
+        fingerprint = config_fingerprint(config)
+        if len(self._fingerprints) >= 8:
+            self._fingerprints.clear()
+        self._fingerprints[id(config)] = (config, config.model_copy(deep=True), fingerprint)
+        return fingerprint
 
     async def _reusable(self, fingerprint: str) -> _Connection | None:
         now = time.monotonic()
