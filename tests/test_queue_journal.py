@@ -4,6 +4,7 @@ entry files; a journal whose writer was killed -9 (mid-batch too) becomes entry 
 for whoever finds it, every answered entry once and nothing cut short; while its
 writer lives, others see its entries `sending` and never take them."""
 
+# ruff: noqa: F401, F811  (fixtures imported from test_queue_file)
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,19 +24,13 @@ from mailstage.relay.queue import EntryBusy, EntryMissing, Lease, QueueWriteFail
 from mailstage.store.sharing import PRIVATE
 from mailstage.store.workspace import Workspace
 from tests.cli_runner import REPO
-from tests.hostile_support import small_file_system
-from tests.store_factory import full_workspace
-from tests.test_queue_file import BODY_WORDS, entry
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    return full_workspace(tmp_path)
-
-
-@pytest.fixture
-def queue(workspace: Workspace) -> FileQueue:
-    return FileQueue.of_store(workspace.file)
+from tests.test_queue_file import (  # its fixtures too
+    BODY_WORDS,
+    entry,
+    queue,
+    small_disk,
+    workspace,
+)
 
 
 def other(workspace: Workspace) -> FileQueue:
@@ -214,12 +208,6 @@ def test_another_process_recovers_only_once_the_writer_is_gone(
     assert reader.due("QA") == [lease.entry.id]
     got = reader.lease(lease.entry.id)
     assert got is not None and got.entry.message.endswith(BODY_WORDS + b"\r\n")
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    with small_file_system(tmp_path / "small", 96) as mount:
-        yield mount
 
 
 def test_a_full_disk_fails_the_batch_and_leaves_no_torn_record(
