@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import queue
 import secrets
 import struct
 import threading
@@ -99,6 +100,11 @@ class Journals:
     _state: threading.Lock = field(default_factory=threading.Lock)
     _batch: list[_Waiting] = field(default_factory=list)
     _stranded: list[InJournal] = field(default_factory=list)
+    # written, waiting for the syncer's fdatasync; guarded by _state
+    _unsynced: list[tuple[asyncio.AbstractEventLoop, list[_Waiting]]] = field(default_factory=list)
+    _syncer_busy: bool = False
+    _kick: queue.SimpleQueue[None] = field(default_factory=queue.SimpleQueue)
+    _syncer: threading.Thread | None = None
 
     def names(self) -> set[str]:
         with self._state:
@@ -109,11 +115,13 @@ class Journals:
     async def append(self, entry_id: str, parts: Callable[[], list[bytes]], size: int) -> InJournal:
         """The entry's bytes written and fdatasynced; raises what ``fail`` makes.
 
-        Entries put during one turn of the event loop are written together, on the
-        loop, at its next turn: one pwritev and one fdatasync (~0.2 ms here) for all,
-        and no thread to wake (waking one costs more than the sync on a small VM). An
-        entry over INLINE_BYTES is sealed and written in a thread of its own instead,
-        so the loop never waits for a large message's encryption."""
+        Entries put during one turn of the event loop are sealed and written together,
+        on the loop, at its next turn (one pwritev: the page cache, microseconds); the
+        fdatasync is the syncer thread's, covering everything written before it began,
+        so while one sync is under way (0.1 to several ms) the next batch gathers: one
+        thread wake-up and one answer to the loop per sync, not per message. An entry
+        over INLINE_BYTES is sealed, written and synced in a thread of its own, so the
+        loop never waits for a large message's encryption."""
         loop = asyncio.get_running_loop()
         waiting = _Waiting(entry_id, parts, loop.create_future())
         if size > INLINE_BYTES:
@@ -127,23 +135,61 @@ class Journals:
         batch, self._batch = self._batch, []
         batch = [w for w in batch if not w.future.cancelled()]  # never answered: not written
         try:
-            self._write_batch(batch)
+            self._write_batch(batch, sync=False)
         except Exception as exc:  # unforeseen: each put hears it, none waits forever
             for waiting in batch:
                 if waiting.result is None and waiting.error is None:
                     waiting.error = exc
+        written = [w for w in batch if w.result is not None]
         for waiting in batch:
-            if waiting.error is not None:
-                waiting.future.set_exception(waiting.error)
-            else:
-                assert waiting.result is not None
-                waiting.future.set_result(waiting.result)
+            if waiting.result is None:
+                waiting.future.set_exception(waiting.error or RuntimeError("not written"))
+        if not written:
+            return
+        with self._state:
+            self._unsynced.append((asyncio.get_running_loop(), written))
+            idle, self._syncer_busy = not self._syncer_busy, True
+        if idle:
+            if self._syncer is None or not self._syncer.is_alive():
+                self._syncer = threading.Thread(
+                    target=self._sync_forever, name="mailstage-queue-sync", daemon=True
+                )
+                self._syncer.start()
+            self._kick.put(None)
+
+    def _sync_forever(self) -> None:
+        while True:
+            self._kick.get()
+            while True:
+                with self._state:
+                    taken, self._unsynced = self._unsynced, []
+                    if not taken:
+                        self._syncer_busy = False
+                        break
+                journals = {w.result.journal for _, batch in taken for w in batch if w.result}
+                failed: dict[Journal, OSError] = {}
+                for journal in journals:
+                    try:
+                        os.fdatasync(journal.fd)
+                    except OSError as exc:
+                        failed[journal] = exc
+                for loop, batch in taken:
+                    for waiting in batch:
+                        assert waiting.result is not None
+                        if waiting.result.journal in failed:
+                            waiting.error = self.fail(failed[waiting.result.journal])
+                    with contextlib.suppress(RuntimeError):  # that loop is closed
+                        loop.call_soon_threadsafe(self._answer_all, batch)
+
+    def _answer_all(self, batch: list[_Waiting]) -> None:
+        for waiting in batch:
+            self._answer(waiting)
 
     async def _in_thread(self, waiting: _Waiting) -> InJournal:
         loop = asyncio.get_running_loop()
 
         def write() -> None:
-            self._write_batch([waiting])
+            self._write_batch([waiting], sync=True)
             with contextlib.suppress(RuntimeError):  # the loop is closed
                 loop.call_soon_threadsafe(self._answer, waiting)
 
@@ -151,6 +197,11 @@ class Journals:
         return await waiting.future
 
     def _answer(self, waiting: _Waiting) -> None:
+        if waiting.error is not None and waiting.result is not None:
+            # written but its sync failed: never to be sent (the app hears 4xx)
+            self.mark(waiting.result, DONE)
+            self.retire(waiting.result.journal)
+            waiting.result = None
         if waiting.future.cancelled():
             # nobody holds it: it stays pending here, moved out by FileQueue.due (or
             # recovered once this process is gone)
@@ -162,7 +213,7 @@ class Journals:
             assert waiting.result is not None
             waiting.future.set_result(waiting.result)
 
-    def _write_batch(self, batch: list[_Waiting]) -> None:
+    def _write_batch(self, batch: list[_Waiting], *, sync: bool) -> None:
         buffers: list[bytes] = []
         placed: list[tuple[_Waiting, int]] = []  # record start, relative to the batch
         size = 0
@@ -187,7 +238,8 @@ class Journals:
             return
         try:
             _pwrite_all(journal.fd, buffers, start)
-            os.fdatasync(journal.fd)
+            if sync:
+                os.fdatasync(journal.fd)
         except OSError as exc:
             self._failed(journal, start, len(placed))
             for waiting, _ in placed:
@@ -275,11 +327,13 @@ class Journals:
             taken, self._stranded = self._stranded, []
             return taken
 
-    def retire(self) -> None:
-        """No more records in the current journal; it goes once none is pending."""
+    def retire(self, journal: Journal | None = None) -> None:
+        """No more records in the current journal (or this one); it goes once none is
+        pending."""
         with self._state:
-            if self._current is not None:
-                self._retire(self._current)
+            journal = journal or self._current
+            if journal is not None and not journal.retired:
+                self._retire(journal)
 
     def _retire(self, journal: Journal) -> None:
         journal.retired = True

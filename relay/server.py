@@ -644,16 +644,15 @@ class RelayHandler:
         attempt = relay.worker.start(lease, first=True)
         _held_until_done(slot, attempt)  # an attempt going on after `Queued as` counts too
         relay.awaiting += 1
-        try:
-            result: Attempt = await asyncio.wait_for(
-                asyncio.shield(attempt), relay.options.first_attempt
-            )
-        except TimeoutError:
-            reason = f"no answer from upstream within {relay.options.first_attempt:g} s"
-        else:
-            if result.final:
-                return result.reply, True
-            reason = _why_not_yet(result.reply)
+        try:  # asyncio.wait: the attempt goes on after the time (no shield needed)
+            finished, _ = await asyncio.wait({attempt}, timeout=relay.options.first_attempt)
+            if not finished:
+                reason = f"no answer from upstream within {relay.options.first_attempt:g} s"
+            else:
+                result: Attempt = attempt.result()
+                if result.final:
+                    return result.reply, True
+                reason = _why_not_yet(result.reply)
         finally:
             relay.awaiting -= 1
         relay.worker.told_queued(entry.id)
