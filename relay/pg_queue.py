@@ -247,27 +247,30 @@ class PostgresQueue(RelayQueue):
         def insert(connection: Connection) -> bool:
             tries[0] += 1
             # a second try may find the row its first one committed before the
-            # connection was lost (ids are random: nobody else's)
-            inserted = connection.execute(
-                "WITH claim AS (SELECT pg_advisory_lock(%s)) "
-                "INSERT INTO mailstage_queue (id, stage_tag, queued_at, next_attempt, "
-                "attempts, state, meta, body) SELECT %s, %s, %s, %s, %s, %s, %s, %s "
-                "FROM claim ON CONFLICT (id) DO NOTHING RETURNING 1",
-                (
-                    _advisory(entry.id), entry.id, tag, entry.queued_at, entry.next_attempt,
-                    entry.attempts, "held" if entry.held else "queued", meta, body,
-                ),
-            ).fetchone()  # fmt: skip
-            if inserted is None and tries[0] == 1:
-                raise QueueWriteFailed(
-                    f"Queue entry {entry.id} already exists in the table; nothing was written."
-                )
-            with connection.pipeline():  # one round trip; the server runs them in order
+            # connection was lost (ids are random: nobody else's). One round trip: the
+            # server runs these in order, and none after an error
+            with connection.pipeline():
+                inserted = connection.execute(
+                    "WITH claim AS (SELECT pg_advisory_lock(%s)) "
+                    "INSERT INTO mailstage_queue (id, stage_tag, queued_at, next_attempt, "
+                    "attempts, state, meta, body) SELECT %s, %s, %s, %s, %s, %s, %s, %s "
+                    "FROM claim ON CONFLICT (id) DO NOTHING RETURNING 1",
+                    (
+                        _advisory(entry.id), entry.id, tag, entry.queued_at,
+                        entry.next_attempt, entry.attempts,
+                        "held" if entry.held else "queued", meta, body,
+                    ),
+                )  # fmt: skip
                 connection.commit()  # durable before the app hears 250
                 connection.execute(
                     "SELECT 1 FROM mailstage_queue WHERE id = %s FOR UPDATE", (entry.id,)
                 )
                 connection.execute("SELECT pg_advisory_unlock(%s)", (_advisory(entry.id),))
+            if inserted.fetchone() is None and tries[0] == 1:  # nothing written, and the
+                connection.rollback()  # row locked is another entry's: let go of it
+                raise QueueWriteFailed(
+                    f"Queue entry {entry.id} already exists in the table; nothing was written."
+                )
             return True
 
         try:
@@ -313,8 +316,8 @@ class PostgresQueue(RelayQueue):
         held = _held(lease)
         assert held.connection is not None
         try:
-            with pgstore.translated(self.url, doing):
-                yield held.connection
+            with pgstore.translated(self.url, doing), held.connection.pipeline():
+                yield held.connection  # its statements and the commit: one round trip
                 held.connection.commit()
         except MailstageError as exc:
             self._let_go(held, failed=True)

@@ -147,6 +147,27 @@ def test_no_lease_between_a_puts_commit_and_its_row_lock(
     queue.done(taken)
 
 
+def test_a_put_with_an_id_already_in_the_table_writes_nothing_and_holds_nothing(
+    locations: Locations,
+) -> None:
+    from mailstage.relay.queue import QueueWriteFailed
+
+    queue = queue_of(locations)
+    first = queue.put(entry(1))
+    first.entry.next_attempt = 0
+    queue.defer(first)
+    clash = entry(2)
+    clash.id = first.entry.id  # ids are random: this stands for a one-in-2**48 draw
+    with pytest.raises(QueueWriteFailed) as failed:
+        queue.put(clash)
+    assert "already exists" in failed.value.message
+    (item,) = queue.items()
+    assert (item.subject, item.state) == (f"{SUBJECT} 1", "queued")  # untouched, not held
+    taken = queue.try_lease(first.entry.id)
+    assert taken is not None and taken.entry.subject == f"{SUBJECT} 1"
+    queue.done(taken)
+
+
 HOLDER = """
 import sys, time
 from mailstage.relay.queue import QueueEntry, open_queue
