@@ -82,6 +82,13 @@ KEEPALIVES = ("30", "10", "3")
 # every field of an entry that is not a plain column (nor the body) is sealed in meta
 _COLUMNS = frozenset({"id", "message", "queued_at", "next_attempt", "attempts", "held"})
 _META = tuple(f.name for f in dataclasses.fields(QueueEntry) if f.name not in _COLUMNS)
+_REQUIRED = tuple(  # the sealed fields without a default (stage, app, recipients)
+    f.name
+    for f in dataclasses.fields(QueueEntry)
+    if f.name in _META
+    and f.default is dataclasses.MISSING
+    and f.default_factory is dataclasses.MISSING
+)
 
 
 class QueueUnreachable(MailstageError, OSError):
@@ -232,10 +239,12 @@ class PostgresQueue(RelayQueue):
         return self._seal(entry.message, BODY_AAD + entry.id.encode("ascii"))
 
     def _meta_of(self, entry_id: str, tag: str, sealed: bytes) -> dict[str, Any]:
+        """The sealed fields an entry has (one written before a field was added to
+        QueueEntry gets that field's default; one this mailstage does not know is left)."""
         meta = json.loads(self._open(sealed, self._meta_aad(entry_id, tag)))
-        if not isinstance(meta, dict) or any(name not in meta for name in _META):
+        if not isinstance(meta, dict) or any(name not in meta for name in _REQUIRED):
             raise ValueError("shape")
-        return meta
+        return {name: meta[name] for name in _META if name in meta}
 
     # -- writing ---------------------------------------------------------------------
 
@@ -507,12 +516,12 @@ class PostgresQueue(RelayQueue):
                     id=str(entry_id),
                     stage=str(meta["stage"]),
                     app=meta["app"],
-                    subject=str(meta["subject"]),
+                    subject=str(meta.get("subject", "")),
                     recipients=list(meta["recipients"]),
                     queued_at=float(queued_at),
                     attempts=int(attempts),
                     next_attempt=float(next_attempt),
-                    last_reply=str(meta["last_reply"]),
+                    last_reply=str(meta.get("last_reply", "")),
                     state=state,
                 )
             )

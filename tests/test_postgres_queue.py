@@ -273,3 +273,25 @@ def _stamp(workspace: Workspace):
 
     generation = workspace.file.generation
     return Stamp(generation + 1, generation, workspace.file.store_id)
+
+
+def test_a_row_written_before_a_field_existed_still_leases(
+    locations: Locations, postgres_database: ScratchDatabase
+) -> None:
+    import json
+
+    queue = queue_of(locations)
+    lease = queue.put(entry())
+    lease.entry.next_attempt = 0
+    queue.defer(lease)
+    entry_id, tag = lease.entry.id, queue.stage_tag("QA")
+    older = {"stage": "QA", "app": "Shop", "recipients": [RECIPIENT], "subject": "older"}
+    sealed = queue._seal(json.dumps(older).encode(), queue._meta_aad(entry_id, tag))
+    with psycopg.connect(postgres_database.url, autocommit=True) as connection:
+        connection.execute("update mailstage_queue set meta = %s", (sealed,))
+    (item,) = queue.items()
+    assert (item.subject, item.last_reply) == ("older", "")
+    taken = queue.try_lease(entry_id)
+    assert taken is not None and taken.entry.recipients == [RECIPIENT]
+    assert taken.entry.eight_bit is False and taken.entry.routed is True  # the defaults
+    queue.done(taken)
