@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from mailstage.relay.pg_queue import QUEUE_CHANNEL, PostgresQueue
-from mailstage.relay.queue import EntryBusy, EntryMissing, QueueEntry, open_queue
+from mailstage.relay.queue import EntryBusy, EntryMissing, Lease, QueueEntry, open_queue
 from mailstage.store.filestore import StoreFile
 from mailstage.store.paths import Locations
 from mailstage.store.workspace import Workspace
@@ -57,6 +57,15 @@ def entry(number: int = 1, stage: str = "QA") -> QueueEntry:
         subject=f"{SUBJECT} {number}",
         message_id=f"<m{number}@shop.example>",
     )
+
+
+def one_due(locations: Locations) -> tuple[PostgresQueue, Lease]:
+    """A queue with one entry, written, let go and due now."""
+    queue = queue_of(locations)
+    lease = queue.put(entry())
+    lease.entry.next_attempt = 0
+    queue.defer(lease)
+    return queue, lease
 
 
 def test_a_put_entry_is_leased_by_its_writer_then_due_and_leased_once(
@@ -128,10 +137,7 @@ def test_no_lease_between_a_puts_commit_and_its_row_lock(
 ) -> None:
     """A put holds its entry's advisory lock from the INSERT until it has the row: a relay
     whose clock says the entry is due cannot take it in that moment."""
-    queue = queue_of(locations)
-    lease = queue.put(entry())
-    lease.entry.next_attempt = 0
-    queue.defer(lease)
+    queue, lease = one_due(locations)
     entry_id = lease.entry.id
     with psycopg.connect(postgres_database.url, autocommit=True) as writer:
         writer.execute("select pg_advisory_lock(%s)", (int(entry_id, 16),))  # a put's moment
@@ -228,10 +234,7 @@ def test_the_table_holds_no_address_subject_or_body(
 def test_an_entry_that_does_not_decrypt_is_set_aside(
     locations: Locations, postgres_database: ScratchDatabase
 ) -> None:
-    queue = queue_of(locations)
-    lease = queue.put(entry())
-    lease.entry.next_attempt = 0
-    queue.defer(lease)
+    queue, lease = one_due(locations)
     with psycopg.connect(postgres_database.url, autocommit=True) as connection:
         connection.execute(
             "update mailstage_queue set meta = set_byte(meta, 20, get_byte(meta, 20) # 1)"
@@ -280,10 +283,7 @@ def test_a_row_written_before_a_field_existed_still_leases(
 ) -> None:
     import json
 
-    queue = queue_of(locations)
-    lease = queue.put(entry())
-    lease.entry.next_attempt = 0
-    queue.defer(lease)
+    queue, lease = one_due(locations)
     entry_id, tag = lease.entry.id, queue.stage_tag("QA")
     older = {"stage": "QA", "app": "Shop", "recipients": [RECIPIENT], "subject": "older"}
     sealed = queue._seal(json.dumps(older).encode(), queue._meta_aad(entry_id, tag))
