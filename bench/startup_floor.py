@@ -5,7 +5,7 @@ same). It skips what mailstage adds on top: permission checks, the rollback reco
 argparse, error sentences, control characters made visible.
 
 AESGCM comes from cryptography's Rust bindings, as mailstage takes it (store/aead.py):
-the public `cryptography.hazmat.primitives.ciphers.aead` costs ~18 ms more to import
+the public `cryptography.hazmat.primitives.ciphers.aead` costs ~7 ms more to import
 for the same class. ``--public-import`` takes that one instead (printed for reference).
 
     python bench/startup_floor.py STORE KEY_FILE email-show STAGE [--public-import]
