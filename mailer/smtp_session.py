@@ -359,6 +359,11 @@ class SmtpSession:
         """True when the server's EHLO offered the extension (SMTPUTF8, 8BITMIME, ...)."""
         return self._smtp is not None and self._smtp.supports_extension(extension)
 
+    @property
+    def connected(self) -> bool:
+        """False once the server has closed the connection (seen without any I/O)."""
+        return self._smtp is not None and self._smtp.is_connected
+
     async def quit(self) -> str:
         smtp = self._require_client()
         self.transcript.sent("QUIT")

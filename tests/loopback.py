@@ -92,6 +92,8 @@ class SmtpBehaviour:
     data_reply: str | None = None  # answer DATA with this instead of accepting
     data_delay: float = 0.0  # seconds to wait before answering DATA (slow server)
     close_on_rset: bool = False  # RSET finds the connection closed (a server's idle timeout)
+    close_after_data: bool = False  # the connection closed once DATA is answered
+    mail_421_after: int = 0  # a connection that carried this many: MAIL gets 421, closed
     smtputf8: bool = True  # offer SMTPUTF8 (aiosmtpd's Controller does by default)
     # as Exchange Online: a token (issued by the endpoint) is accepted only with the
     # Exchange audience, the SMTP.SendAsApp role, and times valid by this clock
@@ -120,6 +122,17 @@ class RecordingHandler:
         envelope.rcpt_options.extend(options)
         return "250 OK"
 
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        after = self.behaviour.mail_421_after
+        if after and getattr(server, "carried", 0) >= after:  # as Exchange's per-connection limit
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.7.0 Too many messages on this connection, closing it"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:
         if self.behaviour.close_on_rset:
             server.transport.close()
@@ -145,6 +158,9 @@ class RecordingHandler:
                 list(envelope.mail_options),
             )
         )
+        server.carried = getattr(server, "carried", 0) + 1
+        if self.behaviour.close_after_data:  # once the reply is out
+            asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 2.0.0 OK queued"
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any):

@@ -39,10 +39,7 @@ def test_one_upstream_login_for_many_messages(initialized, smtp_server, certific
     assert smtp_server.handler.logins == 1
 
 
-def test_a_pooled_connection_closed_by_the_server_is_replaced(
-    initialized, smtp_server_factory, certificates
-):
-    server = smtp_server_factory(close_on_rset=True)
+def send_three(server, certificates) -> None:
     relay, password = relay_for(server, certificates)
     try:
         with smtplib.SMTP("127.0.0.1", relay.port, timeout=60) as smtp:
@@ -52,8 +49,44 @@ def test_a_pooled_connection_closed_by_the_server_is_replaced(
     finally:
         assert relay.stop() == 0
     ids = [m.message["Message-ID"] for m in server.messages]
-    assert ids == ["<n0@shop.example>", "<n1@shop.example>", "<n2@shop.example>"]
+    assert ids == ["<n0@shop.example>", "<n1@shop.example>", "<n2@shop.example>"]  # once each
+
+
+def test_a_pooled_connection_closed_by_the_server_is_replaced(
+    initialized, smtp_server_factory, certificates
+):
+    server = smtp_server_factory(close_after_data=True)
+    send_three(server, certificates)
     assert server.handler.logins == 3  # each reuse found the connection closed: a fresh one
+
+
+def test_a_reused_connection_that_answers_421_hands_the_message_to_a_fresh_one(
+    initialized, smtp_server_factory, certificates
+):
+    server = smtp_server_factory(mail_421_after=1)  # MAIL after the first message: 421
+    send_three(server, certificates)
+    assert server.handler.logins == 3
+
+
+def test_after_a_failed_transaction_the_connection_is_reset_first(
+    initialized, smtp_server_factory, certificates
+):
+    server = smtp_server_factory(close_on_rset=True, refuse_recipients_with="nobody")
+    relay, password = relay_for(server, certificates)
+    try:
+        with smtplib.SMTP("127.0.0.1", relay.port, timeout=60) as smtp:
+            smtp.login("Shop", password)
+            with pytest.raises(smtplib.SMTPResponseException):
+                smtp.sendmail("app@shop.example", ["nobody@buyers.example"], raw(0))
+            assert smtp.sendmail("app@shop.example", ["a@buyers.example"], raw(1)) == {}
+            assert smtp.sendmail("app@shop.example", ["a@buyers.example"], raw(2)) == {}
+    finally:
+        assert relay.stop() == 0
+    assert [m.message["Message-ID"] for m in server.messages] == [
+        "<n1@shop.example>",
+        "<n2@shop.example>",
+    ]
+    assert server.handler.logins == 2  # RSET after the refusal found it closed; then no RSET
 
 
 def test_never_more_upstream_connections_than_allowed(
