@@ -21,6 +21,10 @@ RSS before and after 10,000 messages.
 
     python bench/bench_relay.py [--messages 10000] [--latency 300] [--per-message 800]
         [--against REV] [--rounds 10] [--round-messages 300] [--compare-only]
+        [--queue-only [--queue-rounds 3]]
+
+``--queue-only`` runs only the queue / --no-queue / direct comparison, in rounds whose
+order alternates (each round prints its ratios; the medians end the line).
 """
 
 from __future__ import annotations
@@ -303,27 +307,51 @@ def start_relay(
 
 
 def queue_comparison(
-    locations: Locations, folder: Path, direct: Connect, password: str, total: int
+    locations: Locations,
+    folder: Path,
+    direct: Connect,
+    password: str,
+    total: int,
+    rounds: int = 3,
 ) -> str:
-    """The queue's cost, in one run: the default relay (each message written encrypted
-    and fsynced before it goes upstream, removed after), the same relay with --no-queue,
-    and direct; 8 clients, one connection each."""
-    rates: dict[str, float] = {}
-    for name, extra in (("queue", ()), ("no-queue", ("--no-queue",))):
-        relay, port = start_relay(locations, folder, *extra)
-        try:
-            through = relay_client(port, password)
-            throughput(through, CLIENTS * 25)  # warm-up
-            rates[name] = throughput(through, total)
-        finally:
+    """The queue's cost, in one run: the default relay (each message appended to its
+    journal encrypted and fdatasynced, several per sync, before it goes upstream; marked
+    done after), the same relay with --no-queue, and direct; 8 clients, one connection
+    each. Both relays run throughout; ``rounds`` rounds of total/rounds messages each,
+    the order rotating, each round's ratios taken against that round's direct rate (a
+    machine whose load changes moves all three of a round alike)."""
+    relays = [start_relay(locations, folder), start_relay(locations, folder, "--no-queue")]
+    try:
+        connects = {
+            "queue": relay_client(relays[0][1], password),
+            "no-queue": relay_client(relays[1][1], password),
+            "direct": direct,
+        }
+        for connect in connects.values():
+            throughput(connect, CLIENTS * 25)  # warm-up
+        names = list(connects)
+        rates: dict[str, list[float]] = {name: [] for name in names}
+        for number in range(rounds):
+            for name in names[number % 3 :] + names[: number % 3]:
+                rates[name].append(throughput(connects[name], max(CLIENTS, total // rounds)))
+    finally:
+        for relay, _ in relays:
             stop(relay)
-    rates["direct"] = direct_rate = throughput(direct, total)
-    queue, no_queue = rates["queue"], rates["no-queue"]
+
+    def ratios(name: str, over: str = "direct") -> list[float]:
+        return [a / b for a, b in zip(rates[name], rates[over], strict=True)]
+
+    median = statistics.median
     return (
-        f"queue vs --no-queue vs direct ({total:,} messages, {CLIENTS} clients): queue "
-        f"{queue:,.0f} msg/s ({queue / direct_rate:.2f}x direct, goal >= 0.7x), --no-queue "
-        f"{no_queue:,.0f} msg/s ({no_queue / direct_rate:.2f}x), direct {direct_rate:,.0f} "
-        f"msg/s; queue / --no-queue {queue / no_queue:.2f}x"
+        f"queue vs --no-queue vs direct ({total:,} messages in {rounds} rounds, {CLIENTS} "
+        f"clients; medians): queue {median(rates['queue']):,.0f} msg/s "
+        f"({median(ratios('queue')):.2f}x direct, goal >= 0.7x), --no-queue "
+        f"{median(rates['no-queue']):,.0f} msg/s ({median(ratios('no-queue')):.2f}x), "
+        f"direct {median(rates['direct']):,.0f} msg/s; queue / --no-queue "
+        f"{median(ratios('queue', 'no-queue')):.2f}x; per round queue/direct "
+        + " ".join(f"{r:.2f}" for r in ratios("queue"))
+        + ", --no-queue/direct "
+        + " ".join(f"{r:.2f}" for r in ratios("no-queue"))
     )
 
 
@@ -378,6 +406,7 @@ def main() -> int:
     parser.add_argument(
         "--queue-only", action="store_true", help="only the queue / --no-queue / direct run"
     )
+    parser.add_argument("--queue-rounds", type=int, default=3)
     parser.add_argument("--against", default=BEFORE_SIGNATURE_CHECK, metavar="REV")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--round-messages", type=int, default=300)
@@ -394,6 +423,22 @@ def main() -> int:
         upstream, port, cert = start_upstream(folder)
         assert upstream.stdout is not None and upstream.stdin is not None
         locations, password = make_store(folder, port, cert)
+        if args.queue_only:
+            try:
+                print(
+                    queue_comparison(
+                        locations,
+                        folder,
+                        direct_client(port, str(cert)),
+                        password,
+                        args.messages,
+                        args.queue_rounds,
+                    )
+                )
+            finally:
+                upstream.stdin.close()
+                upstream.wait(timeout=60)
+            return 0
         try:
             new_rates, old_rates = against_revision(
                 locations, folder, password, args.against, args.rounds, args.round_messages
@@ -406,17 +451,6 @@ def main() -> int:
         if args.compare_only:
             upstream.stdin.close()
             upstream.wait(timeout=60)
-            return 0
-        if args.queue_only:
-            try:
-                print(
-                    queue_comparison(
-                        locations, folder, direct_client(port, str(cert)), password, args.messages
-                    )
-                )
-            finally:
-                upstream.stdin.close()
-                upstream.wait(timeout=60)
             return 0
         relay, relay_port = start_relay(locations, folder)
         try:
@@ -435,7 +469,9 @@ def main() -> int:
         finally:
             stop(relay)
         try:
-            queue_line = queue_comparison(locations, folder, direct, password, args.messages)
+            queue_line = queue_comparison(
+                locations, folder, direct, password, args.messages, args.queue_rounds
+            )
         finally:
             upstream.stdin.close()
             upstream.wait(timeout=60)
