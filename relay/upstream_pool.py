@@ -60,6 +60,16 @@ class UpstreamUnknown(UpstreamDeferred):
     have taken it. Never to be called "not sent"."""
 
 
+@dataclass
+class _Message:
+    data: bytes
+    recipients: list[str]
+    smtputf8: bool
+    eight_bit: bool
+    refused: dict[str, str] | None
+    deadline: Deadline
+
+
 class _Stale(Exception):
     """A connection reused without RSET was closed (or closing) before the message's
     end: nothing was taken, the message goes on a fresh connection."""
@@ -136,50 +146,30 @@ class UpstreamPool:
                 f"the relay's {self.size} connection(s) to {config.server} stayed busy for "
                 f"{self.wait_seconds:g} s"
             ) from None
+        message = _Message(data, recipients, smtputf8, eight_bit, refused, deadline)
         try:
-            return await self._deliver(
-                config, data, recipients, smtputf8, eight_bit, refused, deadline
-            )
+            return await self._deliver(config, message)
         finally:
             self._slots.release()
 
-    async def _deliver(
-        self,
-        config: EmailConfig,
-        data: bytes,
-        recipients: list[str],
-        smtputf8: bool,
-        eight_bit: bool,
-        refused: dict[str, str] | None,
-        deadline: Deadline,
-    ) -> str:
+    async def _deliver(self, config: EmailConfig, message: _Message) -> str:
         fingerprint = self._fingerprint(config)
         connection = await self._reusable(fingerprint)
         if connection is not None and connection.unchecked:
             try:
-                return await self._send_on(
-                    connection, config, data, recipients, smtputf8, eight_bit, refused, deadline
-                )
+                return await self._send_on(connection, config, message)
             except _Stale:  # closed or closing before it took the message: a fresh one
-                if refused is not None:
-                    refused.clear()
+                if message.refused is not None:
+                    message.refused.clear()
                 connection = None
-        connection = connection or await self._open(config, fingerprint, deadline)
-        return await self._send_on(
-            connection, config, data, recipients, smtputf8, eight_bit, refused, deadline
-        )
+        connection = connection or await self._open(config, fingerprint, message.deadline)
+        return await self._send_on(connection, config, message)
 
     async def _send_on(
-        self,
-        connection: _Connection,
-        config: EmailConfig,
-        data: bytes,
-        recipients: list[str],
-        smtputf8: bool,
-        eight_bit: bool,
-        refused: dict[str, str] | None,
-        deadline: Deadline,
+        self, connection: _Connection, config: EmailConfig, message: _Message
     ) -> str:
+        data, recipients, refused = message.data, message.recipients, message.refused
+        smtputf8, eight_bit, deadline = message.smtputf8, message.eight_bit, message.deadline
         session = connection.session
         options = []
         if smtputf8 and session.offers("SMTPUTF8"):
