@@ -231,7 +231,7 @@ class Journals:
         if not placed:
             return
         try:
-            journal, start = self._reserve(size, len(placed))
+            journal, start = self._reserve(size, len(placed), own=sync)
         except OSError as exc:
             for waiting, _ in placed:
                 waiting.error = self.fail(exc)
@@ -248,8 +248,17 @@ class Journals:
         for waiting, at in placed:
             waiting.result = InJournal(journal, start + at, waiting.entry_id)
 
-    def _reserve(self, size: int, count: int) -> tuple[Journal, int]:
+    def _reserve(self, size: int, count: int, *, own: bool) -> tuple[Journal, int]:
+        """Room for the records: in the current journal (the loop's, its only writer),
+        or (``own``: a large entry's thread) in a new journal of their own, so no two
+        writers ever share one and a failed write can always be cut off."""
         with self._state:
+            if own:
+                alone = self._open_new()
+                alone.retired = True  # deleted once its entry is settled
+                alone.end += size
+                alone.live += count
+                return alone, JOURNAL_HEAD
             journal = self._current
             if journal is not None and journal.end >= ROTATE_BYTES:
                 self._retire(journal)

@@ -229,7 +229,11 @@ def test_a_full_disk_fails_the_batch_and_leaves_no_torn_record(
 
 def test_a_large_entry_is_written_in_a_thread(queue: FileQueue, workspace: Workspace) -> None:
     big = entry(1, message=b"Subject: big\r\n\r\n" + b"y" * (600 * 1024))
+    (small,) = put_all(queue, 1)
     lease = asyncio.run(queue.put_async(big))
+    assert len(journals(queue.folder)) == 2  # a journal of its own: never two writers in one
     queue.unlock(lease)
+    assert len(journals(queue.folder)) == 1  # settled: its journal gone
+    queue.done(small)
     got = other(workspace).lease(big.id)
     assert got is not None and got.entry.message == big.message
