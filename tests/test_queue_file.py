@@ -4,6 +4,7 @@ mode too), and a full disk is an error that claims nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
@@ -221,12 +222,15 @@ def test_files_are_private_whatever_the_umask(queue: FileQueue) -> None:
     old = os.umask(0)
     try:
         lease = queue.put(entry())
+        journaled = asyncio.run(queue.put_async(entry(2)))  # the relay's: its journal
     finally:
         os.umask(old)
     assert stat.S_IMODE(queue.folder.stat().st_mode) == 0o700
+    assert len(list(queue.folder.iterdir())) == 3  # entry, lock, journal
     for path in queue.folder.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     queue.done(lease)
+    queue.done(journaled)
 
 
 def test_team_mode_gives_the_queue_the_store_group(os_team: Team) -> None:
@@ -237,12 +241,15 @@ def test_team_mode_gives_the_queue_the_store_group(os_team: Team) -> None:
     )
     queue = FileQueue.of_store(ws.file)
     lease = queue.put(entry())
+    journaled = asyncio.run(queue.put_async(entry(2)))
     info = queue.folder.stat()
     assert (oct(stat.S_IMODE(info.st_mode)), info.st_gid) == (oct(0o2770), os_team.gid)
+    assert len(list(queue.folder.iterdir())) == 3  # entry, lock, journal
     for path in queue.folder.iterdir():
         info = path.stat()
         assert (oct(stat.S_IMODE(info.st_mode)), info.st_gid) == (oct(0o660), os_team.gid)
     queue.done(lease)
+    queue.done(journaled)
 
 
 @pytest.fixture
