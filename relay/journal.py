@@ -132,8 +132,10 @@ class Journals:
         return await waiting.future
 
     def _flush(self) -> None:
+        # a put cancelled meanwhile (the relay stopping) is written all the same, as the
+        # email log says `queued`: nobody holds it, so it is stranded (moved out later,
+        # or recovered by the next start)
         batch, self._batch = self._batch, []
-        batch = [w for w in batch if not w.future.cancelled()]  # never answered: not written
         try:
             self._write_batch(batch, sync=False)
         except Exception as exc:  # unforeseen: each put hears it, none waits forever
@@ -142,7 +144,7 @@ class Journals:
                     waiting.error = exc
         written = [w for w in batch if w.result is not None]
         for waiting in batch:
-            if waiting.result is None:
+            if waiting.result is None and not waiting.future.cancelled():
                 waiting.future.set_exception(waiting.error or RuntimeError("not written"))
         if not written:
             return

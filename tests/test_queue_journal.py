@@ -237,3 +237,21 @@ def test_a_large_entry_is_written_in_a_thread(queue: FileQueue, workspace: Works
     queue.done(small)
     got = other(workspace).lease(big.id)
     assert got is not None and got.entry.message == big.message
+
+
+def test_a_put_cancelled_meanwhile_is_written_and_moved_out(queue: FileQueue) -> None:
+    """The relay stopping cancels a put the log already calls queued: it is kept."""
+
+    async def cancelled() -> str:
+        put = asyncio.ensure_future(queue.put_async(entry(7)))
+        await asyncio.sleep(0)  # the put waits for its batch's write
+        put.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await put
+        await asyncio.sleep(0.5)  # written and synced all the same
+        return entry(7).subject
+
+    subject = asyncio.run(cancelled())
+    (entry_id,) = queue.due("QA")  # nobody held it: moved into an entry file
+    lease = queue.lease(entry_id)
+    assert lease is not None and lease.entry.subject == subject
