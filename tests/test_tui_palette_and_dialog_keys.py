@@ -84,7 +84,7 @@ async def test_each_dialog_shows_its_own_keys_in_the_footer(tmp_path: Path) -> N
         await settle(pilot)
         beneath = footer_line(app)
         assert "x Remove" in beneath
-        for key, footer in (("x", "y Yes  n No"), ("n", "esc Cancel"), ("f1", "esc Close")):
+        for key, footer in (("x", "y Remove  n Keep"), ("n", "esc Cancel"), ("f1", "esc Close")):
             await pilot.press(key)
             await settle(pilot)
             assert footer_line(app) == footer, key
@@ -101,4 +101,4 @@ async def test_each_dialog_shows_its_own_keys_in_the_footer(tmp_path: Path) -> N
         await pilot.press(*"smtp.example.com", "escape")  # unsaved: asks first
         await settle(pilot)
         assert "Discard your changes" in screen_text(app)
-        assert footer_line(app) == "y Yes  n No"
+        assert footer_line(app) == "y Discard  n No"
