@@ -29,6 +29,7 @@ from typing import Any
 from mailstage.mailer.deadline import Deadline
 from mailstage.mailer.maillog import LogRecord, MailLog
 from mailstage.relay.addresses import envelope_refusal
+from mailstage.relay.app_lookup import app_named
 from mailstage.relay.events import EventLog
 from mailstage.relay.limits import (
     BurstNotice,
@@ -472,7 +473,7 @@ class Relay:
         if isinstance(auth_data, LoginPassword):
             user = auth_data.login.decode("utf-8", "replace")
             password = auth_data.password.decode("utf-8", "replace")
-            app = self._fresh_store_now().app(user) if user else None
+            app = app_named(self._fresh_store_now(), user) if user else None
             stored = app.relay_credential(self.options.stage) if app is not None else None
             if app is not None and password_matches(password, stored):
                 return AuthResult(success=True, auth_data=app.name)
@@ -614,7 +615,7 @@ class RelayHandler:
         assert relay.queue is not None and relay.worker is not None
         data = await relay.fresh_store()
         stage = data.stage(relay.options.stage)
-        app = data.app(record.app) if record.app else None
+        app = app_named(data, record.app) if record.app else None
         if stage is None:
             return f"451 4.3.0 The stage {relay.options.stage} no longer exists", False
         if app is None:
@@ -662,7 +663,7 @@ class RelayHandler:
     async def _relay(self, envelope: Any, record: LogRecord) -> str:
         data = await self.relay.fresh_store()
         stage = data.stage(self.relay.options.stage)
-        app = data.app(record.app) if record.app else None
+        app = app_named(data, record.app) if record.app else None
         if stage is None:
             return f"451 4.3.0 The stage {self.relay.options.stage} no longer exists"
         if app is None:

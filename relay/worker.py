@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mailstage.mailer.maillog import LogRecord, Outcome
+from mailstage.relay.app_lookup import app_named
 from mailstage.relay.dsn import build_dsn
 from mailstage.relay.events import EventLog
 from mailstage.relay.message import prepare
@@ -332,7 +333,7 @@ class DeliveryWorker:
 def route_now(entry: QueueEntry, data: StoreData, stage: Stage, config: EmailConfig) -> str:
     """Decide the routing of an entry accepted before it could be (the test list as it
     is now), once; returns why it still cannot be, as a 4xx line, or ""."""
-    app = data.app(entry.app) if entry.app else None
+    app = app_named(data, entry.app) if entry.app else None
     if app is None:
         return f"451 4.7.0 The app {entry.app} no longer exists in stage {stage.name}"
     try:
