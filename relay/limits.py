@@ -6,6 +6,7 @@ never one per try), and the bound on messages held in memory at once."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Callable
 
@@ -44,7 +45,7 @@ class Slot:
     that received it and the tasks still working on it each hold it; the place is
     free again when the last of them lets go."""
 
-    def __init__(self, free: asyncio.Semaphore) -> None:
+    def __init__(self, free: Callable[[], None]) -> None:
         self._free = free
         self._holders = 1
 
@@ -54,27 +55,57 @@ class Slot:
     def drop(self) -> None:
         self._holders -= 1
         if self._holders == 0:
-            self._free.release()
+            self._free()
 
 
 class MessageSlots:
     """At most ``size`` messages in the relay's memory at once (received in DATA and
     not yet answered, or still on their first attempt): the bound that keeps memory
     below a figure whatever number of apps send large messages at once. The app whose
-    DATA finds every place taken waits for one, at most ``wait`` seconds."""
+    DATA finds every place taken waits for one, at most ``wait`` seconds, in turn."""
 
     def __init__(self, size: int, wait: float) -> None:
         self.size = size
         self.wait = wait
-        self._free = asyncio.Semaphore(size)
+        self._free = size
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def take_now(self) -> Slot | None:
+        """A place if one is free and nobody waits for one, else None (no wait)."""
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return Slot(self._release)
+        return None
 
     async def take(self) -> Slot | None:
         """A place, or None when none came free within ``wait`` seconds."""
+        now = self.take_now()
+        if now is not None:
+            return now
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
         try:
-            await asyncio.wait_for(self._free.acquire(), self.wait)
+            async with asyncio.timeout(self.wait):
+                await asyncio.shield(turn)
         except TimeoutError:
-            return None
-        return Slot(self._free)
+            if not turn.done():
+                turn.cancel()
+                return None
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release()  # handed over as the session went: passed on
+            turn.cancel()
+            raise
+        return Slot(self._release)
+
+    def _release(self) -> None:
+        """A place let go: handed to the longest waiter still waiting, else free."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._free += 1
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import logging
 import signal
 import ssl
 import time
-import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from mailstage.mailer.deadline import Deadline
 from mailstage.mailer.maillog import LogRecord, MailLog
 from mailstage.relay.addresses import envelope_refusal
 from mailstage.relay.app_lookup import app_named
+from mailstage.relay.app_session import AppSession, Envelope, Refused, SessionOptions
 from mailstage.relay.events import EventLog
 from mailstage.relay.limits import (
     BurstNotice,
@@ -144,7 +143,7 @@ class StoreWatch:
 
     def reload_now(self) -> None:
         """Read the store again in this thread (for decisions that cannot wait on the
-        event loop, such as aiosmtpd's AUTH check). The signature is taken before the
+        event loop, such as the AUTH check). The signature is taken before the
         read: a save during it is seen by the next check."""
         signature = self.file.signature()
         self.data = self.file.reload()
@@ -205,10 +204,18 @@ class Relay:
     async def serve(self, on_ready: Callable[[Relay], None] | None = None) -> None:
         from mailstage.mailer.smtp_session import local_hostname
 
-        _quiet_aiosmtpd()
         return_large_buffers_to_the_system()
         loop = asyncio.get_running_loop()
         self._hostname = await local_hostname()
+        self._session_options = SessionOptions(
+            hostname=self._hostname,
+            ident="mailstage relay",
+            max_size=self.options.max_size,
+            timeout=self.options.session_timeout,
+            login_timeout=self.options.login_timeout,
+            max_auth_failures=AUTH_FAILURES,
+            tls=self._tls,
+        )
         if self.queue is not None:
             self.worker = DeliveryWorker(
                 self.queue,
@@ -427,9 +434,7 @@ class Relay:
             lambda count: f"{message}: {count} more time(s) in the last minute",
         )
 
-    def _new_session(self) -> Any:
-        from mailstage.relay.session import Refused, RelaySmtp
-
+    def _new_session(self) -> asyncio.Protocol:
         limit = self.options.max_connections
         if len(self._sessions) >= limit:
             self._refusals.note(
@@ -444,116 +449,76 @@ class Relay:
             return Refused(
                 f"421 4.7.0 The relay has {limit} connections open, its limit; try again shortly"
             )
-        session = RelaySmtp(
-            RelayHandler(self),
-            login_timeout=self.options.login_timeout,
-            on_close=self._sessions.discard,
-            slots=self.slots,
-            data_size_limit=self.options.max_size,
-            enable_SMTPUTF8=True,
-            decode_data=False,
-            hostname=self._hostname,
-            ident="mailstage relay",
-            tls_context=self._tls,
-            require_starttls=self._tls is not None,
-            timeout=self.options.session_timeout,
-            auth_required=True,
-            auth_require_tls=self._tls is not None,
-            authenticator=self._authenticate,
+        session = AppSession(
+            RelayHandler(self), self._session_options, self.slots, on_close=self._sessions.discard
         )
         self._sessions.add(session)  # counted now: a burst of accepts comes before any starts
         return session
 
-    def _authenticate(
-        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
-    ) -> Any:
-        from aiosmtpd.smtp import AuthResult, LoginPassword
-
-        user = ""
-        if isinstance(auth_data, LoginPassword):
-            user = auth_data.login.decode("utf-8", "replace")
-            password = auth_data.password.decode("utf-8", "replace")
-            app = app_named(self._fresh_store_now(), user) if user else None
-            stored = app.relay_credential(self.options.stage) if app is not None else None
-            if app is not None and password_matches(password, stored):
-                return AuthResult(success=True, auth_data=app.name)
-        server.auth_failures += 1
+    def authenticate(
+        self, session: AppSession, mechanism: str, user: bytes, password: bytes
+    ) -> str | None:
+        """The app's name when the login is good (the store as it is now), else None."""
+        name = user.decode("utf-8", "replace")
+        app = app_named(self._fresh_store_now(), name) if name else None
+        stored = app.relay_credential(self.options.stage) if app is not None else None
+        if app is not None and password_matches(password.decode("utf-8", "replace"), stored):
+            return app.name
         host = _peer(session).rpartition(":")[0]
         self._failed_logins.note(
             host,
-            f"login refused: user {user!r} from {_peer(session)} ({mechanism}); further "
+            f"login refused: user {name!r} from {_peer(session)} ({mechanism}); further "
             "failures from this address are counted for a minute",
             lambda count: f"login refused {count} more time(s) from {host} in the last minute",
         )
-        if server.auth_failures >= AUTH_FAILURES:
-            server.closing_after_auth = True
-            return AuthResult(
-                success=False,
-                handled=False,
-                message=f"421 4.7.0 {AUTH_FAILURES} failed logins on this connection; closing it",
-            )
-        return AuthResult(success=False, handled=False)  # 535 5.7.8, whatever the reason
+        return None
 
 
 class RelayHandler:
-    """aiosmtpd's hooks for one connection."""
+    """What the relay decides in one app's conversation (relay/app_session.py asks)."""
 
     def __init__(self, relay: Relay) -> None:
         self.relay = relay
 
-    async def handle_MAIL(
-        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
-    ) -> str:
+    def login(
+        self, session: AppSession, mechanism: str, user: bytes, password: bytes
+    ) -> str | None:
+        return self.relay.authenticate(session, mechanism, user, password)
+
+    def mail(self, session: AppSession, address: str, options: list[str]) -> str | None:
         if self.relay.stopping:
             return "421 4.3.2 The relay is shutting down; try again shortly"
-        smtputf8 = "SMTPUTF8" in (option.upper() for option in options)
-        refusal = envelope_refusal(address, role="sender", smtputf8=smtputf8)
-        if refusal is not None:
-            return refusal
-        envelope.mail_from = address
-        envelope.mail_options.extend(options)
-        return "250 2.1.0 OK"
+        return envelope_refusal(address, role="sender", smtputf8="SMTPUTF8" in options)
 
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
-    ) -> str:
-        refusal = envelope_refusal(address, role="recipient", smtputf8=envelope.smtp_utf8)
-        if refusal is not None:
-            return refusal
-        envelope.rcpt_tos.append(address)  # exactly what upstream receives and the log shows
-        envelope.rcpt_options.extend(options)
-        return "250 2.1.5 OK"
+    def rcpt(self, session: AppSession, address: str) -> str | None:
+        return envelope_refusal(address, role="recipient", smtputf8=session.envelope.smtp_utf8)
 
-    def _record(self, session: Any, envelope: Any) -> LogRecord:
+    def _record(self, session: AppSession, envelope: Envelope) -> LogRecord:
         return LogRecord(
             source="relay",
             stage=self.relay.stage_name,
-            app=session.auth_data if isinstance(session.auth_data, str) else None,
+            app=session.app,
             outcome="deferred",
             recipients=list(envelope.rcpt_tos),
             peer=_peer(session),
         )
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    def data(self, session: AppSession, envelope: Envelope) -> Awaitable[str]:
+        """The delivery starts now, as a task of its own: the app may hang up, the
+        message is still here (and logged once)."""
         record = self._record(session, envelope)
-        slot = server.slot
+        slot = session.slot
         delivery = self.relay.start_delivery(self._deliver(envelope, record, slot))
-        _held_until_done(slot, delivery)  # the app may hang up: the message is still here
-        server.delivering = True
-        server.pause_timer()  # the relay's own deadlines bound the wait, not the app's timer
-        try:
-            return await asyncio.shield(delivery)
-        finally:
-            server.delivering = False
-            server.resume_timer()
+        _held_until_done(slot, delivery)
+        return asyncio.shield(delivery)
 
-    async def _deliver(self, envelope: Any, record: LogRecord, slot: Slot | None) -> str:
+    async def _deliver(self, envelope: Envelope, record: LogRecord, slot: Slot | None) -> str:
         """Exactly one log record for the message, whatever ends the delivery."""
         relay = self.relay
         started = time.perf_counter()
         reply = "451 4.3.0 The relay stopped before sending the message; not sent"
         logged = False  # by the delivery worker, when the first attempt ended in time
-        refusal = header_refusal(envelope.original_content or envelope.content)
+        refusal = header_refusal(envelope.content or b"")
         try:
             if refusal is not None:
                 reply = refusal
@@ -589,7 +554,7 @@ class RelayHandler:
         record.ms = round((time.perf_counter() - started) * 1000)
         self.relay.log(record)
 
-    def refused_in_data(self, server: Any, refusal: str) -> str:
+    def refused_in_data(self, session: AppSession, refusal: str) -> str:
         """The message was refused at its end (too large, a line too long): the app gets
         a sentence and the email log a record."""
         if refusal == "too_much":
@@ -602,11 +567,11 @@ class RelayHandler:
                 "500 5.5.2 A line of the message is longer than 1000 characters "
                 "(RFC 5321 4.5.3.1.6); not sent"
             )
-        self._finish(self._record(server.session, server.envelope), reply, time.perf_counter())
+        self._finish(self._record(session, session.envelope), reply, time.perf_counter())
         return reply
 
     async def _through_queue(
-        self, envelope: Any, record: LogRecord, slot: Slot | None
+        self, envelope: Envelope, record: LogRecord, slot: Slot | None
     ) -> tuple[str, bool]:
         """The routing decided now, the entry written durably, then the first attempt for
         at most --first-attempt seconds; it goes on after that, and counts once. Returns
@@ -624,7 +589,7 @@ class RelayHandler:
         entry = QueueEntry(
             stage=stage.name,
             app=app.name,
-            message=envelope.original_content or envelope.content,
+            message=envelope.content or b"",
             recipients=list(envelope.rcpt_tos),
             original=list(dict.fromkeys(envelope.rcpt_tos)),
             peer=record.peer,
@@ -634,7 +599,7 @@ class RelayHandler:
         )
         if stage.email is not None:  # else routed on the first attempt that can
             route_now(entry, data, stage, stage.email)
-        envelope.content = envelope.original_content = None  # the entry's copy is enough
+        envelope.content = None  # the entry's copy is enough
         record.message_id, record.subject = entry.message_id, entry.subject
         record.redirected, record.queue_id = entry.redirected, entry.id
         try:
@@ -660,7 +625,7 @@ class RelayHandler:
         record.outcome = "queued"
         return f"250 2.0.0 Queued as {entry.id}: {reason}", False
 
-    async def _relay(self, envelope: Any, record: LogRecord) -> str:
+    async def _relay(self, envelope: Envelope, record: LogRecord) -> str:
         data = await self.relay.fresh_store()
         stage = data.stage(self.relay.options.stage)
         app = app_named(data, record.app) if record.app else None
@@ -671,7 +636,7 @@ class RelayHandler:
         config = stage.email
         if config is None:
             return f"451 4.3.5 Stage {stage.name} has no email configuration yet"
-        content = envelope.original_content or envelope.content
+        content = envelope.content or b""
         try:
             prepared = prepare(
                 content, list(envelope.rcpt_tos), app=app, stage=stage, config=config
@@ -681,7 +646,7 @@ class RelayHandler:
         record.message_id, record.subject = prepared.message_id, prepared.subject
         record.redirected = prepared.redirected
         options = [option.upper() for option in envelope.mail_options]
-        envelope.content = envelope.original_content = None  # the prepared copy is enough
+        envelope.content = None  # the prepared copy is enough
         try:
             upstream = await self.relay.pool.deliver(
                 config,
@@ -729,13 +694,3 @@ def _peer(session: Any) -> str:
         host = str(peer[0])
         return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
     return str(peer or "")
-
-
-def _quiet_aiosmtpd() -> None:
-    # aiosmtpd logs raw client text (unsafe on a terminal) and warns on every loopback
-    # connection that AUTH without TLS is risky: the relay writes its own event lines.
-    logger = logging.getLogger("mail.log")
-    logger.addHandler(logging.NullHandler())
-    logger.propagate = False
-    warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
-    warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
