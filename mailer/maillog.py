@@ -18,7 +18,7 @@ import os
 import stat
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -70,8 +70,7 @@ class LogRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The fields in the order of the command line contract (DESIGN section 5)."""
-        data = asdict(self)
-        return {name: data[name] for name in JSON_FIELDS}
+        return {name: getattr(self, name) for name in JSON_FIELDS}  # asdict's deep copy: no need
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LogRecord:
@@ -100,6 +99,8 @@ class MailLog:
         self.mode = mode
         self._aead = AESGCM(key)
         self.skipped = 0  # lines the last read could not decrypt (another key, torn)
+        self._fd = -1  # kept open for appending while the path names the same file
+        self._file_id: tuple[int, int] = (0, 0)
 
     @classmethod
     def of_store(cls, file: StoreFile) -> MailLog:
@@ -138,19 +139,46 @@ class MailLog:
         return info.st_ino, info.st_size, info.st_mtime_ns
 
     def append(self, record: LogRecord) -> None:
-        """Append one record with one write. Raises OSError (or UnsafeFile) on failure."""
+        """Append one record with one write. Raises OSError (or UnsafeFile) on failure.
+
+        The descriptor stays open from one append to the next (a relay appends a record
+        a message): one stat says the path still names that file, else (rotated,
+        removed, replaced) it is opened again, with the checks of a first open."""
         line = self.seal(record)
-        fd = self._open_for_append()
-        try:
-            written = os.write(fd, line)
-            if written != len(line):  # a full disk: never leave half a record unmarked
-                os.write(fd, b"\n")
-                raise OSError(f"the email log {self.path} is full")
-            size = os.fstat(fd).st_size
-        finally:
-            os.close(fd)
-        if size > max_bytes():
+        fd, size = self._appending()
+        written = os.write(fd, line)
+        if written != len(line):  # a full disk: never leave half a record unmarked
+            os.write(fd, b"\n")
+            raise OSError(f"the email log {self.path} is full")
+        if size + written > max_bytes():
+            self.close()
             self._rotate()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            self.close()
+
+    def _appending(self) -> tuple[int, int]:
+        """The open descriptor and the file's size before this append."""
+        if self._fd >= 0:
+            try:
+                info = os.stat(self.path, follow_symlinks=False)
+            except OSError:
+                info = None
+            if info is not None and (info.st_ino, info.st_dev) == self._file_id:
+                if stat.S_IMODE(info.st_mode) & 0o007:
+                    raise self._readable_by_others(info)
+                return self._fd, info.st_size
+            self.close()
+        fd = self._open_for_append()
+        info = os.fstat(fd)
+        self._fd, self._file_id = fd, (info.st_ino, info.st_dev)
+        return fd, info.st_size
 
     def _open_for_append(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,14 +197,17 @@ class MailLog:
             if info.st_size == 0 and info.st_uid == os.geteuid():
                 os.fchmod(fd, self.mode)  # whatever the umask
             elif stat.S_IMODE(info.st_mode) & 0o007:
-                raise UnsafeFile(
-                    f"The email log {self.path} can be read by other users (mode "
-                    f"{stat.S_IMODE(info.st_mode):04o}). Fix it with: chmod o= {self.path}"
-                )
+                raise self._readable_by_others(info)
         except BaseException:
             os.close(fd)
             raise
         return fd
+
+    def _readable_by_others(self, info: os.stat_result) -> UnsafeFile:
+        return UnsafeFile(
+            f"The email log {self.path} can be read by other users (mode "
+            f"{stat.S_IMODE(info.st_mode):04o}). Fix it with: chmod o= {self.path}"
+        )
 
     def _rotate(self) -> None:
         from filelock import FileLock

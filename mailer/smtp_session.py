@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
@@ -288,22 +288,31 @@ class SmtpSession:
             o for o in mail_options if o not in envelope.mail_options
         ]
         encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+        from aiosmtplib import SMTPRecipientRefused, SMTPSenderRefused
+
         try:
+            mail_from = f"MAIL FROM:<{envelope.sender}>" + "".join(f" {o}" for o in options)
             await self._exchange(
-                f"MAIL FROM:<{envelope.sender}>" + "".join(f" {o}" for o in options),
-                smtp.mail(
-                    envelope.sender,
-                    options=options,
-                    encoding=encoding,
+                mail_from,
+                _command(
+                    smtp,
+                    mail_from.encode(encoding),
+                    refused=SMTPSenderRefused,
+                    address=envelope.sender,
                     timeout=step_timeout("sending MAIL FROM"),
                 ),
             )
             for asked, recipient in zip(recipients, envelope.recipients, strict=True):
                 try:
+                    rcpt_to = f"RCPT TO:<{recipient}>"
                     await self._exchange(
-                        f"RCPT TO:<{recipient}>",
-                        smtp.rcpt(
-                            recipient, encoding=encoding, timeout=step_timeout("sending RCPT TO")
+                        rcpt_to,
+                        _command(
+                            smtp,
+                            rcpt_to.encode(encoding),
+                            refused=SMTPRecipientRefused,
+                            address=recipient,
+                            timeout=step_timeout("sending RCPT TO"),
                         ),
                     )
                 except StepFailed as failure:
@@ -463,6 +472,25 @@ class SmtpSession:
                 f"The server closed the connection during {doing}.", hint_key="disconnected"
             )
         return StepFailed(f"{doing} failed: {exc}")
+
+
+async def _command(
+    smtp: SMTP,
+    line: bytes,
+    *,
+    refused: Callable[[int, str, str], Exception],
+    address: str,
+    timeout: float,
+) -> SMTPResponse:
+    """MAIL FROM or RCPT TO as the transcript shows it: the address exactly as it was
+    checked, between angle brackets (aiosmtplib's mail() and rcpt() parse it again, the
+    way email.utils reads a header, and can send another address than the one checked).
+    A reply other than 250 (or 251 to RCPT) raises ``refused``, as aiosmtplib would."""
+    await smtp._ehlo_or_helo_if_needed()
+    response = await smtp.execute_command(line, timeout=timeout)
+    if response.code not in (250, 251) or (response.code == 251 and line[:4] == b"MAIL"):
+        raise refused(response.code, response.message, address)
+    return response
 
 
 def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

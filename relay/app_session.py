@@ -24,7 +24,7 @@ import base64
 import binascii
 import re
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
@@ -69,7 +69,7 @@ class Hooks(Protocol):
     def rcpt(self, session: AppSession, address: str) -> str | None:
         """A refusal of the recipient, or None."""
 
-    def data(self, session: AppSession, envelope: Envelope) -> Awaitable[str]:
+    def data(self, session: AppSession, envelope: Envelope) -> asyncio.Future[str]:
         """The reply to the message's end, to come: the delivery starts at once, and
         goes on if the app hangs up."""
 
@@ -255,17 +255,16 @@ class AppSession(asyncio.Protocol):
     def _await(self, work: Any) -> None:
         """Input waits while ``work`` runs; the rest of the buffer is read after it."""
         self._busy = True
-
-        def done(task: asyncio.Task[None]) -> None:
-            self._work = None
-            self._busy = False
-            if not task.cancelled() and task.exception() is not None:
-                self.close()  # never a traceback to the app
-            self._touch()
-            self._run()
-
         self._work = asyncio.get_running_loop().create_task(work)
-        self._work.add_done_callback(done)
+        self._work.add_done_callback(self._done_waiting)
+
+    def _done_waiting(self, task: asyncio.Future[Any]) -> None:
+        self._work = None
+        self._busy = False
+        if not task.cancelled() and task.exception() is not None:
+            self.close()  # never a traceback to the app
+        self._touch()
+        self._run()
 
     # -- the idle timer (one timer a session, moved on only when it fires) ---------------
 
@@ -538,24 +537,23 @@ class AppSession(asyncio.Protocol):
             return
         envelope, self.envelope = self.envelope, Envelope()
         envelope.content = received.content
-        answer = self.hooks.data(self, envelope)  # it holds the slot as long as it needs
+        delivery = self.hooks.data(self, envelope)  # it holds the slot as long as it needs
         self._let_go_of_the_slot()
-        self.delivering = True
+        self.delivering = self._busy = True
         self.pause_timer()  # the relay's own deadlines bound the wait, not the app's
-        self._await(self._answer(answer))
+        delivery.add_done_callback(self._delivered)  # never cancelled by this session
 
     def _let_go_of_the_slot(self) -> None:
         if self.slot is not None:
             self.slot.drop()
             self.slot = None
 
-    async def _answer(self, answer: Awaitable[str]) -> None:
-        try:
-            status = await answer
-        finally:
-            self.delivering = False
-            self.resume_timer()
-        self.reply(status)
+    def _delivered(self, delivery: asyncio.Future[str]) -> None:
+        self.delivering = False
+        self.resume_timer()
+        if not delivery.cancelled() and delivery.exception() is None:
+            self.reply(delivery.result())
+        self._done_waiting(delivery)
 
     def _rset(self, arg: str | None) -> None:
         if arg:

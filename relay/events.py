@@ -4,6 +4,7 @@ characters made visible, never a body, a password or a token."""
 from __future__ import annotations
 
 import sys
+import time
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -13,9 +14,15 @@ from mailstage.store.text import visible
 class EventLog:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
+        self._second = -1  # the stamp is made once a second (a line a message)
+        self._stamp = ""
 
     def event(self, text: str) -> None:
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = time.time()
+        if int(now) != self._second:
+            self._second = int(now)
+            self._stamp = datetime.fromtimestamp(self._second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = self._stamp
         try:
             self.stream.write(f"{stamp} {visible(text)}\n")
             self.stream.flush()

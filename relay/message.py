@@ -5,6 +5,7 @@ the stage's sender, and a missing From, Date or Message-ID is filled in."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
@@ -61,7 +62,7 @@ def prepare(
     if message["From"] is None:
         message["From"] = formataddr((config.sender_name, config.sender_email))
     if message["Date"] is None:
-        message["Date"] = format_datetime(datetime.now(UTC))
+        message["Date"] = _date_now()
     if message["Message-ID"] is None:
         message["Message-ID"] = make_msgid(
             "mailstage", domain=config.sender_email.rpartition("@")[2]
@@ -80,6 +81,18 @@ def prepare(
         message_id=_header_text(message, "Message-ID"),
         subject=_header_text(message, "Subject"),
     )
+
+
+_date: tuple[int, str] = (-1, "")
+
+
+def _date_now() -> str:
+    """The Date field of now, made once a second (a relay adds it to most messages)."""
+    global _date
+    second = int(time.time())
+    if _date[0] != second:
+        _date = (second, format_datetime(datetime.fromtimestamp(second, UTC)))
+    return _date[1]
 
 
 def _plain_header(
@@ -112,7 +125,20 @@ def _plain_header(
 def _kept_or_written(item: tuple[str, str], kept: dict[tuple[str, str], bytes]) -> bytes:
     """A field of the app's as it came (the same name and value: the same field); one
     route() or prepare() added, as the generator writes it."""
-    return kept.get(item) or _WRITE.fold_binary(*item)
+    return kept.get(item) or written_field(*item)
+
+
+def written_field(name: str, value: str) -> bytes:
+    """The field as compat32's generator writes it. A short value of printable ASCII
+    words with single spaces (a Date, a Message-ID, most From lines) is written as it
+    is, which is what the generator's folding makes of it, some 20 times faster."""
+    if (
+        len(name) + len(value) <= _SHORT_FIELD
+        and value.isascii()
+        and _ONE_LINE_WORDS.fullmatch(value) is not None
+    ):
+        return f"{name}: {value}\r\n".encode("ascii")
+    return _WRITE.fold_binary(name, value)
 
 
 def _field(raw: bytes) -> tuple[str, str, bytes]:
@@ -153,6 +179,8 @@ def _header_text(message: EmailMessage, name: str) -> str:
     raw = next((value for key, value in message.raw_items() if key.lower() == wanted), None)
     if raw is None:
         return ""
+    if isinstance(raw, str) and raw.isascii() and "=?" not in raw:  # no encoded word
+        return " ".join(raw.split())
     text = str(raw).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     try:
         text = str(make_header(decode_header(text)))
@@ -191,6 +219,8 @@ def header_refusal(content: bytes) -> str | None:
 
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+_SHORT_FIELD = 76  # with ": " at most 78 characters, RFC 5322 2.1.1's line
+_ONE_LINE_WORDS = re.compile(r"[!-~]+(?: [!-~]+)*")
 # the email parser's reading of a header line: a field's name runs up to its colon
 _PLAIN_FIELD = re.compile(rb"[\041-\071\073-\176]+:")
 _NOT_PLAIN_LINE = re.compile(rb"\r\n(?![ \t]|[\041-\071\073-\176]+:)")

@@ -19,7 +19,7 @@ import errno
 import signal
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -503,14 +503,14 @@ class RelayHandler:
             peer=_peer(session),
         )
 
-    def data(self, session: AppSession, envelope: Envelope) -> Awaitable[str]:
+    def data(self, session: AppSession, envelope: Envelope) -> asyncio.Future[str]:
         """The delivery starts now, as a task of its own: the app may hang up, the
         message is still here (and logged once)."""
         record = self._record(session, envelope)
         slot = session.slot
         delivery = self.relay.start_delivery(self._deliver(envelope, record, slot))
         _held_until_done(slot, delivery)
-        return asyncio.shield(delivery)
+        return delivery
 
     async def _deliver(self, envelope: Envelope, record: LogRecord, slot: Slot | None) -> str:
         """Exactly one log record for the message, whatever ends the delivery."""

@@ -217,3 +217,19 @@ def locations_of(paths):
     from mailstage.store.paths import Locations
 
     return Locations.resolve(paths["store"], paths["key"])
+
+
+def test_an_append_after_another_writer_rotated_goes_to_the_new_file(workspace):
+    """The descriptor is kept open between appends; once the path names another file
+    (rotated by another process, or removed), the next record goes to the path's file."""
+    log = MailLog.of_store(workspace.file)
+    log.append(record())
+    rotated = log.path.with_name(log.path.name + ".1")
+    os.replace(log.path, rotated)
+    log.append(record())
+    assert len(rotated.read_bytes().splitlines()) == 1
+    assert len(log.path.read_bytes().splitlines()) == 1
+    log.path.unlink()
+    log.append(record())
+    assert len(log.path.read_bytes().splitlines()) == 1
+    assert len(log.read()) == 2  # the rotated file's and the new one's

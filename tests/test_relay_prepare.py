@@ -104,3 +104,31 @@ def test_any_header_decides_as_the_parser_decides(
 ) -> None:
     header = "\r\n".join(f"{name}:{value}{more}" for name, value, more in fields)
     assert_alike(*both((header + body).encode(), active))
+
+
+field_names = st.sampled_from(["Date", "Message-ID", "From", "To", "X-Original-To", "Subject"])
+field_values = st.text(alphabet=" !\"#(),.:;<>@[]\\=?^_`{|}~Az09-\té", max_size=90)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(name=field_names, value=field_values)
+def test_a_field_is_written_as_the_generator_folds_it(name: str, value: str) -> None:
+    """The short plain value written as it is: byte for byte the generator's folding."""
+    written = relay_message.written_field(name, value)
+    assert written == compat32.clone(linesep="\r\n").fold_binary(name, value)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(value=field_values)
+def test_a_header_reads_as_the_decoder_reads_it(value: str) -> None:
+    """A header without encoded words read as it is: the decoder's reading."""
+    from email.header import decode_header, make_header
+    from email.message import EmailMessage
+
+    message = EmailMessage(policy=compat32)
+    message.set_raw("Subject", value)
+    try:
+        decoded = str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeError):
+        decoded = value
+    assert relay_message._header_text(message, "Subject") == " ".join(decoded.split())
