@@ -290,13 +290,21 @@ class FileQueue(RelayQueue):
             raise
         return Lease(entry, _Held(fd))
 
-    async def put_async(self, entry: QueueEntry) -> Lease:
-        """The relay's put: into this process's journal, its 250 waiting for the
-        fdatasync that covers it and the entries written with it."""
+    async def put_async(self, entry: QueueEntry, *, durable: bool = True) -> Lease:
+        """The relay's put: into this process's journal (in the page cache: it outlives
+        the process), and, when ``durable``, past the fdatasync that covers it and the
+        entries written with it."""
         held = await self._journals.append(
-            entry.id, lambda: self._blob(entry, self._seal_body(entry)), len(entry.message)
+            entry.id,
+            lambda: self._blob(entry, self._seal_body(entry)),
+            len(entry.message),
+            sync=durable,
         )
         return Lease(entry, held)
+
+    async def make_durable(self, lease: Lease) -> None:
+        if isinstance(lease.handle, InJournal):
+            await self._journals.sync(lease.handle)
 
     async def done_async(self, lease: Lease) -> None:
         if isinstance(lease.handle, InJournal):

@@ -2,11 +2,14 @@
 to one fdatasync (group commit).
 
 A message the relay accepts is written once, as the bytes its entry file would hold,
-into this process's journal; the app's 250 waits for the fdatasync that covers it. An
-entry whose first attempt settles it (sent, refused) is marked done in place (one byte
-written over its record's state: no allocation, so a full disk cannot stop it); one that
-must wait for a retry is moved out into an entry file of its own (relay/file_queue.py)
-and marked moved. So entries that go at once cost one write and a share of one
+into this process's journal, before its first attempt: in the page cache, it outlives
+the relay (kill -9). The fdatasync that makes it outlive the machine is paid only when
+the app is to hear "queued" (Journals.sync): a message upstream took at once is
+delivered, and needs no copy here; one that was put durable waits for the sync that
+covers it. An entry whose first attempt settles it (sent, refused) is marked done in
+place (one byte written over its record's state: no allocation, so a full disk cannot
+stop it); one that must wait for a retry is moved out into an entry file of its own
+(relay/file_queue.py) and marked moved. So entries that go at once cost one write and a share of one
 fdatasync, with no thread hop of their own, instead of a lock file, a temp file, a
 rename and two fsyncs each.
 
@@ -85,6 +88,8 @@ class _Waiting:
     future: asyncio.Future[InJournal]
     result: InJournal | None = None
     error: BaseException | None = None
+    sync: bool = True  # answered after the fdatasync; else once written
+    pinned: bool = False  # a later sync of a written record: its journal is kept till then
 
 
 @dataclass
@@ -112,8 +117,12 @@ class Journals:
 
     # -- writing -----------------------------------------------------------------------
 
-    async def append(self, entry_id: str, parts: Callable[[], list[bytes]], size: int) -> InJournal:
-        """The entry's bytes written and fdatasynced; raises what ``fail`` makes.
+    async def append(
+        self, entry_id: str, parts: Callable[[], list[bytes]], size: int, *, sync: bool = True
+    ) -> InJournal:
+        """The entry's bytes written and fdatasynced (``sync=False``: written, in the
+        page cache, which outlives this process; ``sync`` later); raises what ``fail``
+        makes.
 
         Entries put during one turn of the event loop are sealed and written together,
         on the loop, at its next turn (one pwritev: the page cache, microseconds); the
@@ -123,7 +132,7 @@ class Journals:
         over INLINE_BYTES is sealed, written and synced in a thread of its own, so the
         loop never waits for a large message's encryption."""
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(entry_id, parts, loop.create_future())
+        waiting = _Waiting(entry_id, parts, loop.create_future(), sync=sync)
         if size > INLINE_BYTES:
             return await self._in_thread(waiting)
         if not self._batch:
@@ -142,12 +151,29 @@ class Journals:
             for waiting in batch:
                 if waiting.result is None and waiting.error is None:
                     waiting.error = exc
-        written = [w for w in batch if w.result is not None]
+        written = [w for w in batch if w.result is not None and w.sync]
         for waiting in batch:
             if waiting.result is None and not waiting.future.cancelled():
                 waiting.future.set_exception(waiting.error or RuntimeError("not written"))
-        if not written:
-            return
+            elif waiting.result is not None and not waiting.sync:
+                self._answer(waiting)
+        if written:
+            self._to_syncer(written)
+
+    async def sync(self, held: InJournal) -> None:
+        """A record written without its sync made durable now (with whatever else the
+        next fdatasync covers); raises what ``fail`` makes. A record settled meanwhile
+        (its journal gone) needs nothing."""
+        with self._state:
+            if held.journal.fd < 0:
+                return
+            held.journal.live += 1  # kept open (not deleted) until this sync is answered
+        loop = asyncio.get_running_loop()
+        waiting = _Waiting(held.id, list, loop.create_future(), result=held, pinned=True)
+        self._to_syncer([waiting])
+        await waiting.future
+
+    def _to_syncer(self, written: list[_Waiting]) -> None:
         with self._state:
             self._unsynced.append((asyncio.get_running_loop(), written))
             idle, self._syncer_busy = not self._syncer_busy, True
@@ -191,7 +217,7 @@ class Journals:
         loop = asyncio.get_running_loop()
 
         def write() -> None:
-            self._write_batch([waiting], sync=True)
+            self._write_batch([waiting], sync=waiting.sync)
             with contextlib.suppress(RuntimeError):  # the loop is closed
                 loop.call_soon_threadsafe(self._answer, waiting)
 
@@ -199,6 +225,9 @@ class Journals:
         return await waiting.future
 
     def _answer(self, waiting: _Waiting) -> None:
+        if waiting.pinned:
+            self._answer_sync(waiting)
+            return
         if waiting.error is not None and waiting.result is not None:
             # written but its sync failed: never to be sent (the app hears 4xx)
             self.mark(waiting.result, DONE)
@@ -213,6 +242,21 @@ class Journals:
             waiting.future.set_exception(waiting.error)
         else:
             assert waiting.result is not None
+            waiting.future.set_result(waiting.result)
+
+    def _answer_sync(self, waiting: _Waiting) -> None:
+        """A later sync answered. If it failed the record stays as it is (its holder
+        settles it; it may yet be sent, never lost) and the journal takes no more."""
+        assert waiting.result is not None
+        journal = waiting.result.journal
+        if waiting.error is not None:
+            self.retire(journal)
+        self._unpin(journal)
+        if waiting.future.cancelled():
+            return
+        if waiting.error is not None:
+            waiting.future.set_exception(waiting.error)
+        else:
             waiting.future.set_result(waiting.result)
 
     def _write_batch(self, batch: list[_Waiting], *, sync: bool) -> None:
@@ -325,6 +369,12 @@ class Journals:
                 os.pwrite(journal.fd, state, held.offset)
             journal.live -= 1
             if journal.retired and journal.live <= 0:
+                self._delete(journal)
+
+    def _unpin(self, journal: Journal) -> None:
+        with self._state:
+            journal.live -= 1
+            if journal.retired and journal.live <= 0 and journal.fd >= 0:
                 self._delete(journal)
 
     def strand(self, held: InJournal) -> None:

@@ -143,10 +143,19 @@ class RelayQueue(ABC):
         """Hold the entry; None when it is gone. Raises EntryBusy when another holder
         keeps it past ``wait`` seconds."""
 
-    async def put_async(self, entry: QueueEntry) -> Lease:
+    async def put_async(self, entry: QueueEntry, *, durable: bool = True) -> Lease:
         """put, for the event loop (the relay's): an implementation may write several
-        entries at once; this one runs put in a thread."""
+        entries at once; this one runs put in a thread. With ``durable=False`` the
+        entry need only outlive this process (a kill -9), not the machine, until
+        ``make_durable``: the relay's first attempt goes at once, and the sync is
+        paid only by a message the app is told is queued (one that went upstream at
+        once no longer needs the relay's copy). This one is always durable."""
         return await asyncio.to_thread(self.put, entry)
+
+    async def make_durable(self, lease: Lease) -> None:
+        """The entry put with ``durable=False`` made to outlive a machine crash; raises
+        QueueWriteFailed when it cannot be (then it is never sent from here)."""
+        return None
 
     async def done_async(self, lease: Lease) -> None:
         await asyncio.to_thread(self.done, lease)

@@ -602,11 +602,10 @@ class RelayHandler:
         envelope.content = None  # the entry's copy is enough
         record.message_id, record.subject = entry.message_id, entry.subject
         record.redirected, record.queue_id = entry.redirected, entry.id
-        try:
-            lease = await relay.queue.put_async(entry)
+        try:  # written now (it outlives the relay); synced only if the app hears "queued"
+            lease = await relay.queue.put_async(entry, durable=False)
         except QueueWriteFailed as exc:  # nothing is claimed: the app keeps the message
-            code = "452 4.3.1" if exc.full else "451 4.3.0"
-            return f"{code} Not accepted: {exc.message}", False
+            return _not_accepted(exc), False
         attempt = relay.worker.start(lease, first=True)
         _held_until_done(slot, attempt)  # an attempt going on after `Queued as` counts too
         relay.awaiting += 1
@@ -619,6 +618,11 @@ class RelayHandler:
                 if result.final:
                     return result.reply, True
                 reason = _why_not_yet(result.reply)
+            # sent or refused for good needs no copy here; "queued" needs one that
+            # outlives the machine: the sync is paid only now
+            await relay.queue.make_durable(lease)
+        except QueueWriteFailed as exc:  # the attempt under way may still send it, once
+            return _not_accepted(exc), False
         finally:
             relay.awaiting -= 1
         relay.worker.told_queued(entry.id)
@@ -673,6 +677,11 @@ def _held_until_done(slot: Slot | None, task: asyncio.Task[Any]) -> None:
     if slot is not None:
         slot.hold()
         task.add_done_callback(lambda _: slot.drop())
+
+
+def _not_accepted(failed: QueueWriteFailed) -> str:
+    """Nothing is claimed: the app keeps the message (452 when the disk is full)."""
+    return f"{'452 4.3.1' if failed.full else '451 4.3.0'} Not accepted: {failed.message}"
 
 
 def _why_not_yet(reply: str) -> str:

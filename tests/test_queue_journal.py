@@ -120,11 +120,12 @@ WRITER = textwrap.dedent(
     from mailstage.store.sharing import PRIVATE
     from tests.test_queue_file import entry
     folder, key = Path(sys.argv[1]), bytes.fromhex(sys.argv[2])
+    durable = sys.argv[3] == "durable"
     queue = FileQueue(folder, key, PRIVATE)
 
     async def one(number):
         lease = await queue.put_async(entry(number, message=b"Subject: n%d\\r\\n\\r\\n" % number
-                                            + b"x" * (number % 7 * 3000)))
+                                            + b"x" * (number % 7 * 3000)), durable=durable)
         sys.stdout.write(f"acked {number} {lease.entry.id}\\n")
         if number % 3 == 0:
             sys.stdout.write(f"finishing {lease.entry.id}\\n")
@@ -145,14 +146,16 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.parametrize("durable", ["durable", "written"])
 @pytest.mark.parametrize("after", [0.0, 0.05, 0.3])
 def test_killed_mid_batch_every_answered_entry_comes_back_once(
-    queue: FileQueue, workspace: Workspace, after: float
+    queue: FileQueue, workspace: Workspace, after: float, durable: str
 ) -> None:
+    """Synced or only written (the relay's first-attempt put): a kill -9 loses none."""
     key = workspace.file.derived_key(KEY_PURPOSE)
     queue.folder.mkdir(parents=True, exist_ok=True)
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(queue.folder), key.hex()],
+        [sys.executable, "-c", WRITER, str(queue.folder), key.hex(), durable],
         stdout=subprocess.PIPE,
         text=True,
         cwd=REPO,
@@ -255,3 +258,49 @@ def test_a_put_cancelled_meanwhile_is_written_and_moved_out(queue: FileQueue) ->
     (entry_id,) = queue.due("QA")  # nobody held it: moved into an entry file
     lease = queue.lease(entry_id)
     assert lease is not None and lease.entry.subject == subject
+
+
+def test_a_written_entry_is_synced_only_when_asked(queue: FileQueue, workspace: Workspace) -> None:
+    """put_async(durable=False) answers once written, without the syncer; make_durable
+    then syncs it (and one settled meanwhile needs nothing)."""
+
+    async def puts() -> tuple[Lease, Lease, bool, bool]:
+        kept = await queue.put_async(entry(1), durable=False)
+        sent = await queue.put_async(entry(2), durable=False)
+        syncer_before = queue._journals._syncer is not None
+        queue.done(sent)  # upstream took it at once: its copy is no longer needed
+        await queue.make_durable(sent)
+        await queue.make_durable(kept)  # the app is to hear "queued"
+        return kept, sent, syncer_before, queue._journals._syncer is not None
+
+    kept, _sent, syncer_before, syncer_after = asyncio.run(puts())
+    assert not syncer_before and syncer_after
+    assert isinstance(kept.handle, InJournal)
+    killed(kept.handle.journal)
+    assert other(workspace).due("QA") == [kept.entry.id]
+
+
+def test_a_failed_later_sync_claims_nothing_and_loses_nothing(
+    queue: FileQueue, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync for "queued" fails (an I/O error): QueueWriteFailed (the app hears 4xx),
+    the journal takes no more records, and the entry stays for its holder to settle:
+    it may yet be sent, it is never dropped."""
+
+    def broken(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    async def puts() -> tuple[Lease, Lease]:
+        lease = await queue.put_async(entry(1), durable=False)
+        monkeypatch.setattr(os, "fdatasync", broken)
+        with pytest.raises(QueueWriteFailed):
+            await queue.make_durable(lease)
+        monkeypatch.undo()
+        return lease, await queue.put_async(entry(2), durable=False)
+
+    failed, after = asyncio.run(puts())
+    assert isinstance(failed.handle, InJournal) and isinstance(after.handle, InJournal)
+    assert failed.handle.journal.retired and after.handle.journal is not failed.handle.journal
+    queue.defer(failed)  # its holder settles it: waiting for a retry, in a file of its own
+    killed(after.handle.journal)
+    assert sorted(other(workspace).due("QA")) == sorted([failed.entry.id, after.entry.id])
