@@ -119,6 +119,7 @@ class AppSession(asyncio.Protocol):
         self._too_long = False  # a command line too long: dropped up to its end
         self._bogus = 0
         self._closed = False
+        self._ended = False  # the app sent its end (EOF): close once it has its answers
         self._work: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._last_input = 0.0
@@ -161,6 +162,12 @@ class AppSession(asyncio.Protocol):
         self._let_go_of_the_slot()  # hung up in the middle of DATA: there is no message
         self._buffer.clear()
         self._on_close(self)
+
+    def eof_received(self) -> bool:
+        """An app that shuts its side after the message still hears the answer: the
+        connection stays open for writing while the relay works on what came before."""
+        self._ended = True
+        return self._busy and not self.tls_active  # (over TLS a half-close cannot be kept)
 
     def data_received(self, data: bytes) -> None:
         if self._closed:
@@ -265,6 +272,8 @@ class AppSession(asyncio.Protocol):
             self.close()  # never a traceback to the app
         self._touch()
         self._run()
+        if self._ended and not self._busy:
+            self.close()
 
     # -- the idle timer (one timer a session, moved on only when it fires) ---------------
 

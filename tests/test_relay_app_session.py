@@ -214,3 +214,28 @@ async def test_a_place_in_memory_is_waited_for_in_turn(upstream, slots):  # noqa
         "<m1@shop.example>",
         "<m2@shop.example>",
     ]
+
+
+def half_closed(port: int, password: str) -> tuple[list[str], bytes]:
+    """An app that shuts its side of the connection right after the final dot and QUIT
+    (as `printf ... | nc` does) still reads the answers, then the connection closes."""
+    app = Conversation(port)
+    app.say("EHLO app.example")
+    app.say(f"AUTH PLAIN {plain(password)}")
+    app.say("MAIL FROM:<a@shop.example>")
+    app.say(f"RCPT TO:<{TO}>")
+    app.say("DATA")
+    app.sock.sendall(message(3) + b".\r\nQUIT\r\n")
+    app.sock.shutdown(socket.SHUT_WR)
+    answer = app.read()
+    rest = app.reader.read()
+    app.close()
+    return answer, rest
+
+
+async def test_an_app_that_shuts_its_side_still_hears_the_answer(upstream):  # noqa: F811
+    async with running_relay() as (relay, _events):
+        answer, rest = await asyncio.to_thread(half_closed, relay.port, upstream.password)
+    assert answer[0][:3] == "250"
+    assert rest.startswith(b"221")  # the pipelined QUIT answered, then closed
+    assert [r.message_id for r in log_records()] == ["<m3@shop.example>"]
