@@ -311,12 +311,18 @@ class AppSession(asyncio.Protocol):
 
     # -- commands ------------------------------------------------------------------------
 
-    def _ehlo(self, arg: str | None) -> None:
+    def _greeted(self, verb: str, arg: str | None, *, extended: bool) -> bool:
+        """HELO or EHLO: the app's name taken and any transaction begun dropped."""
         if not arg:
-            self.reply("501 Syntax: EHLO hostname")
-            return
-        self.host_name, self.extended = arg, True
+            self.reply(f"501 Syntax: {verb} hostname")
+            return False
+        self.host_name, self.extended = arg, extended
         self.envelope = Envelope()
+        return True
+
+    def _ehlo(self, arg: str | None) -> None:
+        if not self._greeted("EHLO", arg, extended=True):
+            return
         lines = [self.options.hostname, f"SIZE {self.options.max_size}", "8BITMIME", "SMTPUTF8"]
         if self.options.tls is not None and not self.tls_active:
             lines.append("STARTTLS")
@@ -327,12 +333,8 @@ class AppSession(asyncio.Protocol):
         self.reply("\r\n".join(f"250{' ' if n == last else '-'}{t}" for n, t in enumerate(lines)))
 
     def _helo(self, arg: str | None) -> None:
-        if not arg:
-            self.reply("501 Syntax: HELO hostname")
-            return
-        self.host_name, self.extended = arg, False
-        self.envelope = Envelope()
-        self.reply(f"250 {self.options.hostname}")
+        if self._greeted("HELO", arg, extended=False):
+            self.reply(f"250 {self.options.hostname}")
 
     def _starttls(self, arg: str | None) -> None:
         if arg:

@@ -367,15 +367,19 @@ class Journals:
                 return
             with contextlib.suppress(OSError):  # an I/O error: it is sent again, once
                 os.pwrite(journal.fd, state, held.offset)
-            journal.live -= 1
-            if journal.retired and journal.live <= 0:
-                self._delete(journal)
+            self._one_less(journal)
 
     def _unpin(self, journal: Journal) -> None:
         with self._state:
-            journal.live -= 1
-            if journal.retired and journal.live <= 0 and journal.fd >= 0:
-                self._delete(journal)
+            if journal.fd >= 0:
+                self._one_less(journal)
+
+    def _one_less(self, journal: Journal) -> None:
+        """One record settled, or one sync answered: a retired journal goes once none is
+        left. Called with the state lock held."""
+        journal.live -= 1
+        if journal.retired and journal.live <= 0:
+            self._delete(journal)
 
     def strand(self, held: InJournal) -> None:
         """An entry nobody holds any more that could not be moved out: remembered for a

@@ -5,9 +5,7 @@ the stage's sender, and a missing From, Date or Message-ID is filled in."""
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -16,6 +14,7 @@ from email.utils import format_datetime, formataddr, make_msgid
 
 from mailstage.mailer.routing import route
 from mailstage.mailer.smtp_data import BARE_LINE_END, has_bare_line_ends
+from mailstage.relay.events import SecondStamp
 from mailstage.store.models import App, EmailConfig, Stage
 
 # compat32 keeps header values as the plain text the app wrote (no parsing into
@@ -62,7 +61,7 @@ def prepare(
     if message["From"] is None:
         message["From"] = formataddr((config.sender_name, config.sender_email))
     if message["Date"] is None:
-        message["Date"] = _date_now()
+        message["Date"] = _date_now()  # made once a second
     if message["Message-ID"] is None:
         message["Message-ID"] = make_msgid(
             "mailstage", domain=config.sender_email.rpartition("@")[2]
@@ -81,18 +80,6 @@ def prepare(
         message_id=_header_text(message, "Message-ID"),
         subject=_header_text(message, "Subject"),
     )
-
-
-_date: tuple[int, str] = (-1, "")
-
-
-def _date_now() -> str:
-    """The Date field of now, made once a second (a relay adds it to most messages)."""
-    global _date
-    second = int(time.time())
-    if _date[0] != second:
-        _date = (second, format_datetime(datetime.fromtimestamp(second, UTC)))
-    return _date[1]
 
 
 def _plain_header(
@@ -218,6 +205,7 @@ def header_refusal(content: bytes) -> str | None:
     return None
 
 
+_date_now = SecondStamp(format_datetime)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _SHORT_FIELD = 76  # with ": " at most 78 characters, RFC 5322 2.1.1's line
 _ONE_LINE_WORDS = re.compile(r"[!-~]+(?: [!-~]+)*")
