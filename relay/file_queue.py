@@ -22,10 +22,10 @@ finds nothing to send.
 
 The relay's own new entries (`put_async`) go to its journal first (relay/journal.py:
 the same bytes, several to one write, and to one fdatasync when it is needed), leased
-by the journal's flock; those that
-wait for a retry are moved out into entry files, and a killed relay's journal becomes
-entry files in the hands of whoever finds it next (a relay, `queue list`). While an
-entry is in a live journal, `queue list` shows it `sending` and a change waits for it.
+by the journal's flock; those that wait for a retry are moved out into entry files,
+and a killed relay's journal becomes entry files in the hands of whoever finds it next
+(a relay, `queue list`). While an entry is in a live journal, `queue list` shows it
+`sending` and a change waits for it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The file queue's fast path: the relay's new entries appended to a journal, several
-to one fdatasync (group commit).
+to one write, and to one fdatasync (group commit) when they need one.
 
 A message the relay accepts is written once, as the bytes its entry file would hold,
 into this process's journal, before its first attempt: in the page cache, it outlives
@@ -9,9 +9,9 @@ delivered, and needs no copy here; one that was put durable waits for the sync t
 covers it. An entry whose first attempt settles it (sent, refused) is marked done in
 place (one byte written over its record's state: no allocation, so a full disk cannot
 stop it); one that must wait for a retry is moved out into an entry file of its own
-(relay/file_queue.py) and marked moved. So entries that go at once cost one write and a share of one
-fdatasync, with no thread hop of their own, instead of a lock file, a temp file, a
-rename and two fsyncs each.
+(relay/file_queue.py) and marked moved. So an entry that goes at once costs one write
+(a share of one) and no fdatasync or thread hop, instead of a lock file, a temp file, a
+rename and two fsyncs.
 
 A journal file (``NAME.journal`` in the queue folder):
 

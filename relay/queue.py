@@ -154,7 +154,8 @@ class RelayQueue(ABC):
 
     async def make_durable(self, lease: Lease) -> None:
         """The entry put with ``durable=False`` made to outlive a machine crash; raises
-        QueueWriteFailed when it cannot be (then it is never sent from here)."""
+        QueueWriteFailed when it cannot be (the entry stays with its holder: it may
+        still be sent, it is never dropped)."""
         return None
 
     async def done_async(self, lease: Lease) -> None:

@@ -573,9 +573,10 @@ class RelayHandler:
     async def _through_queue(
         self, envelope: Envelope, record: LogRecord, slot: Slot | None
     ) -> tuple[str, bool]:
-        """The routing decided now, the entry written durably, then the first attempt for
-        at most --first-attempt seconds; it goes on after that, and counts once. Returns
-        the app's reply and whether the worker logged the outcome already."""
+        """The routing decided now, the entry written (it outlives the relay), then the
+        first attempt for at most --first-attempt seconds; it goes on after that, and
+        counts once. The entry is synced only before a "Queued" answer. Returns the app's
+        reply and whether the worker logged the outcome already."""
         relay = self.relay
         assert relay.queue is not None and relay.worker is not None
         data = await relay.fresh_store()
